@@ -1,0 +1,197 @@
+"""Containers: Compose, OneOf, SomeOf, RandomApply and Views. Each is a Transform itself, so
+they nest freely, serialise to YAML, and return their children's drawn parameters for replay."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+
+from augkit.errors import ParamError
+from augkit.params import REQUIRED, Boolean, Custom, Integer, ListOf, Nullable, Number, Param
+from augkit.random import uniform
+from augkit.transform import Transform
+
+
+def _as_transforms(value: Any) -> tuple[Transform, ...]:
+    """A list of transforms (or one transform) -> tuple; dict/str steps are built for
+    convenience, as a policy would build them."""
+    items = value if isinstance(value, list | tuple) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, Transform):
+            out.append(item)
+        elif isinstance(item, dict | str):
+            from augkit.policy import build_step
+
+            out.append(build_step(item))
+        else:
+            raise ValueError(item)
+    if not out:
+        raise ValueError(value)
+    return tuple(out)
+
+
+_TRANSFORMS = Custom(
+    _as_transforms,
+    "a non-empty list of transforms",
+    {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"}},
+)
+
+
+class Container(Transform):
+    """Base of the containers: holds ``transforms`` and replays children's parameters."""
+
+    kinds: ClassVar[tuple[str, ...]] = ("any",)
+    levels: ClassVar[tuple[str, ...]] = ("sample", "batch", "dataset")
+    params: ClassVar[dict[str, Param]] = {
+        "transforms": Param(_TRANSFORMS, REQUIRED, "the child transforms"),
+    }
+
+    def __init__(self, transforms: Any = REQUIRED, **params: Any) -> None:
+        if transforms is not REQUIRED:
+            params["transforms"] = transforms
+        super().__init__(**params)
+
+    @property
+    def children(self) -> tuple[Transform, ...]:
+        return self._params["transforms"]
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        prob = self.apply_probability
+        if prob < 1.0 and uniform(generator) >= prob:
+            return data, {"applied": False}
+        out, params = self.run(data, generator)
+        return out, {"applied": True, **params}
+
+    def run(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        """Apply the chosen children; return (output, params naming what was chosen)."""
+        order = self.choose(generator)
+        out, children = data, []
+        for i in order:
+            out, child = self.children[i].forward(out, generator)
+            children.append(child)
+        return out, {"order": order, "children": children}
+
+    def choose(self, generator: Any) -> list[int]:
+        return list(range(len(self.children)))
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        out = data
+        for i, child in zip(params["order"], params["children"], strict=True):
+            out = self.children[i].replay(out, child)
+        return out
+
+    def __repr__(self) -> str:
+        inner = ",\n".join("  " + repr(t).replace("\n", "\n  ") for t in self.children)
+        rest = ", ".join(f"{k}={v!r}" for k, v in self._params.items() if k != "transforms")
+        return f"{type(self).__name__}([\n{inner}\n], {rest})"
+
+    def __len__(self) -> int:
+        return len(self.children)
+
+
+class Compose(Container):
+    """Apply every child in order."""
+
+    name = "compose"
+
+
+class RandomApply(Container):
+    """Apply all children in order, with probability ``p`` (default 0.5), else none."""
+
+    name = "random_apply"
+    apply_default = 0.5
+
+
+class OneOf(Container):
+    """Apply exactly one child, picked with probability proportional to ``weights``."""
+
+    name = "one_of"
+    params = {
+        **Container.params,
+        "weights": Param(
+            Nullable(ListOf(Number(0.0, low_open=False), min_len=1)),
+            None,
+            "relative weight of each child (default: equal)",
+        ),
+    }
+
+    def __init__(self, transforms: Any = REQUIRED, **params: Any) -> None:
+        super().__init__(transforms, **params)
+        weights = self._params["weights"]
+        if weights is not None:
+            if len(weights) != len(self.children):
+                raise ParamError(
+                    f"one_of.weights: got {len(weights)} weights for {len(self.children)} "
+                    "transforms; allowed: one weight per transform"
+                )
+            if sum(weights) <= 0:
+                raise ParamError("one_of.weights: got all zero; allowed: a positive sum")
+
+    def choose(self, generator: Any) -> list[int]:
+        weights = self._params["weights"] or [1.0] * len(self.children)
+        w = torch.tensor(weights, dtype=torch.float64)
+        return [int(torch.multinomial(w, 1, generator=generator))]
+
+
+class SomeOf(Container):
+    """Apply ``n`` children picked at random (without replacement unless ``replace``), in the
+    order drawn."""
+
+    name = "some_of"
+    params = {
+        **Container.params,
+        "n": Param(Integer(0), 1, "how many children to apply"),
+        "replace": Param(Boolean(), False, "may one child be picked more than once"),
+    }
+
+    def __init__(self, transforms: Any = REQUIRED, **params: Any) -> None:
+        super().__init__(transforms, **params)
+        n, replace = self._params["n"], self._params["replace"]
+        if not replace and n > len(self.children):
+            raise ParamError(
+                f"some_of.n: got {n} with {len(self.children)} transforms and replace=false; "
+                f"allowed: an integer in [0, {len(self.children)}], or set replace: true"
+            )
+
+    def choose(self, generator: Any) -> list[int]:
+        n, k = self._params["n"], len(self.children)
+        if self._params["replace"]:
+            return torch.randint(0, k, (n,), generator=generator).tolist()
+        return torch.randperm(k, generator=generator)[:n].tolist()
+
+
+class Views(Container):
+    """``n`` independently augmented views of one input (GraphCL, GRACE, SimCLR, BYOL): each
+    view runs the children as a Compose with its own draws. Returns a tuple of n outputs."""
+
+    name = "views"
+    params = {
+        **Container.params,
+        "n": Param(Integer(1), 2, "number of views"),
+    }
+
+    def run(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        outs, views = [], []
+        for _ in range(self._params["n"]):
+            out, params = Container.run(self, data, generator)
+            outs.append(out)
+            views.append(params)
+        return tuple(outs), {"views": views}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        return tuple(Container.apply(self, data, view) for view in params["views"])
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        # Not applied still means n views (each the input), so callers always get a tuple.
+        out, params = super().forward(data, generator)
+        if not params["applied"]:
+            return tuple(data for _ in range(self._params["n"])), params
+        return out, params
+
+    def replay(self, data: Any, params: dict[str, Any]) -> Any:
+        if not params.get("applied", True):
+            return tuple(data for _ in range(self._params["n"]))
+        return self.apply(data, params)
+

@@ -1,0 +1,172 @@
+"""The Transform base: parameters are sampled from an explicit generator, then applied.
+
+A transform subclass declares:
+
+- ``name``: its registry name (``edge_dropout``);
+- ``kinds``: the data kinds it accepts (``"graph"``, ``"image"``, ``"table"``);
+- ``levels``: the policy stages it may stand in (``"sample"``, ``"batch"``, ``"dataset"``);
+- ``params``: ``{name: Param(spec, default, doc)}``, validated on construction;
+
+and implements ``make_params(data, generator) -> dict`` (small, replayable: a seed, a lambda,
+a box) and ``apply(data, params) -> new data`` (deterministic given ``params``). ``apply`` must
+not change ``data`` or any array inside it.
+
+Every transform also takes an apply probability, ``p`` (default 1.0). Where a transform's own
+documented parameter is called ``p`` (the drop rate of PyG's ``dropout_edge``, kept for the
+graph dropouts), the apply probability is spelled ``apply_p``: see ``apply_key``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from augkit.errors import InputError
+from augkit.params import Param, Probability, check_params, describe
+from augkit.random import GeneratorLike, as_generator, uniform
+
+LEVELS = ("sample", "batch", "dataset")
+KINDS = ("graph", "image", "table")
+
+
+class Transform:
+    """Base class of every augkit transform and container."""
+
+    name: ClassVar[str] = ""
+    kinds: ClassVar[tuple[str, ...]] = ()
+    levels: ClassVar[tuple[str, ...]] = ("sample",)
+    params: ClassVar[dict[str, Param]] = {}
+    #: Name of the apply-probability parameter; "apply_p" where ``p`` means something else.
+    apply_key: ClassVar[str] = "p"
+    #: Default of the apply probability (RandomApply uses 0.5).
+    apply_default: ClassVar[float] = 1.0
+
+    def __init__(self, **params: Any) -> None:
+        self._params = check_params(self.declared_params(), params, self.label())
+
+    # ---- declaration ---------------------------------------------------------------------
+
+    @classmethod
+    def declared_params(cls) -> dict[str, Param]:
+        """The transform's own parameters plus its apply probability."""
+        apply = Param(Probability(), cls.apply_default, "probability that the transform is applied")
+        return {**cls.params, cls.apply_key: apply}
+
+    @classmethod
+    def label(cls) -> str:
+        return cls.name or cls.__name__
+
+    @classmethod
+    def describe_params(cls) -> list[dict[str, Any]]:
+        return describe(cls.declared_params())
+
+    # ---- parameters ----------------------------------------------------------------------
+
+    def __getattr__(self, key: str) -> Any:
+        # Parameters read as attributes: t.p, t.alpha. Only called when normal lookup fails.
+        params = self.__dict__.get("_params")
+        if params is not None and key in params:
+            return params[key]
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {key!r}")
+
+    def get_params(self) -> dict[str, Any]:
+        """Every parameter with its current value (defaults included)."""
+        return dict(self._params)
+
+    @property
+    def apply_probability(self) -> float:
+        return float(self._params[self.apply_key])
+
+    # ---- the contract ----------------------------------------------------------------------
+
+    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
+        """Draw this call's random parameters from ``generator`` (a CPU torch.Generator)."""
+        return {}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        """Apply the transform with drawn ``params``; must return new data."""
+        raise NotImplementedError(f"{type(self).__name__} must implement apply()")
+
+    def check_input(self, data: Any) -> None:
+        """Raise ``InputError`` when ``data`` is not of a kind this transform accepts."""
+
+    def __call__(
+        self,
+        *inputs: Any,
+        generator: GeneratorLike = None,
+        return_params: bool = False,
+    ) -> Any:
+        """Apply to one input (or to several, taken as a tuple: ``mixup(images, labels)``).
+
+        ``generator`` is the only source of randomness: an int seed, a CPU torch.Generator, a
+        numpy Generator or None (fresh OS entropy). With ``return_params=True`` the result is
+        ``(output, params)``, and ``t.replay(data, params)`` gives the same output again.
+        """
+        if not inputs:
+            raise InputError(f"{self.label()}: called without input")
+        data = inputs[0] if len(inputs) == 1 else tuple(inputs)
+        out, params = self.forward(data, as_generator(generator))
+        return (out, params) if return_params else out
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        """Decide whether to apply, draw, apply: returns (output, params)."""
+        self.check_input(data)
+        prob = self.apply_probability
+        if prob < 1.0 and uniform(generator) >= prob:
+            return data, {"applied": False}
+        params = self.make_params(data, generator)
+        return self.apply(data, params), {"applied": True, **params}
+
+    def replay(self, data: Any, params: dict[str, Any]) -> Any:
+        """Apply again with the parameters a previous call returned."""
+        if not params.get("applied", True):
+            return data
+        return self.apply(data, {k: v for k, v in params.items() if k != "applied"})
+
+    # ---- fitted state (scalers and other transforms that learn statistics) ---------------
+
+    def fitted_state(self) -> dict[str, Any] | None:
+        """What a fit learned, as plain YAML-able data; None when there is nothing."""
+        return None
+
+    def load_fitted_state(self, state: dict[str, Any]) -> None:
+        from augkit.errors import ParamError
+
+        raise ParamError(f"{self.label()}: has no fitted state to load")
+
+    # ---- serialisation -------------------------------------------------------------------
+
+    def to_dict(self, *, include_state: bool = False) -> dict[str, Any]:
+        """``{name: {param: value}}`` with only non-default YAML parameters: the policy form."""
+        declared = self.declared_params()
+        out: dict[str, Any] = {}
+        for key, value in self._params.items():
+            param = declared[key]
+            if param.yaml and value != param.default:
+                out[key] = _plain(value)
+        if include_state:
+            state = self.fitted_state()
+            if state is not None:
+                out["fitted_state"] = state
+        return {self.label(): out}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _plain(value: Any) -> Any:
+    """Tuples -> lists, recursively, so to_dict() is exactly what YAML gives back."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, Transform):
+        return value.to_dict()
+    return value

@@ -1,0 +1,46 @@
+"""What a benchmark suite declares: cases the harness times, interleaved against anchors.
+
+A suite is a module ``augkit.benchmarks.<family>`` (file ``benchmarks/<family>.py``) with::
+
+    SUITE = "graph"
+    def cases(quick: bool, device: str) -> Iterable[Case]: ...
+
+``setup`` builds the input once (not timed); ``run`` and each anchor's ``run`` take that state
+and do one timed call. The harness synchronises CUDA before reading the clock, interleaves
+augkit and anchors A B A B after a warm-up, and reports the median of at least 5 runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Anchor:
+    """The library a user would pick instead, doing the same work."""
+
+    label: str  # e.g. "PyG dropout_edge + edge_attr filter"
+    run: Callable[[Any], Any]
+    requires: tuple[str, ...] = ()  # import names; a missing one marks the anchor skipped
+    note: str = ""  # e.g. "wrong on graphs stored as row > col"
+
+
+@dataclass
+class Case:
+    suite: str  # "graph", "imbalance", "vision", "utilities", "pipeline", "loader"
+    name: str  # "edge_dropout/undirected"
+    transforms: tuple[str, ...]  # registry names this case exercises
+    size: int  # the swept size (edges, images, rows, nodes)
+    size_unit: str  # "edges", "images", "rows", "nodes"
+    items: int  # items per call, for throughput (often == size)
+    unit: str  # throughput unit, e.g. "edges/s"
+    setup: Callable[[], Any]
+    run: Callable[[Any], Any]
+    anchors: list[Anchor] = field(default_factory=list)
+    device: str = "cpu"
+    # A plain copy of the input into a preallocated buffer: how far from memory bandwidth.
+    floor: Callable[[Any], Any] | None = None
+    requires: tuple[str, ...] = ()  # import names augkit's side needs
+    note: str = ""

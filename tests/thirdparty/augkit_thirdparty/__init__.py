@@ -1,0 +1,1 @@
+"""A third-party augkit plugin, as another package would write one (used by the tests)."""

@@ -1,0 +1,3 @@
+TRANSFORMS = {
+    "thirdparty.negate": {"target": "augkit_thirdparty.transforms:Negate", "kinds": ["table"]},
+}

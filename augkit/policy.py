@@ -83,8 +83,11 @@ def parse_yaml(text: str, source: str | None = None) -> Located:
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise fail("a policy is one YAML document; got several; allowed: one (remove the ---)",
-                               event.start_mark)
+                    raise fail(
+                        "a policy is one YAML document; got several; allowed: one "
+                        "(remove the ---)",
+                        event.start_mark,
+                    )
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise fail(
                     "YAML anchors and aliases (&, *) are not allowed in a policy; "
@@ -316,6 +319,7 @@ class Policy:
         self.views = views
         self._process_key: tuple | None = None
         self._process_generator: Any = None
+        self._stage_cache: dict[str, tuple[tuple, Transform | None]] = {}
 
     # -- construction / serialisation --
 
@@ -378,9 +382,18 @@ class Policy:
         if name not in STAGES:
             raise AugkitError(f"stage: got {name!r}; allowed: {', '.join(STAGES)}")
         steps = getattr(self, name)
+        # Built once per content of the stage (the lists may be edited): a policy is called
+        # once per item, and building a container costs more than running a cheap transform.
+        key = (tuple(map(id, steps)), self.views)
+        cached = self._stage_cache.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         if name == "sample" and self.views:
-            return Views(steps or [Compose([_Identity()])], n=self.views)
-        return Compose(steps) if steps else None
+            built: Transform | None = Views(steps or [Compose([_Identity()])], n=self.views)
+        else:
+            built = Compose(steps) if steps else None
+        self._stage_cache[name] = (key, built)
+        return built
 
     def generator_for(
         self, generator: GeneratorLike = None, index: int | None = None, epoch: int = 0,

@@ -1,8 +1,8 @@
 """Seeding: every random draw in augkit comes from a generator handed down explicitly.
 
-Streams are derived from a tuple of integers, e.g. ``(seed, epoch, index)``, with numpy's
-``SeedSequence`` (a hash designed for exactly this): item i of epoch e gets the same stream in
-any process, under any number of DataLoader workers or distributed ranks. Nothing here reads or
+Streams are derived from a tuple of integers, e.g. ``(seed, stage, epoch, index)``, by a
+splitmix64 hash chain: item i of epoch e gets the same stream in any process, under any number
+of DataLoader workers or distributed ranks. Nothing here reads or
 changes the global ``torch``, ``numpy`` or ``random`` state.
 """
 
@@ -23,11 +23,26 @@ _MASK63 = (1 << 63) - 1
 GeneratorLike = Any
 
 
+_M64 = (1 << 64) - 1
+
+
+def _mix64(z: int) -> int:
+    """splitmix64's finaliser: a bijective 64-bit mix with full avalanche."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return z ^ (z >> 31)
+
+
 def derive_seed(*keys: int) -> int:
-    """A 63-bit seed from any tuple of non-negative integers, stable across processes."""
-    words = [int(k) & ((1 << 64) - 1) for k in keys]
-    state = np.random.SeedSequence(words).generate_state(2, np.uint64)
-    return int((int(state[0]) << 32 ^ int(state[1])) & _MASK63)
+    """A 63-bit seed from any tuple of integers, stable across processes and platforms.
+
+    A splitmix64 chain over the keys (and their count, so (1,) and (1, 0) differ): about a
+    microsecond, where numpy's SeedSequence takes tens, and this runs once per item.
+    """
+    h = _mix64(len(keys) + 0x243F6A8885A308D3)
+    for k in keys:
+        h = _mix64((h + 0x9E3779B97F4A7C15 + (int(k) & _M64)) & _M64)
+    return h & _MASK63
 
 
 def torch_generator(seed: int) -> torch.Generator:

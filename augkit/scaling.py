@@ -1,0 +1,733 @@
+"""Feature scaling: min-max and z-score statistics, the ``minmax_scale`` and ``standardize``
+transforms, and (re-exported) scikit-learn compatible scalers and EfficientNet compound scaling.
+
+Statistics follow scikit-learn's ``MinMaxScaler`` / ``StandardScaler`` (sklearn 1.9,
+``sklearn/preprocessing/_data.py``): NaNs are ignored when fitting and kept by the transform,
+variance has ddof 0 and is accumulated in float64, a constant column maps to
+``feature_range[0]`` (min-max) or 0 (z-score), and ``partial_fit`` merges batches with Chan,
+Golub and LeVeque's update.
+
+The transforms learn their statistics in ``fit(data)`` (``Policy.fit`` calls it). By default
+(``fit_on: train_mask``) only training nodes are read, so nothing leaks from validation or test
+nodes; ``fit_on: per_graph`` instead computes statistics per graph at apply time (per graph of
+a PyG ``Batch``, vectorised with scatter). A fitted transform saves its statistics through
+``fitted_state()`` as plain float lists, which YAML writes with ``repr`` and so reads back
+exactly: ``Policy.save`` / ``load_policy`` give back the training-time scaling bit for bit.
+
+This module imports neither scikit-learn nor torch_geometric: ``MinMaxScaler`` and
+``StandardScaler`` (which subclass scikit-learn's ``BaseEstimator``) load from
+``augkit.scalers`` on first access, and graphs are read through attribute access only.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import torch
+import torch.utils.data
+
+from augkit.compound import (
+    CompoundScaling,
+    EfficientNetParams,
+    compound_scaling,
+    efficientnet_params,
+    round_filters,
+    round_repeats,
+    search_coefficients,
+)
+from augkit.errors import AugkitError, InputError, ParamError
+from augkit.params import Boolean, Choice, Custom, Interval, Number, Param
+from augkit.transform import Transform
+
+if TYPE_CHECKING:
+    from augkit.scalers import MinMaxScaler, StandardScaler
+
+__all__ = [
+    "MinMaxScaler",
+    "StandardScaler",
+    "MinMaxScale",
+    "Standardize",
+    "NotFittedError",
+    "compound_scaling",
+    "efficientnet_params",
+    "search_coefficients",
+    "round_filters",
+    "round_repeats",
+    "CompoundScaling",
+    "EfficientNetParams",
+]
+
+_LAZY = {"MinMaxScaler": "augkit.scalers", "StandardScaler": "augkit.scalers"}
+
+
+def __getattr__(name: str) -> Any:
+    # The estimators subclass scikit-learn's BaseEstimator: import sklearn only when asked.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'augkit.scaling' has no attribute {name!r}")
+
+
+class NotFittedError(AugkitError, RuntimeError):
+    """A scaling transform that learns statistics was applied before ``fit``."""
+
+
+_F64_EPS = float(np.finfo(np.float64).eps)
+# Rows per chunk so one chunk (and its float64 temporaries) stays in cache: every statistic
+# reads the data from memory once.
+_CHUNK_BYTES = 1 << 20
+
+
+def _chunk_rows(X: np.ndarray) -> int:
+    per_row = max(1, X.shape[1]) * 8
+    return max(64, _CHUNK_BYTES // per_row)
+
+
+def acc_dtype(device: torch.device) -> torch.dtype:
+    """The accumulation dtype on ``device``: float64, except where the device has none (MPS)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def float_dtype_of(x: torch.Tensor) -> torch.dtype:
+    """The dtype a scaled tensor is returned in: its own float dtype, else the default."""
+    return x.dtype if x.is_floating_point() else torch.get_default_dtype()
+
+
+# ---- numpy statistics --------------------------------------------------------------------
+
+
+def np_min_max(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column (min, max) ignoring NaN (an all-NaN column gives NaN), one pass over X."""
+    n, f = X.shape
+    if n == 0:
+        return np.full(f, np.nan, X.dtype), np.full(f, np.nan, X.dtype)
+    step = _chunk_rows(X)
+    lo = np.fmin.reduce(X[:step], axis=0)
+    hi = np.fmax.reduce(X[:step], axis=0)
+    for start in range(step, n, step):
+        chunk = X[start : start + step]
+        np.fmin(lo, np.fmin.reduce(chunk, axis=0), out=lo)
+        np.fmax(hi, np.fmax.reduce(chunk, axis=0), out=hi)
+    return lo, hi
+
+
+def np_mean_var(
+    X: np.ndarray, sample_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-column (mean, var, count) in float64, NaN ignored, ddof 0 (corrected two-pass).
+
+    ``count`` is the number of non-NaN values, or their summed weights with ``sample_weight``.
+    A column with no value gives NaN mean and variance.
+    """
+    n, f = X.shape
+    step = _chunk_rows(X)
+    if sample_weight is None:
+        # Fast path, chunked so X is read from memory twice and no full-size temporary exists.
+        s = np.zeros(f)
+        for start in range(0, n, step):
+            s += np.add.reduce(X[start : start + step], axis=0, dtype=np.float64)
+        if np.all(np.isfinite(s)):
+            mean = s / n if n else np.full(f, np.nan)
+            corr = np.zeros(f)
+            m2 = np.zeros(f)
+            for start in range(0, n, step):
+                d = X[start : start + step] - mean
+                corr += d.sum(axis=0)
+                m2 += np.einsum("ij,ij->j", d, d)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                var = (m2 - corr**2 / n) / n
+            return mean, var, np.full(f, float(n))
+    # NaNs (or infinities, which the caller reports) or weights: sklearn's masked formulas.
+    mask = np.isnan(X)
+    Xz = np.where(mask, 0.0, X).astype(np.float64, copy=False)
+    if sample_weight is None:
+        count = (n - mask.sum(axis=0)).astype(np.float64)
+        s = Xz.sum(axis=0)
+    else:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        count = w @ (~mask).astype(np.float64)
+        s = w @ Xz
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = s / count
+        d = np.where(mask, 0.0, Xz - mean)
+        if sample_weight is None:
+            corr = d.sum(axis=0)
+            m2 = (d * d).sum(axis=0)
+        else:
+            corr = w @ d
+            m2 = w @ (d * d)
+        var = (m2 - corr**2 / count) / count
+    return mean, var, count
+
+
+def merge_mean_var(
+    old: tuple[Any, Any, Any], new: tuple[Any, Any, Any]
+) -> tuple[Any, Any, Any]:
+    """Chan-Golub-LeVeque merge of two (mean, var, count) summaries (numpy or torch)."""
+    m_a, v_a, n_a = old
+    m_b, v_b, n_b = new
+    xp = torch if isinstance(m_a, torch.Tensor) else np
+    n = n_a + n_b
+    if xp is np:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = n_b / n
+            delta = m_b - m_a
+            mean = m_a + delta * frac
+            var = (v_a * n_a + v_b * n_b + delta**2 * n_a * frac) / n
+    else:
+        frac = n_b / n
+        delta = m_b - m_a
+        mean = m_a + delta * frac
+        var = (v_a * n_a + v_b * n_b + delta**2 * n_a * frac) / n
+    # A side that saw no value for a column (mean NaN) contributes nothing.
+    mean = xp.where(n_a == 0, m_b, xp.where(n_b == 0, m_a, mean))
+    var = xp.where(n_a == 0, v_b, xp.where(n_b == 0, v_a, var))
+    return mean, var, n
+
+
+def constant_mask(var: Any, mean: Any, count: Any) -> Any:
+    """sklearn's ``_is_constant_feature``: variance within the error bound of the two-pass
+    algorithm (always judged with float64's epsilon)."""
+    bound = count * _F64_EPS * var + (count * mean * _F64_EPS) ** 2
+    return var <= bound
+
+
+def std_scale(var: Any, mean: Any, count: Any) -> Any:
+    """sqrt(var), with near-constant columns (and columns with no value) set to 1."""
+    xp = torch if isinstance(var, torch.Tensor) else np
+    scale = xp.sqrt(var)
+    const = constant_mask(var, mean, count)
+    return xp.where(const | xp.isnan(var), xp.ones_like(scale), scale)
+
+
+def range_scale(lo: Any, hi: Any, feature_range: tuple[float, float]) -> tuple[Any, Any]:
+    """MinMax (scale, min) from the column range; a near-zero range counts as 1 (sklearn)."""
+    xp = torch if isinstance(lo, torch.Tensor) else np
+    data_range = hi - lo
+    eps = (torch.finfo if xp is torch else np.finfo)(data_range.dtype).eps
+    safe = xp.where(data_range < 10 * eps, xp.ones_like(data_range), data_range)
+    scale = (feature_range[1] - feature_range[0]) / safe
+    return scale, feature_range[0] - lo * scale
+
+
+# ---- torch statistics --------------------------------------------------------------------
+
+
+def row_slices(x: Any) -> list[slice]:
+    """Cache-sized row chunks on the CPU (each read from memory once for several statistics);
+    one slice elsewhere (a GPU wants few large kernels)."""
+    if isinstance(x, torch.Tensor) and x.device.type != "cpu" or x.shape[0] == 0:
+        return [slice(None)]
+    step = max(64, _CHUNK_BYTES // (max(1, x.shape[1]) * 8))
+    return [slice(start, start + step) for start in range(0, x.shape[0], step)]
+
+
+def torch_min_max(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-column (min, max) ignoring NaN, in x's dtype; an all-NaN column gives NaN."""
+    if x.shape[0] == 0:
+        nan = torch.full((x.shape[1],), float("nan"), dtype=x.dtype, device=x.device)
+        return nan, nan.clone()
+    parts = [torch.aminmax(x[c], dim=0) for c in row_slices(x)]
+    lo = torch.stack([p[0] for p in parts]).amin(0)
+    hi = torch.stack([p[1] for p in parts]).amax(0)
+    if not bool(torch.isnan(lo).any() | torch.isnan(hi).any()):
+        return lo, hi
+    # NaNs propagate through aminmax: mask them (a rarer, slower path).
+    nan = torch.isnan(x)
+    lo = torch.where(nan, torch.inf, x).amin(0)
+    hi = torch.where(nan, -torch.inf, x).amax(0)
+    empty = nan.all(0)
+    return lo.masked_fill(empty, float("nan")), hi.masked_fill(empty, float("nan"))
+
+
+def torch_mean_var(
+    x: torch.Tensor, sample_weight: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-column (mean, var, count) accumulated in float64 (float32 on MPS), NaN ignored."""
+    acc = acc_dtype(x.device)
+    n, f = x.shape
+    if sample_weight is None and n > 0:
+        # Fast path: chunked two-pass sums; a non-finite sum sends NaN data to the masked path.
+        chunks = row_slices(x)
+        s = torch.zeros(f, dtype=acc, device=x.device)
+        for c in chunks:
+            s += x[c].sum(0, dtype=acc)
+        if bool(torch.isfinite(s).all()):
+            mean = s / n
+            corr = torch.zeros_like(s)
+            m2 = torch.zeros_like(s)
+            for c in chunks:
+                d = x[c].to(acc) - mean
+                corr += d.sum(0)
+                m2 += (d * d).sum(0)
+            var = (m2 - corr**2 / n) / n
+            return mean, var, torch.full((f,), float(n), dtype=acc, device=x.device)
+    nan = torch.isnan(x)
+    has_nan = bool(nan.any())
+    xa = x.to(acc)
+    if has_nan:
+        xa = xa.masked_fill(nan, 0.0)
+    if sample_weight is None:
+        count = (n - nan.sum(0)).to(acc) if has_nan else torch.full((f,), float(n), dtype=acc,
+                                                                      device=x.device)
+        s = xa.sum(0)
+    else:
+        w = sample_weight.to(device=x.device, dtype=acc)
+        count = w @ (~nan).to(acc)
+        s = w @ xa
+    mean = s / count
+    d = xa - mean
+    if has_nan:
+        d = d.masked_fill(nan, 0.0)
+    if sample_weight is None:
+        corr = d.sum(0)
+        m2 = (d * d).sum(0)
+    else:
+        corr = w @ d
+        m2 = w @ (d * d)
+    var = (m2 - corr**2 / count) / count
+    return mean, var, count
+
+
+def group_min_max(
+    x: torch.Tensor, index: torch.Tensor, groups: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-group per-column (min, max) ignoring NaN: one scatter each, no loop over groups."""
+    f = x.shape[1]
+    nan = torch.isnan(x)
+    idx = index.view(-1, 1).expand(-1, f)
+    lo = torch.full((groups, f), torch.inf, dtype=x.dtype, device=x.device)
+    hi = torch.full((groups, f), -torch.inf, dtype=x.dtype, device=x.device)
+    lo = lo.scatter_reduce(0, idx, torch.where(nan, torch.inf, x), "amin")
+    hi = hi.scatter_reduce(0, idx, torch.where(nan, -torch.inf, x), "amax")
+    count = torch.zeros((groups, f), dtype=torch.long, device=x.device)
+    count = count.index_add_(0, index, (~nan).long())
+    empty = count == 0
+    return lo.masked_fill(empty, float("nan")), hi.masked_fill(empty, float("nan"))
+
+
+def group_mean_var(
+    x: torch.Tensor, index: torch.Tensor, groups: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-group per-column (mean, var, count) with the corrected two-pass formula."""
+    acc = acc_dtype(x.device)
+    f = x.shape[1]
+    nan = torch.isnan(x)
+    xa = x.to(acc).masked_fill(nan, 0.0)
+    zeros = torch.zeros((groups, f), dtype=acc, device=x.device)
+    count = zeros.index_add(0, index, (~nan).to(acc))
+    mean = zeros.index_add(0, index, xa) / count
+    d = (xa - mean[index]).masked_fill(nan, 0.0)
+    corr = zeros.index_add(0, index, d)
+    m2 = zeros.index_add(0, index, d * d)
+    var = (m2 - corr**2 / count) / count
+    return mean, var, count
+
+
+# ---- the transforms -----------------------------------------------------------------------
+
+
+def _is_array(x: Any) -> bool:
+    return isinstance(x, torch.Tensor | np.ndarray)
+
+
+def _as_tensor(x: Any) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x
+    with warnings.catch_warnings():
+        # A read-only array is never written: only read through the shared tensor.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(np.asarray(x))
+
+
+def _as_2d(x: torch.Tensor, what: str, owner: str) -> torch.Tensor:
+    if x.dim() == 1:
+        return x.view(-1, 1)
+    if x.dim() != 2:
+        raise InputError(
+            f"{owner}: {what} has shape {tuple(x.shape)}; allowed: [rows, features] or [rows]"
+        )
+    return x
+
+
+class _FeatureScale(Transform):
+    """Shared machinery of ``minmax_scale`` and ``standardize``."""
+
+    kinds: ClassVar[tuple[str, ...]] = ("graph", "table")
+    levels: ClassVar[tuple[str, ...]] = ("sample", "batch", "dataset")
+    base_params: ClassVar[dict[str, Param]] = {
+        "target": Param(
+            Choice("x", "edge_attr"),
+            "x",
+            "graph attribute to scale: node features x or edge features edge_attr (a table's "
+            "X is always the target)",
+        ),
+        "fit_on": Param(
+            Choice("train_mask", "all", "per_graph"),
+            "train_mask",
+            "where statistics come from: the training nodes (data.train_mask; for edge_attr "
+            "the edges between training nodes; a table's rows), all nodes/rows given to fit(), "
+            "or each graph (each table) at apply time without fitting",
+        ),
+    }
+    #: Names of the fitted statistics, in fitted_state order.
+    stat_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._stats: dict[str, torch.Tensor] | None = None
+        self._count: Any = None
+        self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    # -- what to scale --
+
+    def _split(self, data: Any) -> tuple[str, Any]:
+        """("table", X) for (X, y) or a bare array, ("graph", the target tensor) for a graph."""
+        if _is_array(data):
+            return "table", data
+        if isinstance(data, tuple | list) and data and _is_array(data[0]):
+            return "table", data[0]
+        value = getattr(data, self.target, None)
+        if not isinstance(value, torch.Tensor):
+            what = "no" if value is None else f"a {type(value).__name__} as"
+            raise InputError(
+                f"{self.label()}: got {type(data).__name__} with {what} attribute "
+                f"{self.target!r}; allowed: a graph with a tensor {self.target!r}, an (X, y) "
+                "table or an array"
+            )
+        return "graph", value
+
+    def check_input(self, data: Any) -> None:
+        self._split(data)
+
+    def _rebuild(self, data: Any, value: Any) -> Any:
+        """A new object like ``data`` with ``value`` as its target; ``data`` is not changed."""
+        if _is_array(data):
+            return value
+        if isinstance(data, tuple | list) and data and _is_array(data[0]):
+            return type(data)([value, *data[1:]])
+        out = copy.copy(data)
+        setattr(out, self.target, value)
+        return out
+
+    def _training_rows(self, data: Any, value: torch.Tensor) -> torch.Tensor:
+        """The rows statistics are fitted on: all, or those of training nodes / edges."""
+        if self.fit_on == "all":
+            return value
+        mask = getattr(data, "train_mask", None)
+        if mask is None:
+            raise InputError(
+                f"{self.label()}: fit_on=train_mask, but the graph has no train_mask; allowed: "
+                "a graph with a boolean train_mask, or fit_on: all (e.g. when fitting on the "
+                "training graphs of an inductive dataset)"
+            )
+        mask = mask.to(value.device)
+        if self.target == "x":
+            return value[mask]
+        # Edge features: only edges whose two ends are training nodes (no val/test node).
+        ei = data.edge_index.to(value.device)
+        return value[mask[ei[0]] & mask[ei[1]]]
+
+    # -- fitting --
+
+    def fit(self, data: Any) -> _FeatureScale:
+        """Learn the statistics from ``data``: a graph (``Data`` or ``Batch``), an ``(X, y)``
+        table, an array, or an iterable of graphs (a dataset; merged as partial fits).
+        With ``fit_on: per_graph`` there is nothing to learn and this does nothing."""
+        if self.fit_on == "per_graph":
+            return self
+        self._stats, self._count = None, None
+        self._cache = {}
+        if _is_array(data) or (isinstance(data, tuple | list) and data and _is_array(data[0])):
+            self.partial_fit(data)
+            return self
+        # A dataset (PyG's Dataset is a torch Dataset; its attribute access would expose the
+        # whole collated storage, even of a subset) or a list of graphs: merged graph by graph.
+        many = isinstance(data, list | tuple | torch.utils.data.Dataset) or (
+            not hasattr(data, self.target) and hasattr(data, "__iter__"))
+        if not many:
+            self.partial_fit(data)
+            return self
+        for graph in data:
+            self.partial_fit(graph)
+        if self._stats is None:
+            raise InputError(f"{self.label()}: fit got an empty dataset; allowed: >= 1 graph")
+        return self
+
+    def partial_fit(self, data: Any) -> _FeatureScale:
+        """Merge the statistics of one more graph or table into the fitted ones."""
+        kind, value = self._split(data)
+        x = _as_2d(_as_tensor(value), self.target if kind == "graph" else "X", self.label())
+        rows = x if kind == "table" else self._training_rows(data, x)
+        if not rows.is_floating_point():
+            rows = rows.to(torch.float64)
+        new = self._batch_stats(rows)
+        new = {k: v.detach().to("cpu", torch.float64) for k, v in new.items()}
+        count = new.pop("count")
+        if self._stats is not None and self._stats[self.stat_keys[0]].shape != count.shape:
+            raise InputError(
+                f"{self.label()}: got {count.shape[0]} features; the fitted statistics have "
+                f"{self._stats[self.stat_keys[0]].shape[0]}"
+            )
+        if self._stats is None:
+            self._stats, self._count = new, count
+        else:
+            self._stats, self._count = self._merge(self._stats, self._count, new, count)
+        self._cache = {}
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.fit_on == "per_graph" or self._stats is not None
+
+    # -- fitted state --
+
+    def fitted_state(self) -> dict[str, Any] | None:
+        if self._stats is None:
+            return None
+        count = self._count
+        counts = [float(c) for c in count.tolist()]
+        state: dict[str, Any] = {"fit_on": self.fit_on, "target": self.target}
+        # One number when every column saw the same count (no NaN), as sklearn reports it.
+        state["count"] = counts[0] if counts and len(set(counts)) == 1 else counts
+        state["features"] = int(count.shape[0])
+        for key in self.stat_keys:
+            state[key] = [float(v) for v in self._stats[key].tolist()]
+        return state
+
+    def load_fitted_state(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict):
+            raise ParamError(f"{self.label()}.fitted_state: got {state!r}; allowed: a mapping")
+        missing = [k for k in ("count", "features", *self.stat_keys) if k not in state]
+        if missing:
+            raise ParamError(
+                f"{self.label()}.fitted_state: missing {', '.join(missing)}; allowed: a mapping "
+                f"with count, features, {', '.join(self.stat_keys)}"
+            )
+        for key in ("fit_on", "target"):
+            if key in state and state[key] != self._params[key]:
+                raise ParamError(
+                    f"{self.label()}.fitted_state.{key}: the statistics were fitted with "
+                    f"{key}={state[key]!r}; this transform has {key}={self._params[key]!r}"
+                )
+        f = state["features"]
+        if not isinstance(f, int) or isinstance(f, bool) or f < 1:
+            raise ParamError(f"{self.label()}.fitted_state.features: got {f!r}; allowed: an "
+                             "integer >= 1")
+        stats = {}
+        for key in self.stat_keys:
+            values = state[key]
+            if not isinstance(values, list) or len(values) != f or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values
+            ):
+                raise ParamError(
+                    f"{self.label()}.fitted_state.{key}: got {values!r}; allowed: a list of "
+                    f"{f} numbers"
+                )
+            stats[key] = torch.tensor(values, dtype=torch.float64)
+        count = state["count"]
+        if isinstance(count, list):
+            if len(count) != f:
+                raise ParamError(f"{self.label()}.fitted_state.count: got {len(count)} values; "
+                                 f"allowed: {f}")
+            count_t = torch.tensor(count, dtype=torch.float64)
+        else:
+            count_t = torch.full((f,), float(count), dtype=torch.float64)
+        self._stats, self._count, self._cache = stats, count_t, {}
+
+    # -- applying --
+
+    def _coefficients(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a, b) such that the scaled value is (x - a) / b or x * a + b, cast to x's device
+        and dtype once and cached."""
+        key = (like.device, like.dtype)
+        if key not in self._cache:
+            a, b = self._global_coefficients()
+            self._cache[key] = (a.to(device=like.device, dtype=like.dtype),
+                                b.to(device=like.device, dtype=like.dtype))
+        return self._cache[key]
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        kind, value = self._split(data)
+        is_numpy = isinstance(value, np.ndarray)
+        t = _as_tensor(value)
+        x = _as_2d(t, self.target if kind == "graph" else "X", self.label())
+        xf = x if x.is_floating_point() else x.to(float_dtype_of(x))
+        if self.fit_on == "per_graph":
+            out = self._apply_per_graph(data, kind, xf)
+        else:
+            if self._stats is None:
+                raise NotFittedError(
+                    f"{self.label()}: fit_on={self.fit_on} needs fitted statistics; call "
+                    "fit(training data) first (Policy.fit(data) fits every scaler), load a "
+                    "saved policy with its fitted_state, or use fit_on: per_graph"
+                )
+            features = self._stats[self.stat_keys[0]].shape[0]
+            if xf.shape[1] != features:
+                raise InputError(
+                    f"{self.label()}: got {xf.shape[1]} features; the fitted statistics have "
+                    f"{features}"
+                )
+            out = self._scale(xf, *self._coefficients(xf))
+        out = out.view(t.shape) if t.dim() == 1 else out
+        return self._rebuild(data, out.numpy() if is_numpy else out)
+
+    def _apply_per_graph(self, data: Any, kind: str, x: torch.Tensor) -> torch.Tensor:
+        groups, index = 1, None
+        batch = getattr(data, "batch", None) if kind == "graph" else None
+        if isinstance(batch, torch.Tensor):
+            groups = int(getattr(data, "num_graphs", 0) or (int(batch.max()) + 1 if
+                                                             batch.numel() else 1))
+            batch = batch.to(x.device)
+            index = batch if self.target == "x" else batch[data.edge_index[0].to(x.device)]
+        if index is None:
+            index = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        a, b = self._group_coefficients(x, index, groups)
+        return self._scale(x, a.to(x.dtype)[index], b.to(x.dtype)[index])
+
+    # Subclasses: statistics of one batch of rows, merging, coefficients, scaling.
+    def _batch_stats(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError  # each scaler overrides it
+
+    def _merge(self, old: dict, old_count: Any, new: dict, new_count: Any) -> tuple[dict, Any]:
+        raise NotImplementedError  # each scaler overrides it
+
+    def _global_coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError  # each scaler overrides it
+
+    def _group_coefficients(
+        self, x: torch.Tensor, index: torch.Tensor, groups: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError  # each scaler overrides it
+
+    def _scale(self, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError  # each scaler overrides it
+
+
+def _feature_range(value: Any) -> tuple[float, float]:
+    lo, hi = Interval(Number(), allow_scalar=False).check(value)
+    if not lo < hi:
+        raise ValueError(value)
+    return (lo, hi)
+
+
+class MinMaxScale(_FeatureScale):
+    """Scale each feature column to ``feature_range`` with min/max learned by ``fit``
+    (scikit-learn's ``MinMaxScaler``: x * scale + min; a constant column gives
+    ``feature_range[0]``; NaNs ignored in fit, kept by the transform).
+
+    >>> import torch
+    >>> from augkit.scaling import MinMaxScale
+    >>> X = torch.tensor([[0.0, 10.0], [2.0, 30.0]])
+    >>> MinMaxScale().fit((X, None))((X, None))[0]
+    tensor([[0., 0.],
+            [1., 1.]])
+    """
+
+    name = "minmax_scale"
+    params = {
+        **_FeatureScale.base_params,
+        "feature_range": Param(
+            Custom(
+                _feature_range,
+                "a pair [lo, hi] of numbers with lo < hi",
+                {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+            ),
+            (0.0, 1.0),
+            "the range every feature is scaled to",
+        ),
+        "clip": Param(Boolean(), False, "clip scaled values of unseen data to feature_range"),
+    }
+    stat_keys = ("data_min", "data_max")
+
+    def _batch_stats(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        lo, hi = torch_min_max(rows)
+        return {"data_min": lo, "data_max": hi,
+                "count": torch.full((rows.shape[1],), float(rows.shape[0]))}
+
+    def _merge(self, old: dict, old_count: Any, new: dict, new_count: Any) -> tuple[dict, Any]:
+        lo = torch.fmin(old["data_min"], new["data_min"])
+        hi = torch.fmax(old["data_max"], new["data_max"])
+        return {"data_min": lo, "data_max": hi}, old_count + new_count
+
+    def _global_coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self._stats is not None
+        return range_scale(self._stats["data_min"], self._stats["data_max"], self.feature_range)
+
+    def _group_coefficients(
+        self, x: torch.Tensor, index: torch.Tensor, groups: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        lo, hi = group_min_max(x, index, groups)
+        return range_scale(lo.to(acc_dtype(x.device)), hi.to(acc_dtype(x.device)),
+                           self.feature_range)
+
+    def _scale(self, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        out = torch.addcmul(b, x, a)
+        if self.clip:
+            out = out.clamp_(self.feature_range[0], self.feature_range[1])
+        return out
+
+
+class Standardize(_FeatureScale):
+    """Z-score each feature column with mean/std learned by ``fit`` (scikit-learn's
+    ``StandardScaler``: (x - mean) / std, ddof 0, float64 statistics; a constant column gives
+    0; NaNs ignored in fit, kept by the transform).
+
+    >>> import torch
+    >>> from augkit.scaling import Standardize
+    >>> X = torch.tensor([[1.0], [3.0]])
+    >>> Standardize().fit((X, None))((X, None))[0]
+    tensor([[-1.],
+            [ 1.]])
+    """
+
+    name = "standardize"
+    params = {
+        **_FeatureScale.base_params,
+        "with_mean": Param(Boolean(), True, "subtract the mean"),
+        "with_std": Param(Boolean(), True, "divide by the standard deviation"),
+    }
+    stat_keys = ("mean", "var")
+
+    def _batch_stats(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        mean, var, count = torch_mean_var(rows)
+        return {"mean": mean, "var": var, "count": count}
+
+    def _merge(self, old: dict, old_count: Any, new: dict, new_count: Any) -> tuple[dict, Any]:
+        mean, var, count = merge_mean_var(
+            (old["mean"], old["var"], old_count), (new["mean"], new["var"], new_count)
+        )
+        return {"mean": mean, "var": var}, count
+
+    def _coeffs_from(self, mean: torch.Tensor, var: torch.Tensor,
+                     count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a = mean if self.with_mean else torch.zeros_like(mean)
+        b = std_scale(var, mean, count) if self.with_std else torch.ones_like(var)
+        return a, b
+
+    def _global_coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self._stats is not None
+        return self._coeffs_from(self._stats["mean"], self._stats["var"], self._count)
+
+    def _group_coefficients(
+        self, x: torch.Tensor, index: torch.Tensor, groups: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, var, count = group_mean_var(x, index, groups)
+        return self._coeffs_from(mean, var, count)
+
+    def _scale(self, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.sub(x, a).div_(b)
+
+
+def finite_or_raise(values: Any, what: str = "X") -> None:
+    """Raise sklearn's ValueError when fitted sums show an infinity in ``what``."""
+    bad = not bool(np.all(np.isfinite(values))) if isinstance(values, np.ndarray) else not bool(
+        torch.isfinite(values).all()
+    )
+    if bad:
+        raise ValueError(f"Input {what} contains infinity or a value too large for the dtype.")
+

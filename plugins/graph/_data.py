@@ -1,0 +1,295 @@
+"""PyG Data/Batch plumbing shared by the graph transforms: which attributes are node- or
+edge-level, filtering edges, keeping nodes, and keeping a Batch's ``batch``/``ptr`` and its
+private slice bookkeeping right so ``to_data_list()`` still works.
+
+Nothing here changes its input: results are shallow copies with new tensors where something
+changed (PyG's own transforms share tensors with the dataset: pyg#9505).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+
+from augkit.errors import InputError
+
+_STRUCTURAL = {"edge_index", "batch", "ptr", "num_nodes", "adj_t"}
+
+
+def check_graph(data: Any, owner: str) -> None:
+    from torch_geometric.data import Data
+
+    if not isinstance(data, Data):
+        raise InputError(
+            f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data or Batch "
+            "(networkx graphs convert with augkit.plugins.graph.from_networkx)"
+        )
+    ei = data.edge_index
+    if ei is not None and (ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long):
+        raise InputError(
+            f"{owner}: edge_index has shape {tuple(ei.shape)} and dtype {ei.dtype}; "
+            "allowed: a LongTensor of shape [2, num_edges]"
+        )
+
+
+def is_batch(data: Any) -> bool:
+    from torch_geometric.data import Batch
+
+    return isinstance(data, Batch)
+
+
+def num_nodes(data: Any) -> int:
+    n = data.num_nodes
+    return int(n) if n is not None else 0
+
+
+def edge_index_of(data: Any) -> torch.Tensor:
+    ei = data.edge_index
+    if ei is None:
+        dev = device_of(data)
+        return torch.empty(2, 0, dtype=torch.long, device=dev)
+    return ei
+
+
+def device_of(data: Any) -> torch.device:
+    for _, value in data:
+        if isinstance(value, torch.Tensor):
+            return value.device
+    return torch.device("cpu")
+
+
+def node_keys(data: Any) -> list[str]:
+    """Node-level attributes (x, y, pos, masks, custom ones), by PyG's size rule."""
+    n = num_nodes(data)
+    out = []
+    for key, value in data:
+        if key in _STRUCTURAL or not isinstance(value, torch.Tensor) or value.dim() == 0:
+            continue
+        if key in ("x", "pos") or (data.is_node_attr(key) and value.size(data.__cat_dim__(
+                key, value)) == n):
+            out.append(key)
+    return out
+
+
+def edge_keys(data: Any) -> list[str]:
+    """Edge-level attributes (edge_attr, edge_weight, custom ones), by PyG's size rule."""
+    out = []
+    for key, value in data:
+        if key in _STRUCTURAL or not isinstance(value, torch.Tensor) or value.dim() == 0:
+            continue
+        if data.is_edge_attr(key):
+            out.append(key)
+    return out
+
+
+def batch_vector(data: Any) -> torch.Tensor:
+    """Graph id of every node (zeros for a single Data)."""
+    n = num_nodes(data)
+    b = getattr(data, "batch", None) if is_batch(data) else None
+    if b is None:
+        return torch.zeros(n, dtype=torch.long, device=device_of(data))
+    return b
+
+
+def num_graphs(data: Any) -> int:
+    return int(data.num_graphs) if is_batch(data) else 1
+
+
+def ptr_of(data: Any) -> torch.Tensor:
+    """Node offsets of the graphs, length num_graphs + 1."""
+    if is_batch(data) and getattr(data, "ptr", None) is not None:
+        return data.ptr
+    n = num_nodes(data)
+    return torch.tensor([0, n], dtype=torch.long, device=device_of(data))
+
+
+def edge_graph(data: Any) -> torch.Tensor:
+    """Graph id of every edge."""
+    ei = edge_index_of(data)
+    if not is_batch(data):
+        return torch.zeros(ei.size(1), dtype=torch.long, device=ei.device)
+    return batch_vector(data)[ei[0]]
+
+
+def _counts_to_slices(counts: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros(counts.numel() + 1, dtype=torch.long)
+    out[1:] = torch.cumsum(counts.cpu(), 0)
+    return out
+
+
+def shallow_copy(data: Any) -> Any:
+    """``copy.copy`` without the storage's attribute-kind cache: the copy's sizes change, and
+    a shared cache would both carry stale answers and let the copy write into the input."""
+    out = copy.copy(data)
+    out._store.__dict__.pop("_cached_attr", None)
+    return out
+
+
+def _fix_batch_bookkeeping(
+    out: Any,
+    keys: list[str],
+    counts: torch.Tensor,
+    node_counts: torch.Tensor | None,
+    node_keys_: list[str] = (),  # type: ignore[assignment]
+) -> None:
+    """Keep a Batch's ``_slice_dict``/``_inc_dict`` (and ``_num_nodes``) consistent after
+    keeping a subset of edges (``counts`` per graph) and, when ``node_counts`` is given, of
+    nodes (``node_keys_`` are the node-level attributes whose slices change)."""
+    if not hasattr(out, "_slice_dict"):
+        return
+    slices = dict(out._slice_dict)
+    incs = dict(out._inc_dict)
+    new = _counts_to_slices(counts)
+    for key in keys:
+        if key in slices:
+            slices[key] = new
+    if node_counts is not None:
+        node_slices = _counts_to_slices(node_counts)
+        if "edge_index" in incs:
+            incs["edge_index"] = node_slices[:-1]
+        for key in [*node_keys_, "batch"]:
+            if key in slices:
+                slices[key] = node_slices
+        if "_num_nodes" in out._store.__dict__:
+            out._store._num_nodes = [int(c) for c in node_counts.tolist()]
+    out._slice_dict = slices
+    out._inc_dict = incs
+
+
+def _select(data: Any, key: str, value: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    dim = data.__cat_dim__(key, value)
+    return value.index_select(dim if dim is not None else 0, index)
+
+
+def take(
+    data: Any,
+    edge_index: torch.Tensor,
+    edge_idx: torch.Tensor,
+    node_idx: torch.Tensor | None = None,
+    *,
+    edge_counts: torch.Tensor | None = None,
+    node_counts: torch.Tensor | None = None,
+    nkeys: list[str] | None = None,
+    ekeys: list[str] | None = None,
+) -> Any:
+    """A copy of ``data`` whose edges are ``edge_index`` (already relabelled) with the
+    edge-level attributes of old edges ``edge_idx``, and, when ``node_idx`` is given, only the
+    old nodes ``node_idx`` (in order) with their node-level attributes. On a Batch,
+    ``edge_counts``/``node_counts`` are the kept edges/nodes per graph (computed if None);
+    ``batch``, ``ptr`` and the slice bookkeeping are rebuilt. The kernels' fast path: no
+    boolean-mask indexing, one ``index_select`` per attribute."""
+    nkeys = node_keys(data) if nkeys is None else nkeys
+    ekeys = edge_keys(data) if ekeys is None else ekeys
+    out = shallow_copy(data)
+    if data.edge_index is not None:
+        out.edge_index = edge_index
+    for key in ekeys:
+        out[key] = _select(data, key, data[key], edge_idx)
+    batched = is_batch(data)
+    if node_idx is not None:
+        for key in nkeys:
+            out[key] = _select(data, key, data[key], node_idx)
+        if "num_nodes" in data or not nkeys:
+            out.num_nodes = int(node_idx.numel())
+    if batched:
+        k = num_graphs(data)
+        old_batch = batch_vector(data)
+        if node_idx is not None:
+            new_batch = old_batch.index_select(0, node_idx)
+            out.batch = new_batch
+            if node_counts is None:
+                node_counts = torch.bincount(new_batch, minlength=k)
+            ptr = torch.zeros(k + 1, dtype=torch.long, device=new_batch.device)
+            torch.cumsum(node_counts.to(ptr.device), 0, out=ptr[1:])
+            out.ptr = ptr
+        if edge_counts is None:
+            src = edge_index_of(data)[0].index_select(0, edge_idx)
+            edge_counts = torch.bincount(old_batch.index_select(0, src), minlength=k)
+        _fix_batch_bookkeeping(out, ["edge_index", *ekeys], edge_counts,
+                               node_counts if node_idx is not None else None, nkeys)
+    return out
+
+
+def filter_edges(data: Any, mask: torch.Tensor) -> Any:
+    """A copy of ``data`` keeping the edges where ``mask`` is true, with every edge-level
+    attribute (edge_attr, edge_weight, custom ones) following."""
+    ei = edge_index_of(data)
+    idx = mask.to(ei.device).nonzero().view(-1)
+    return take(data, ei.index_select(1, idx), idx)
+
+
+def keep_nodes(data: Any, mask: torch.Tensor, edge_mask: torch.Tensor | None = None) -> Any:
+    """A copy of ``data`` with only the nodes where ``mask`` is true: node ids relabelled to
+    0..n'-1, edges touching a removed node dropped (and, if given, those where ``edge_mask`` is
+    false), every node- and edge-level attribute compacted, ``batch``/``ptr`` rebuilt."""
+    n = num_nodes(data)
+    ei = edge_index_of(data)
+    dev = ei.device
+    mask = mask.to(dev)
+    new_id = torch.full((n,), -1, dtype=torch.long, device=dev)
+    kept = mask.nonzero().view(-1)
+    new_id[kept] = torch.arange(kept.numel(), device=dev)
+    emask = mask[ei[0]] & mask[ei[1]]
+    if edge_mask is not None:
+        emask &= edge_mask.to(dev)
+    eidx = emask.nonzero().view(-1)
+    return take(data, new_id[ei.index_select(1, eidx)], eidx, kept)
+
+
+def is_undirected(edge_index: torch.Tensor, n: int) -> bool:
+    """True when every edge (u, v) has its reverse (v, u) (multiplicity ignored)."""
+    if edge_index.numel() == 0:
+        return True
+    u, v = edge_index
+    key = u * n + v
+    rev = v * n + u
+    s = torch.unique(key)
+    return bool(torch.isin(rev, s).all())
+
+
+# ---- counter-based randomness: the same draw for a key on CPU and GPU ---------------------
+
+_C1 = 0xBF58476D1CE4E5B9 - (1 << 64)
+_C2 = 0x94D049BB133111EB - (1 << 64)
+_GOLDEN = 0x9E3779B97F4A7C15 - (1 << 64)
+
+
+def _srl(z: torch.Tensor, k: int) -> torch.Tensor:
+    """Logical right shift of int64 (torch's >> is arithmetic)."""
+    return (z >> k) & ((1 << (64 - k)) - 1)
+
+
+def mix64(z: torch.Tensor) -> torch.Tensor:
+    """splitmix64's finaliser on int64 (wrapping arithmetic): a bijective 64-bit hash."""
+    z = (z ^ _srl(z, 30)) * _C1
+    z = (z ^ _srl(z, 27)) * _C2
+    return z ^ _srl(z, 31)
+
+
+def salt_of(seed: int) -> int:
+    """The int64 salt a seed adds to every key (seed times the golden ratio, wrapped)."""
+    salt = (int(seed) * (_GOLDEN + (1 << 64))) & ((1 << 64) - 1)
+    return salt - (1 << 64) if salt >= (1 << 63) else salt
+
+
+def hash_bits24(seed: int, keys: torch.Tensor) -> torch.Tensor:
+    """The top 24 bits of ``mix64(key + salt(seed))`` as int64 in [0, 2**24): what
+    ``hash_uniform`` scales, and what the numba kernels compare against ``threshold24``."""
+    return _srl(mix64(keys.to(torch.long) + salt_of(seed)), 40)
+
+
+def threshold24(p: float) -> int:
+    """The integer cut for a drop rate ``p``: a key is dropped when its 24-bit hash is below
+    it, so the drop probability is exactly ``ceil(p * 2**24) / 2**24``."""
+    import math
+
+    return int(math.ceil(float(p) * (1 << 24)))
+
+
+def hash_uniform(seed: int, keys: torch.Tensor) -> torch.Tensor:
+    """Uniform floats in [0, 1) (float32, 24 bits) from (seed, key): a pure function of the
+    key, so both directions of an undirected edge (key = min*n + max) get the same draw, and
+    CPU and CUDA agree bit for bit."""
+    return hash_bits24(seed, keys).to(torch.float32) * (1.0 / (1 << 24))

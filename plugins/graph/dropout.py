@@ -1,0 +1,81 @@
+"""``edge_dropout`` and ``node_dropout``: thin transforms over ``functional``.
+
+Both take PyG ``Data`` or ``Batch`` (every graph of a Batch on its own, in one vectorized
+call), never change their input, and draw one seed per call from the generator they are given.
+Their ``p`` is the drop rate, as in PyG; the apply probability is ``apply_p``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from augkit.plugins.graph import _data
+from augkit.plugins.graph import functional as F
+
+from augkit.params import Choice, Integer, Param, Probability
+from augkit.random import draw_seed
+from augkit.transform import Transform
+
+
+class _GraphTransform(Transform):
+    kinds = ("graph",)
+    levels = ("sample", "batch")
+    apply_key = "apply_p"
+
+    def check_input(self, data: Any) -> None:
+        _data.check_graph(data, self.label())
+
+    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
+        return {"seed": draw_seed(generator)}
+
+
+class EdgeDropout(_GraphTransform):
+    """Removes each edge with probability ``p``; every edge-level attribute follows.
+
+    ``undirected``: ``true`` decides per unordered pair, so (u, v) and (v, u) go together
+    whatever order and orientation they are stored in (PyG's ``force_undirected`` keeps only
+    pairs stored as row < col and doubles self-loops); ``false`` decides per stored edge;
+    ``auto`` (default) treats the graph as undirected when its edges form a symmetric
+    multiset (one linear pass, see ``functional.is_symmetric``).
+    """
+
+    name = "edge_dropout"
+    params = {
+        "p": Param(Probability(), 0.2, "probability that an edge (or undirected pair) is dropped"),
+        "undirected": Param(Choice("auto", True, False), "auto",
+                            "decide per unordered pair: auto detects a symmetric edge list"),
+    }
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        ei = _data.edge_index_of(data)
+        n = _data.num_nodes(data)
+        undirected = self.undirected
+        if undirected == "auto":
+            undirected = F.is_symmetric(ei)
+        out, eid = F.dropout_edge(ei, self.p, params["seed"], undirected=bool(undirected),
+                                  num_nodes=n)
+        return _data.take(data, out.to(ei.device), eid.to(ei.device))
+
+
+class NodeDropout(_GraphTransform):
+    """Removes each node with probability ``p`` with its edges, relabels the rest and compacts
+    every node-level attribute (``x``, ``y``, ``pos``, masks, custom ones) and edge-level
+    attribute. On a Batch every graph keeps at least ``min_nodes`` nodes (fewer only when it
+    has fewer), chosen at random among its nodes, so no graph disappears and ``batch``, ``ptr``
+    and graph-level attributes stay aligned; ``to_data_list()`` still works."""
+
+    name = "node_dropout"
+    params = {
+        "p": Param(Probability(), 0.1, "probability that a node is dropped"),
+        "min_nodes": Param(Integer(0, None), 1, "nodes every graph keeps at least"),
+    }
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        ei = _data.edge_index_of(data)
+        n = _data.num_nodes(data)
+        ptr = _data.ptr_of(data)
+        out, nid, eid, counts = F.dropout_node(ei, self.p, params["seed"], num_nodes=n,
+                                               ptr=ptr, min_nodes=self.min_nodes)
+        dev = ei.device
+        return _data.take(data, out.to(dev), eid.to(dev), nid.to(dev),
+                          node_counts=counts.to(dev))

@@ -1,0 +1,531 @@
+"""Pure graph kernels: tensors in, tensors out, a ``seed`` instead of hidden state.
+
+Every random decision is a counter-based hash of ``(seed, key)`` (``_data.hash_bits24``):
+the key of an edge is its position, or ``min(u, v) * num_nodes + max(u, v)`` when the graph
+is undirected, so both directions of a pair get the same draw in whatever order they are
+stored, without a sort; the key of a node is its (global) index; of a feature column on a
+Batch, ``graph * num_features + column``. The same seed therefore gives the same result on the
+CPU and on CUDA, bit for bit (except the ``normal`` fill, equal up to float rounding), and no
+global random state is read.
+
+On the CPU the hot paths run as fused numba kernels (one pass that hashes, decides and
+compacts); anywhere else, and for dtypes numba does not handle, the same arithmetic runs as
+torch ops. ``backend="torch"`` forces the torch path (the tests use it to show both agree).
+
+A drop rate ``p`` drops a key when its 24-bit hash is below ``ceil(p * 2**24)``: exactly
+probability ``p`` up to 2**-24.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from augkit.plugins.graph._data import hash_bits24, salt_of, threshold24
+
+try:  # numba is an optional accelerator; the torch path is always there.
+    import numba
+    from numba import njit
+except ImportError:  # pragma: no cover - numba ships with the graph extra
+    numba = None
+
+FILL_MODES = ("zero", "mean", "normal")
+MASK_MODES = ("feature", "node", "element")
+
+
+def _use_numba(backend: str | None, *tensors: torch.Tensor) -> bool:
+    if backend == "torch" or numba is None:
+        return False
+    if backend not in (None, "numba"):
+        raise ValueError(f"backend={backend!r}; allowed: None, 'numba', 'torch'")
+    return all(t.device.type == "cpu" for t in tensors)
+
+
+def _u64(x: int) -> np.uint64:
+    return np.uint64(int(x) & ((1 << 64) - 1))
+
+
+# ---- numba kernels --------------------------------------------------------------------------
+
+if numba is not None:
+    _C1 = np.uint64(0xBF58476D1CE4E5B9)
+    _C2 = np.uint64(0x94D049BB133111EB)
+    _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
+
+    @njit(inline="always", cache=True)
+    def _bits24(key, salt):  # noqa: ANN001, ANN202 - numba
+        z = np.uint64(key) + salt
+        z = (z ^ (z >> _S30)) * _C1
+        z = (z ^ (z >> _S27)) * _C2
+        z = z ^ (z >> _S31)
+        return np.int64(z >> _S40)
+
+    @njit(cache=True, nogil=True)
+    def _edge_keep_nb(src, dst, n, salt, thresh, undirected, keep):  # noqa: ANN001, ANN202
+        kept = 0
+        for i in range(src.shape[0]):
+            if undirected:
+                u = src[i]
+                v = dst[i]
+                key = u * n + v if u <= v else v * n + u
+            else:
+                key = i
+            k = _bits24(key, salt) >= thresh
+            keep[i] = k
+            kept += k
+        return kept
+
+    @njit(cache=True, nogil=True)
+    def _compact_edges_nb(src, dst, keep, new_id, out, idx):  # noqa: ANN001, ANN202
+        # new_id of length 0 means "no relabelling".
+        j = 0
+        relabel = new_id.shape[0] > 0
+        for i in range(src.shape[0]):
+            if keep[i]:
+                if relabel:
+                    out[0, j] = new_id[src[i]]
+                    out[1, j] = new_id[dst[i]]
+                else:
+                    out[0, j] = src[i]
+                    out[1, j] = dst[i]
+                idx[j] = i
+                j += 1
+
+    @njit(cache=True, nogil=True)
+    def _symmetric_sum_nb(src, dst, salt):  # noqa: ANN001, ANN202
+        a = np.uint64(0)
+        b = np.uint64(0)
+        for i in range(src.shape[0]):
+            u = np.uint64(src[i])
+            v = np.uint64(dst[i])
+            # An order-independent sum of a hash of (u, v) and of (v, u): equal on a symmetric
+            # multiset of edges, different otherwise except with probability ~2**-64.
+            a += np.uint64(_bits24(u * np.uint64(0x9E3779B97F4A7C15) ^ v, salt)) * (v + 1)
+            b += np.uint64(_bits24(v * np.uint64(0x9E3779B97F4A7C15) ^ u, salt)) * (u + 1)
+        return a == b
+
+    @njit(cache=True, nogil=True)
+    def _node_keep_nb(ptr, salt, thresh, min_nodes, new_id, counts):  # noqa: ANN001, ANN202
+        n_graphs = ptr.shape[0] - 1
+        for g in range(n_graphs):
+            a = ptr[g]
+            b = ptr[g + 1]
+            c = 0
+            for i in range(a, b):
+                k = _bits24(i, salt) >= thresh
+                new_id[i] = k
+                c += k
+            need = min(min_nodes, b - a)
+            if c < need:
+                # Keep the `need` nodes with the largest draws: a uniformly random subset that
+                # contains the ones already kept (ties by index, as torch's stable sort).
+                h = np.empty(b - a, np.int64)
+                for i in range(a, b):
+                    h[i - a] = -_bits24(i, salt)
+                order = np.argsort(h, kind="mergesort")
+                for r in range(need):
+                    new_id[a + order[r]] = 1
+                c = need
+            counts[g] = c
+        j = 0
+        for i in range(new_id.shape[0]):
+            if new_id[i]:
+                new_id[i] = j
+                j += 1
+            else:
+                new_id[i] = -1
+        return j
+
+    @njit(cache=True, nogil=True)
+    def _node_edges_nb(src, dst, new_id, keep):  # noqa: ANN001, ANN202
+        kept = 0
+        for i in range(src.shape[0]):
+            k = (new_id[src[i]] >= 0) and (new_id[dst[i]] >= 0)
+            keep[i] = k
+            kept += k
+        return kept
+
+    @njit(cache=True, nogil=True)
+    def _hash_keep_nb(count, salt, thresh, keep):  # noqa: ANN001, ANN202
+        for i in range(count):
+            keep[i] = _bits24(i, salt) >= thresh
+
+    @njit(cache=True, nogil=True)
+    def _mask_rows_nb(x, out, rowkeep, gid, fill):  # noqa: ANN001, ANN202
+        # out[i] = x[i] where the row is kept, else the fill row of its graph.
+        for i in range(x.shape[0]):
+            if rowkeep[i]:
+                for j in range(x.shape[1]):
+                    out[i, j] = x[i, j]
+            else:
+                g = gid[i]
+                for j in range(x.shape[1]):
+                    out[i, j] = fill[g, j]
+
+    @njit(cache=True, nogil=True)
+    def _mask_cols_nb(x, out, colkeep, gid, fill):  # noqa: ANN001, ANN202
+        for i in range(x.shape[0]):
+            g = gid[i]
+            for j in range(x.shape[1]):
+                out[i, j] = x[i, j] if colkeep[g, j] else fill[g, j]
+
+    @njit(cache=True, nogil=True)
+    def _mask_elems_nb(x, out, gid, fill, salt, thresh, keep):  # noqa: ANN001, ANN202
+        f = x.shape[1]
+        for i in range(x.shape[0]):
+            g = gid[i]
+            base = i * f
+            for j in range(f):
+                k = _bits24(base + j, salt) >= thresh
+                keep[i, j] = k
+                out[i, j] = x[i, j] if k else fill[g, j]
+
+    @njit(cache=True, nogil=True)
+    def _normal_fill_nb(out, keep, gid, mean, std, salt):  # noqa: ANN001, ANN202
+        f = out.shape[1]
+        for i in range(out.shape[0]):
+            g = gid[i]
+            for j in range(f):
+                if not keep[i, j]:
+                    key = 2 * (i * f + j)
+                    u1 = (_bits24(key, salt) + 1) * (1.0 / 16777216.0)
+                    u2 = _bits24(key + 1, salt) * (1.0 / 16777216.0)
+                    z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+                    out[i, j] = mean[g, j] + std[g, j] * z
+
+
+# ---- edges ----------------------------------------------------------------------------------
+
+
+def _pair_keys(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    u, v = edge_index
+    lo, hi = torch.minimum(u, v), torch.maximum(u, v)
+    return lo * num_nodes + hi
+
+
+def edge_keep_mask(
+    edge_index: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    undirected: bool = False,
+    num_nodes: int | None = None,
+    backend: str | None = None,
+) -> torch.Tensor:
+    r"""The edges :func:`dropout_edge` keeps, as a boolean mask of shape ``[num_edges]``.
+
+    Args:
+        edge_index (LongTensor): ``[2, num_edges]``.
+        p (float): drop rate in ``[0, 1]``.
+        seed (int): the draw; the same seed gives the same mask on any device.
+        undirected (bool): decide per unordered pair ``{u, v}``, so both stored directions
+            (and every duplicate of the pair) are kept or dropped together.
+        num_nodes (int, optional): defaults to ``edge_index.max() + 1``.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> mask = edge_keep_mask(ei, 0.5, seed=3, undirected=True)
+        >>> bool(mask[0] == mask[1]) and bool(mask[2] == mask[3])
+        True
+    """
+    e = edge_index.size(1)
+    n = _num_nodes(edge_index, num_nodes)
+    thresh = threshold24(p)
+    if _use_numba(backend, edge_index):
+        keep = np.empty(e, dtype=np.bool_)
+        _edge_keep_nb(edge_index[0].numpy(), edge_index[1].numpy(), n, _u64(salt_of(seed)),
+                      thresh, undirected, keep)
+        return torch.from_numpy(keep)
+    keys = (_pair_keys(edge_index, n) if undirected
+            else torch.arange(e, device=edge_index.device))
+    return hash_bits24(seed, keys) >= thresh
+
+
+def _num_nodes(edge_index: torch.Tensor, num_nodes: int | None) -> int:
+    if num_nodes is not None:
+        return int(num_nodes)
+    return int(edge_index.max()) + 1 if edge_index.numel() else 0
+
+
+def dropout_edge(
+    edge_index: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    undirected: bool = False,
+    num_nodes: int | None = None,
+    backend: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Drops each edge with probability ``p``; with ``undirected=True`` each unordered pair.
+
+    Unlike PyG's ``dropout_edge(force_undirected=True)``, pairs stored as ``row > col`` are
+    kept as often as the others, self-loops are not doubled, and the kept edges stay in their
+    stored order. Returns ``(edge_index, edge_id)``: the kept edges and their positions in the
+    input, ready for ``edge_attr.index_select(0, edge_id)``.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 1, 2, 2], [1, 0, 2, 1, 2]])
+        >>> out, eid = dropout_edge(ei, 0.0, seed=0, undirected=True)
+        >>> torch.equal(out, ei), eid.tolist()
+        (True, [0, 1, 2, 3, 4])
+        >>> out, eid = dropout_edge(ei, 1.0, seed=0)
+        >>> out.shape
+        torch.Size([2, 0])
+    """
+    n = _num_nodes(edge_index, num_nodes)
+    if _use_numba(backend, edge_index):
+        src, dst = edge_index[0].numpy(), edge_index[1].numpy()
+        keep = np.empty(src.shape[0], dtype=np.bool_)
+        k = _edge_keep_nb(src, dst, n, _u64(salt_of(seed)), threshold24(p), undirected, keep)
+        out = np.empty((2, k), dtype=np.int64)
+        idx = np.empty(k, dtype=np.int64)
+        _compact_edges_nb(src, dst, keep, np.empty(0, np.int64), out, idx)
+        return torch.from_numpy(out), torch.from_numpy(idx)
+    mask = edge_keep_mask(edge_index, p, seed, undirected=undirected, num_nodes=n,
+                          backend="torch")
+    idx = mask.nonzero().view(-1)
+    return edge_index.index_select(1, idx), idx
+
+
+def is_symmetric(edge_index: torch.Tensor, backend: str | None = None) -> bool:
+    """True when the edges form a symmetric multiset: every ``(u, v)`` is stored as many times
+    as ``(v, u)`` (self-loops any number of times). One pass, no sort; a directed graph is
+    reported symmetric only with probability about 2**-64. This is what
+    ``edge_dropout(undirected="auto")`` calls undirected; a graph whose two directions have
+    different multiplicities counts as directed there (pass ``undirected=True``).
+
+    Example:
+        >>> is_symmetric(torch.tensor([[0, 1, 2], [1, 0, 2]]))
+        True
+        >>> is_symmetric(torch.tensor([[0, 1], [1, 2]]))
+        False
+    """
+    if edge_index.numel() == 0:
+        return True
+    seed = 0x5EED5EED
+    if _use_numba(backend, edge_index):
+        return bool(_symmetric_sum_nb(edge_index[0].numpy(), edge_index[1].numpy(),
+                                      _u64(salt_of(seed))))
+    u, v = edge_index
+    golden = 0x9E3779B97F4A7C15 - (1 << 64)
+    # Sums of int64 wrap like the numba uint64 ones, so the answer is the same.
+    a = (hash_bits24(seed, (u * golden) ^ v) * (v + 1)).sum()
+    b = (hash_bits24(seed, (v * golden) ^ u) * (u + 1)).sum()
+    return bool(a == b)
+
+
+# ---- nodes ----------------------------------------------------------------------------------
+
+
+def node_keep_ids(
+    ptr: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    min_nodes: int = 1,
+    backend: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Which nodes survive a node dropout of rate ``p`` on graphs with node offsets ``ptr``.
+
+    Each graph ``g`` (nodes ``ptr[g]..ptr[g+1]-1``) keeps at least
+    ``min(min_nodes, its size)`` nodes: when the draw would drop too many, the nodes with the
+    largest draws are kept, which is a uniformly random choice among the graph's nodes.
+    Returns ``(new_id, counts)``: the new index of every node (``-1`` when dropped) and the
+    kept nodes per graph.
+
+    Example:
+        >>> new_id, counts = node_keep_ids(torch.tensor([0, 3, 5]), 1.0, seed=0, min_nodes=1)
+        >>> counts.tolist(), int((new_id >= 0).sum())
+        ([1, 1], 2)
+    """
+    n = int(ptr[-1]) if ptr.numel() else 0
+    thresh = threshold24(p)
+    if _use_numba(backend, ptr):
+        new_id = np.empty(n, dtype=np.int64)
+        counts = np.empty(ptr.numel() - 1, dtype=np.int64)
+        _node_keep_nb(ptr.numpy(), _u64(salt_of(seed)), thresh, int(min_nodes), new_id, counts)
+        return torch.from_numpy(new_id), torch.from_numpy(counts)
+    dev = ptr.device
+    k = ptr.numel() - 1
+    sizes = ptr[1:] - ptr[:-1]
+    gid = torch.repeat_interleave(torch.arange(k, device=dev), sizes)
+    h = hash_bits24(seed, torch.arange(n, device=dev))
+    keep = h >= thresh
+    counts = torch.zeros(k, dtype=torch.long, device=dev).index_add_(0, gid, keep.long())
+    need = torch.clamp(sizes, max=int(min_nodes))
+    short = counts < need
+    if bool(short.any()):
+        # Rank nodes inside their graph by decreasing draw (ties by index): stable sorts.
+        order = torch.sort(-h, stable=True).indices
+        order = order[torch.sort(gid[order], stable=True).indices]
+        rank = torch.empty(n, dtype=torch.long, device=dev)
+        rank[order] = torch.arange(n, device=dev) - ptr[gid[order]]
+        keep |= short[gid] & (rank < need[gid])
+        counts = torch.where(short, need, counts)
+    new_id = torch.cumsum(keep.long(), 0) - 1
+    new_id = torch.where(keep, new_id, torch.full_like(new_id, -1))
+    return new_id, counts
+
+
+def dropout_node(
+    edge_index: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    num_nodes: int | None = None,
+    ptr: torch.Tensor | None = None,
+    min_nodes: int = 1,
+    backend: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Drops each node with probability ``p``, with its edges, and relabels the rest.
+
+    ``ptr`` (node offsets of the graphs of a Batch, default one graph) lets every graph keep
+    at least ``min_nodes`` nodes. Returns ``(edge_index, node_id, edge_id, counts)``: the
+    relabelled edges, the kept nodes and edges (positions in the input, for
+    ``x.index_select(0, node_id)``) and the kept nodes per graph.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 2], [1, 2, 0]])
+        >>> out, nid, eid, counts = dropout_node(ei, 0.0, seed=0, num_nodes=3)
+        >>> torch.equal(out, ei), nid.tolist(), counts.tolist()
+        (True, [0, 1, 2], [3])
+        >>> out, nid, eid, counts = dropout_node(ei, 1.0, seed=0, num_nodes=3)
+        >>> out.shape, nid.numel()
+        (torch.Size([2, 0]), 1)
+    """
+    n = _num_nodes(edge_index, num_nodes)
+    dev = edge_index.device
+    if ptr is None:
+        ptr = torch.tensor([0, n], dtype=torch.long, device=dev)
+    new_id, counts = node_keep_ids(ptr, p, seed, min_nodes=min_nodes, backend=backend)
+    if _use_numba(backend, edge_index, ptr):
+        src, dst = edge_index[0].numpy(), edge_index[1].numpy()
+        nid = new_id.numpy()
+        keep = np.empty(src.shape[0], dtype=np.bool_)
+        k = _node_edges_nb(src, dst, nid, keep)
+        out = np.empty((2, k), dtype=np.int64)
+        idx = np.empty(k, dtype=np.int64)
+        _compact_edges_nb(src, dst, keep, nid, out, idx)
+        node_id = torch.from_numpy(np.flatnonzero(nid >= 0))
+        return torch.from_numpy(out), node_id, torch.from_numpy(idx), counts
+    keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)
+    idx = keep.nonzero().view(-1)
+    out = new_id[edge_index.index_select(1, idx)]
+    return out, (new_id >= 0).nonzero().view(-1), idx, counts
+
+
+# ---- features -------------------------------------------------------------------------------
+
+
+def _group_stats(x: torch.Tensor, gid: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-group column mean and standard deviation (ddof 0), computed in float64."""
+    xd = x.double()
+    cnt = torch.zeros(k, dtype=torch.float64, device=x.device).index_add_(
+        0, gid, torch.ones_like(gid, dtype=torch.float64)).clamp_(min=1).unsqueeze(1)
+    s = torch.zeros(k, x.size(1), dtype=torch.float64, device=x.device).index_add_(0, gid, xd)
+    mean = s / cnt
+    sq = torch.zeros_like(s).index_add_(0, gid, xd * xd)
+    std = (sq / cnt - mean * mean).clamp_(min=0).sqrt_()
+    return mean, std
+
+
+def mask_feature(
+    x: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    mode: str = "feature",
+    fill: str = "zero",
+    group: torch.Tensor | None = None,
+    num_groups: int | None = None,
+    backend: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Masks features of ``x`` (``[num_rows, num_features]`` or ``[num_rows]``) at rate ``p``.
+
+    Modes: ``feature`` masks whole columns (GraphCL attribute masking; PyG ``mode='col'``),
+    drawn per group when ``group`` (the graph of each row, e.g. a Batch's ``batch``) is given;
+    ``node`` whole rows (``'row'``); ``element`` single entries (``'all'``). Fills: ``zero``;
+    ``mean``, the column's mean over the row's group; ``normal``, draws from a normal with the
+    column's mean and standard deviation over the group. Returns ``(x, keep)`` with ``keep``
+    broadcastable to ``x`` (``[groups, F]`` for ``feature`` mode, ``[N, 1]`` for ``node``,
+    ``[N, F]`` for ``element``).
+
+    Example:
+        >>> x = torch.arange(6.0).view(3, 2)
+        >>> out, keep = mask_feature(x, 1.0, seed=0, mode="node")
+        >>> out.tolist(), keep.view(-1).tolist()
+        ([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], [False, False, False])
+        >>> out, keep = mask_feature(x, 1.0, seed=0, mode="feature", fill="mean")
+        >>> out.tolist()
+        [[2.0, 3.0], [2.0, 3.0], [2.0, 3.0]]
+    """
+    if mode not in MASK_MODES:
+        raise ValueError(f"mode={mode!r}; allowed: {', '.join(MASK_MODES)}")
+    if fill not in FILL_MODES:
+        raise ValueError(f"fill={fill!r}; allowed: {', '.join(FILL_MODES)}")
+    flat = x.dim() == 1
+    x2 = x.view(-1, 1) if flat else x
+    if x2.dim() != 2:
+        raise ValueError(f"x has shape {tuple(x.shape)}; allowed: [N] or [N, F]")
+    n, f = x2.shape
+    dev = x.device
+    if group is None:
+        k = 1
+        gid = torch.zeros(n, dtype=torch.long, device=dev)
+    else:
+        gid = group.to(dev)
+        k = int(num_groups) if num_groups is not None else (int(gid.max()) + 1 if n else 1)
+    thresh = threshold24(p)
+    salt = salt_of(seed)
+    # Fill values per group: zeros, or the group's column means (also the normal's centre).
+    if fill == "zero":
+        fvals = torch.zeros(k, f, dtype=x2.dtype, device=dev)
+        std = None
+    else:
+        mean, std = _group_stats(x2, gid, k)
+        fvals = mean.to(x2.dtype) if x2.is_floating_point() else mean.round().to(x2.dtype)
+    fast = _use_numba(backend, x2) and x2.dtype in (torch.float32, torch.float64)
+    keep = None
+    if mode != "element":
+        count = k * f if mode == "feature" else n
+        if fast:
+            kk = np.empty(count, dtype=np.bool_)
+            _hash_keep_nb(count, _u64(salt), thresh, kk)
+            keep = torch.from_numpy(kk)
+        else:
+            keep = hash_bits24(seed, torch.arange(count, device=dev)) >= thresh
+        keep = keep.view(k, f) if mode == "feature" else keep.view(n, 1)
+    if fast:
+        xs = x2.detach().numpy()
+        out = np.empty((n, f), dtype=xs.dtype)
+        g = gid.numpy()
+        fv = fvals.numpy()
+        if mode == "feature":
+            _mask_cols_nb(xs, out, keep.numpy(), g, fv)
+        elif mode == "node":
+            _mask_rows_nb(xs, out, keep.view(-1).numpy(), g, fv)
+        else:
+            kk = np.empty((n, f), dtype=np.bool_)
+            _mask_elems_nb(xs, out, g, fv, _u64(salt), thresh, kk)
+            keep = torch.from_numpy(kk)
+        result = torch.from_numpy(out)
+        if fill == "normal":
+            full = keep.index_select(0, gid) if mode == "feature" else keep.expand(n, f)
+            _normal_fill_nb(out, np.ascontiguousarray(full.numpy()), g, mean.numpy(),
+                            std.numpy(), _u64(salt_of(seed + 1)))
+    else:
+        if keep is None:
+            keep = hash_bits24(seed, torch.arange(n * f, device=dev)).view(n, f) >= thresh
+        full = keep.index_select(0, gid) if mode == "feature" else keep.expand(n, f)
+        if fill == "normal" and x2.is_floating_point():
+            key = 2 * torch.arange(n * f, device=dev)
+            s1 = seed + 1
+            u1 = (hash_bits24(s1, key) + 1).double() * (1.0 / (1 << 24))
+            u2 = hash_bits24(s1, key + 1).double() * (1.0 / (1 << 24))
+            z = (torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)).view(n, f)
+            filler = (mean.index_select(0, gid) + std.index_select(0, gid) * z).to(x2.dtype)
+        else:
+            filler = fvals.index_select(0, gid)
+        result = torch.where(full, x2, filler)
+    return (result.view(-1) if flat else result), keep

@@ -1,0 +1,802 @@
+"""Pure structure kernels for the graph family: edge rewiring and subgraph sampling.
+
+Tensors in, tensors out; every random draw is a counter-based hash of ``(seed, key)`` (or, for
+the swap proposals, a ``torch.Generator`` seeded from ``seed``), so the kernels are
+deterministic given ``seed`` and never touch global RNG state. All work is vectorized torch:
+no Python loop over nodes, edges or graphs; the only Python loops run over rounds (rewiring)
+or steps/hops (sampling), each a handful of whole-array passes.
+
+Conventions shared by the kernels:
+
+- ``batch`` is the graph id of every node (zeros for a single graph) and ``ptr`` the node
+  offsets of the graphs (``[0, n]`` for a single graph); nodes of a graph are contiguous, as
+  in a PyG ``Batch``. Edges never cross graphs.
+- An *edge key* is ``u * N + v`` (``N`` = total number of nodes); on an undirected graph the
+  key of a pair is ``min * N + max``, so both stored directions share it.
+- Self-loops and, for ``degree_preserving``, pairs stored more than once are never moved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from augkit.plugins.graph._data import mix64
+
+from augkit.random import derive_seed
+
+_MASK63 = (1 << 63) - 1
+
+
+# ---- counter-based randomness -------------------------------------------------------------
+
+
+def hash64(seed: int, stream: int, keys: torch.Tensor) -> torch.Tensor:
+    """Non-negative 63-bit integers, a pure function of ``(seed, stream, key)``: the same draw
+    on CPU and CUDA, and the same draw for every stored copy of one key."""
+    salt = derive_seed(int(seed), int(stream))
+    return mix64(keys.to(torch.long) + salt) & _MASK63
+
+
+def _randint(seed: int, stream: int, keys: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """A uniform integer in ``[0, high)`` per key (``high >= 1``); the modulo bias of a 63-bit
+    hash is below 2**-30 for any graph that fits in memory."""
+    return hash64(seed, stream, keys) % high.clamp(min=1)
+
+
+def _priority(seed: int, stream: int, keys: torch.Tensor) -> torch.Tensor:
+    """A 40-bit random priority per key (ties between two keys have probability 2**-40)."""
+    return hash64(seed, stream, keys) >> 23
+
+
+def _take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``x[idx]`` for a LongTensor index; ``index_select`` is 5-15x faster than advanced
+    indexing on the CPU."""
+    return x.index_select(0, idx)
+
+
+def _where(mask: torch.Tensor) -> torch.Tensor:
+    return mask.nonzero().view(-1)
+
+
+def _rank_in_group(group: torch.Tensor, num_groups: int) -> torch.Tensor:
+    """Position of every element inside its group, for ``group`` sorted ascending."""
+    counts = torch.bincount(group, minlength=num_groups)
+    start = torch.cumsum(counts, 0) - counts
+    return torch.arange(group.numel(), device=group.device) - _take(start, group)
+
+
+def _sorted(x: torch.Tensor) -> torch.Tensor:
+    """``x`` sorted ascending; no sort when it already is (coalesced PyG graphs)."""
+    if x.numel() < 2 or bool((x[1:] >= x[:-1]).all()):
+        return x
+    return torch.sort(x).values
+
+
+def _argsorted(x: torch.Tensor) -> torch.Tensor:
+    # Unstable on purpose: torch's stable sort of int64 is ~30x slower on the CPU; the
+    # unstable one is deterministic too.
+    if x.numel() < 2 or bool((x[1:] >= x[:-1]).all()):
+        return torch.arange(x.numel(), device=x.device)
+    return torch.sort(x).indices
+
+
+def _member(sorted_set: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """``queries[i] in sorted_set``; the queries are sorted first so the binary searches walk
+    memory in order (random-order searches are ~30x slower on a large set)."""
+    if sorted_set.numel() == 0 or queries.numel() == 0:
+        return torch.zeros(queries.shape, dtype=torch.bool, device=queries.device)
+    qs, qi = torch.sort(queries)
+    pos = torch.searchsorted(sorted_set, qs).clamp(max=sorted_set.numel() - 1)
+    return torch.empty_like(qs, dtype=torch.bool).index_copy_(0, qi, _take(sorted_set, pos) == qs)
+
+
+def _first_of_equal(values: torch.Tensor) -> torch.Tensor:
+    """True for exactly one element of every group of equal values (deterministically)."""
+    if values.numel() == 0:
+        return torch.zeros(0, dtype=torch.bool, device=values.device)
+    sv, si = torch.sort(values)
+    first = torch.ones_like(sv, dtype=torch.bool)
+    first[1:] = sv[1:] != sv[:-1]
+    return torch.empty_like(first).index_copy_(0, si, first)
+
+
+def _merge_sorted(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Merge two sorted 1-D tensors in linear time (searchsorted over sorted queries)."""
+    if b.numel() == 0:
+        return a
+    if a.numel() == 0:
+        return b
+    at = torch.searchsorted(b, a, right=False) + torch.arange(a.numel(), device=a.device)
+    out = torch.empty(a.numel() + b.numel(), dtype=a.dtype, device=a.device)
+    place = torch.ones(out.numel(), dtype=torch.bool, device=a.device)
+    place.index_fill_(0, at, False)
+    out.index_copy_(0, at, a)
+    return out.masked_scatter_(place, b)
+
+
+def _graph_info(
+    batch: torch.Tensor | None, ptr: torch.Tensor | None, num_nodes: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    if batch is None:
+        batch = torch.zeros(num_nodes, dtype=torch.long, device=device)
+    if ptr is None:
+        ptr = torch.tensor([0, num_nodes], dtype=torch.long, device=device)
+    return batch.to(device), ptr.to(device)
+
+
+# ---- undirectedness and units -------------------------------------------------------------
+
+
+def _pair_keys(edge_index: torch.Tensor, n: int) -> tuple[torch.Tensor, ...]:
+    """Sorted keys of the edges stored as (small, large) and as (large, small), with positions."""
+    src, dst = edge_index
+    fwd = _where(src < dst)
+    rev = _where(src > dst)
+    fk = _take(src, fwd) * n + _take(dst, fwd)
+    rk = _take(dst, rev) * n + _take(src, rev)
+    fo, ro = _argsorted(fk), _argsorted(rk)
+    return _take(fk, fo), _take(fwd, fo), _take(rk, ro), _take(rev, ro)
+
+
+def _unique_sorted(sk: torch.Tensor) -> torch.Tensor:
+    if sk.numel() < 2:
+        return sk
+    keep = torch.ones_like(sk, dtype=torch.bool)
+    keep[1:] = sk[1:] != sk[:-1]
+    return sk[keep]
+
+
+def is_undirected_fast(edge_index: torch.Tensor, num_nodes: int) -> bool:
+    """True when every edge has its reverse (multiplicity ignored), via two sorts.
+
+    >>> is_undirected_fast(torch.tensor([[0, 1, 2], [1, 0, 2]]), 3)
+    True
+    """
+    fk, _, rk, _ = _pair_keys(edge_index, num_nodes)
+    return _symmetric(fk, rk)
+
+
+def _symmetric(fk: torch.Tensor, rk: torch.Tensor) -> bool:
+    if fk.numel() == rk.numel() and torch.equal(fk, rk):
+        return True
+    return torch.equal(_unique_sorted(fk), _unique_sorted(rk))
+
+
+def _single_mask(sk: torch.Tensor) -> torch.Tensor:
+    """True where a sorted key occurs exactly once."""
+    single = torch.ones_like(sk, dtype=torch.bool)
+    if sk.numel() > 1:
+        same = sk[1:] == sk[:-1]
+        single[1:] &= ~same
+        single[:-1] &= ~same
+    return single
+
+
+# ---- random rewiring ----------------------------------------------------------------------
+
+
+def rewire_random(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    ratio: float,
+    seed: int,
+    *,
+    batch: torch.Tensor | None = None,
+    ptr: torch.Tensor | None = None,
+    undirected: bool | None = None,
+    max_rounds: int = 32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move a share ``ratio`` of the edges to random new places inside their own graph.
+
+    Every non-loop edge (on an undirected graph: every unordered pair, both stored directions
+    together; on any graph: every stored copy of a pair together) is picked independently with
+    probability ``ratio``. Each picked pair moves to a pair drawn uniformly from the pairs of
+    its graph that are neither a self-loop nor an edge of the input, distinct from every other
+    moved pair. Edges keep their position in ``edge_index``, so every edge-level attribute
+    moves with its edge and the number of edges never changes. A graph with fewer free pairs
+    than picked pairs moves as many as it has room for; the others stay (so does, with
+    probability below 4**-max_rounds, a pair that found no free place). Self-loops stay.
+
+    Returns ``(new_edge_index, moved)`` with ``moved`` the mask of edges that moved.
+
+    >>> ei = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+    >>> out, moved = rewire_random(ei, 5, 0.5, seed=0)
+    >>> out.shape == ei.shape and is_undirected_fast(out, 5)
+    True
+    """
+    dev = edge_index.device
+    n = int(num_nodes)
+    e = edge_index.size(1)
+    moved = torch.zeros(e, dtype=torch.bool, device=dev)
+    if e == 0 or n < 2 or ratio <= 0:
+        return edge_index.clone(), moved
+    batch, ptr = _graph_info(batch, ptr, n, dev)
+    num_graphs = ptr.numel() - 1
+    if undirected is None:
+        undirected = is_undirected_fast(edge_index, n)
+    src, dst = edge_index
+    loop = src == dst
+    if undirected:
+        key = torch.minimum(src, dst) * n + torch.maximum(src, dst)
+    else:
+        key = src * n + dst
+    pick = (_priority(seed, 1, key) < int(ratio * (1 << 40))) & ~loop
+    pos = _where(pick)
+    if pos.numel() == 0:
+        return edge_index.clone(), moved
+    units, inv = torch.unique(_take(key, pos), return_inverse=True)
+    ugraph = _take(batch, units // n)
+    k_g = torch.bincount(ugraph, minlength=num_graphs)
+    existing = _unique_sorted(_sorted(key[~loop]))
+    d_g = torch.bincount(_take(batch, existing // n), minlength=num_graphs)
+    n_g = ptr[1:] - ptr[:-1]
+    p_g = n_g * (n_g - 1) // (2 if undirected else 1)
+    room = torch.minimum(k_g, p_g - d_g)
+    urank = _rank_in_group(ugraph, num_graphs)
+    wants = urank < _take(room, ugraph)
+    new_a = torch.full_like(units, -1)
+    new_b = torch.full_like(units, -1)
+
+    # Dense graphs (few free pairs): enumerate their pairs (at most 4x their edges + moves,
+    # so still linear) and deal the free ones out in random order.
+    dense = (p_g <= 4 * (d_g + k_g)) & (room > 0)
+    udense = _take(dense, ugraph)
+    if bool(dense.any()):
+        dn = torch.where(dense, n_g, 0)
+        sq = dn * dn
+        total = int(sq.sum())
+        pg = torch.repeat_interleave(torch.arange(num_graphs, device=dev), sq, output_size=total)
+        t = torch.arange(total, device=dev) - _take(torch.cumsum(sq, 0) - sq, pg)
+        npg = _take(n_g, pg)
+        la, lb = t // npg, t % npg
+        ok = _where((la < lb) if undirected else (la != lb))
+        pg, la, lb = _take(pg, ok), _take(la, ok), _take(lb, ok)
+        off = _take(ptr, pg)
+        ck = (off + la) * n + (off + lb)
+        free = _where(~_member(existing, ck))
+        pg, ck = _take(pg, free), _take(ck, free)
+        order = torch.sort((pg << 40) | _priority(seed, 2, ck)).indices
+        pg, ck = _take(pg, order), _take(ck, order)
+        chosen = ck[_rank_in_group(pg, num_graphs) < _take(room, pg)]
+        target = _where(wants & udense)
+        # Both lists are ordered by (graph, rank), so they line up one to one.
+        new_a.index_copy_(0, target, chosen // n)
+        new_b.index_copy_(0, target, chosen % n)
+
+    # Sparse graphs: rejection rounds; a draw is free with probability >= 3/4.
+    pending = _where(wants & ~udense)
+    taken = torch.empty(0, dtype=torch.long, device=dev)
+    for rnd in range(max_rounds):
+        if pending.numel() == 0:
+            break
+        pk = _take(units, pending)
+        g = _take(ugraph, pending)
+        ng = _take(n_g, g)
+        a = _randint(seed, 16 + 2 * rnd, pk, ng)
+        b = _randint(seed, 17 + 2 * rnd, pk, ng - 1)
+        b = b + (b >= a).long()
+        if undirected:
+            a, b = torch.minimum(a, b), torch.maximum(a, b)
+        off = _take(ptr, g)
+        a, b = a + off, b + off
+        ck = a * n + b
+        ok = ~_member(existing, ck) & ~_member(taken, ck) & _first_of_equal(ck)
+        okw = _where(ok)
+        won = _take(pending, okw)
+        new_a.index_copy_(0, won, _take(a, okw))
+        new_b.index_copy_(0, won, _take(b, okw))
+        taken = _merge_sorted(taken, torch.sort(_take(ck, okw)).values)
+        pending = pending[~ok]
+
+    ea, eb = _take(new_a, inv), _take(new_b, inv)
+    go = _where(ea >= 0)
+    epos = _take(pos, go)
+    ua, ub = _take(ea, go), _take(eb, go)
+    out = edge_index.clone()
+    if undirected:
+        flip = _take(src, epos) > _take(dst, epos)
+        ua, ub = torch.where(flip, ub, ua), torch.where(flip, ua, ub)
+    out[0].index_copy_(0, epos, ua)
+    out[1].index_copy_(0, epos, ub)
+    moved.index_fill_(0, epos, True)
+    return out, moved
+
+
+# ---- degree-preserving double edge swaps --------------------------------------------------
+
+
+def double_edge_swap(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    ratio: float,
+    seed: int,
+    *,
+    batch: torch.Tensor | None = None,
+    ptr: torch.Tensor | None = None,
+    undirected: bool | None = None,
+    max_rounds: int = 64,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, int]:
+    """Degree-preserving rewiring: about ``floor(ratio * M / 2 + 0.5)`` double edge swaps per graph,
+    ``M`` the number of swappable edges of the graph (unordered pairs on an undirected graph;
+    self-loops and pairs stored more than once are never swapped).
+
+    A swap takes two edges ``u-v`` and ``x-y`` of the same graph and makes them ``u-y`` and
+    ``x-v`` (on an undirected graph the second edge is read as ``x-y`` or ``y-x`` at random,
+    giving the two swaps of networkx's ``double_edge_swap``). It is done only when it creates no
+    self-loop and no pair already present, so every node keeps its degree exactly (in- and
+    out-degree on a directed graph) and an undirected graph stays undirected, both stored
+    directions rewritten together.
+
+    Attribute rule: an edge keeps its position in ``edge_index``, hence its attributes, and the
+    endpoint it did not give away: ``u-y`` carries the attributes of ``u-v``, ``x-v`` those of
+    ``x-y``. On a directed graph this means every edge keeps its source node
+    (``out[0] == edge_index[0]``) and only targets are exchanged.
+
+    Swaps run in rounds: each round pairs random disjoint edges of a graph, rejects the swaps
+    that would create a self-loop, an existing pair or the same new pair twice, and applies the
+    rest at once. Rounds repeat until every graph has its count or ``max_rounds`` ran (a graph
+    where no swap is possible, like a star or a complete graph, stays as it is).
+
+    ``backend``: ``"numba"`` (CPU only) runs the swaps one after another like networkx, with a
+    hash set of the pairs (no rounds needed; a graph where swaps keep failing stops after
+    ``20 * target + 100`` tries); ``"torch"`` runs the rounds above on any device; ``"auto"``
+    picks numba for CPU tensors when it is installed. Both are deterministic given ``seed``
+    but draw differently, so a CPU and a CUDA run of one seed differ.
+
+    Returns ``(new_edge_index, swaps_done)``.
+
+    >>> ei = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    >>> out, k = double_edge_swap(ei, 4, 1.0, seed=0)
+    >>> torch.equal(torch.bincount(out[1], minlength=4), torch.bincount(ei[1], minlength=4))
+    True
+    """
+    dev = edge_index.device
+    n = int(num_nodes)
+    e = edge_index.size(1)
+    if e < 2 or n < 2 or ratio <= 0:
+        return edge_index.clone(), 0
+    batch, ptr = _graph_info(batch, ptr, n, dev)
+    num_graphs = ptr.numel() - 1
+    src, dst = edge_index
+    if undirected is not False:
+        fk, fpos, rk, rpos = _pair_keys(edge_index, n)
+        if undirected is None:
+            undirected = _symmetric(fk, rk)
+    if undirected:
+        existing = _unique_sorted(fk).clone()
+        fs, rs = _single_mask(fk), _single_mask(rk)
+        if fk.numel() == rk.numel() and bool(fs.all()) and bool(rs.all()):
+            ukeys, upos, urev = fk.clone(), fpos, rpos
+        else:
+            # Pairs stored once in each direction are swappable; duplicates stay.
+            fk1, fp1 = fk[fs], fpos[fs]
+            rk1, rp1 = rk[rs], rpos[rs]
+            both = _where(_member(rk1, fk1))
+            ukeys, upos = _take(fk1, both), _take(fp1, both)
+            urev = _take(rp1, torch.searchsorted(rk1, ukeys))
+    else:
+        allk = src * n + dst
+        nl = _where(src != dst)
+        knl = _take(allk, nl)
+        order = _argsorted(knl)
+        sk, spos = _take(knl, order), _take(nl, order)
+        existing = _unique_sorted(sk).clone()
+        single = _where(_single_mask(sk))
+        ukeys, upos = _take(sk, single), _take(spos, single)
+        urev = None
+    num_units = ukeys.numel()
+    if num_units < 2:
+        return edge_index.clone(), 0
+    a = _take(src, upos)
+    b = _take(dst, upos)
+    ugraph = _take(batch, a)  # units are sorted by key, hence grouped by graph
+    u_g = torch.bincount(ugraph, minlength=num_graphs)
+    remaining = torch.floor(ratio * u_g.double() / 2 + 0.5).long()
+    if backend == "auto":
+        backend = "numba" if dev.type == "cpu" and _numba_kernel() is not None else "torch"
+    if backend == "numba":
+        done = _swaps_numba(a, b, ukeys, existing, u_g, remaining, n, undirected, seed)
+    else:
+        done = _swaps_torch(a, b, ukeys, existing, ugraph, u_g, remaining, n, undirected,
+                            seed, max_rounds)
+    out = edge_index.clone()
+    out[0].index_copy_(0, upos, a)
+    out[1].index_copy_(0, upos, b)
+    if urev is not None:
+        out[0].index_copy_(0, urev, b)
+        out[1].index_copy_(0, urev, a)
+    return out, done
+
+
+def _swaps_torch(
+    a: torch.Tensor, b: torch.Tensor, ukeys: torch.Tensor, existing: torch.Tensor,
+    ugraph: torch.Tensor, u_g: torch.Tensor, remaining: torch.Tensor, n: int,
+    undirected: bool, seed: int, max_rounds: int,
+) -> int:
+    """Swap rounds in torch (any device), updating ``a``/``b`` in place; returns swaps done."""
+    dev = a.device
+    num_units = a.numel()
+    num_graphs = u_g.numel()
+    start_g = torch.cumsum(u_g, 0) - u_g
+    rank = torch.arange(num_units, device=dev) - _take(start_g, ugraph)
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(int(seed) & _MASK63)
+    done = 0
+    idle = 0
+    for _ in range(max_rounds):
+        quota = torch.minimum(remaining, u_g // 2)
+        if num_graphs == 1:
+            p = int(quota[0])
+            if p == 0:
+                break
+            order = torch.randperm(num_units, generator=gen, device=dev)
+            i, j = order[:p], order[p:2 * p]
+        else:
+            if not bool((quota > 0).any()):
+                break
+            # A random order grouped by graph (same graph counts as ``ugraph``, which is
+            # sorted, so position q of ``order`` belongs to graph ugraph[q]); pairs are the
+            # neighbours (2k, 2k+1) of a graph's segment, as many as the graph still needs.
+            r = torch.randint(0, 1 << 31, (num_units,), generator=gen, device=dev)
+            order = torch.sort((ugraph << 31) | r).indices
+            lead = _where(((rank % 2) == 0) & ((rank // 2) < _take(quota, ugraph)))
+            i, j = _take(order, lead), _take(order, lead + 1)
+        ai, bi, aj, bj = _take(a, i), _take(b, i), _take(a, j), _take(b, j)
+        if undirected:
+            flip = torch.rand(i.numel(), generator=gen, device=dev) < 0.5
+            aj, bj = torch.where(flip, bj, aj), torch.where(flip, aj, bj)
+        # New edges: i -> (ai, bj), j -> (aj, bi).
+        ok = (ai != bj) & (aj != bi)
+        if undirected:
+            k1 = torch.minimum(ai, bj) * n + torch.maximum(ai, bj)
+            k2 = torch.minimum(aj, bi) * n + torch.maximum(aj, bi)
+        else:
+            k1, k2 = ai * n + bj, aj * n + bi
+        newk = torch.cat([k1, k2])
+        # One sort of the new pairs finds both those already present and those made twice
+        # (a repeated pair rejects every swap that makes it).
+        sv, si = torch.sort(newk)
+        rep = torch.zeros_like(sv, dtype=torch.bool)
+        same = sv[1:] == sv[:-1]
+        rep[1:] |= same
+        rep[:-1] |= same
+        at = torch.searchsorted(existing, sv).clamp(max=existing.numel() - 1)
+        bad_sorted = rep | (_take(existing, at) == sv)
+        bad = torch.empty_like(rep).index_copy_(0, si, bad_sorted)
+        p = i.numel()
+        ok &= ~bad[:p] & ~bad[p:]
+        acc = _where(ok)
+        if acc.numel() == 0:
+            idle += 1
+            if idle >= 8:
+                break
+            continue
+        idle = 0
+        ia, ja = _take(i, acc), _take(j, acc)
+        old = torch.cat([_take(ukeys, ia), _take(ukeys, ja)])
+        k1a, k2a = _take(k1, acc), _take(k2, acc)
+        b.index_copy_(0, ia, _take(bj, acc))
+        a.index_copy_(0, ja, _take(aj, acc))
+        b.index_copy_(0, ja, _take(bi, acc))
+        ukeys.index_copy_(0, ia, k1a)
+        ukeys.index_copy_(0, ja, k2a)
+        # Keep the sorted key set current: drop the old pairs, merge in the new ones.
+        drop = torch.searchsorted(existing, torch.sort(old).values)
+        keep = torch.ones_like(existing, dtype=torch.bool).index_fill_(0, drop, False)
+        existing = _merge_sorted(existing[keep], torch.sort(torch.cat([k1a, k2a])).values)
+        remaining = remaining - torch.bincount(_take(ugraph, ia), minlength=num_graphs)
+        done += int(acc.numel())
+    return done
+
+
+_NUMBA: list = []
+
+
+def _numba_kernel():  # noqa: ANN202 - a numba dispatcher, or None without numba
+    """The compiled sequential swap kernel (built once; None when numba is missing)."""
+    if _NUMBA:
+        return _NUMBA[0]
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is in the graph extra
+        _NUMBA.append(None)
+        return None
+
+    @numba.njit(cache=True)
+    def _slot(key, mask):  # multiplicative hash of a non-negative key into the table
+        return ((key * -7046029254386353131) >> 17) & mask
+
+    @numba.njit(cache=True)
+    def _find(table, key, mask):
+        i = _slot(key, mask)
+        while True:
+            t = table[i]
+            if t == key:
+                return i
+            if t == -1:
+                return -1
+            i = (i + 1) & mask
+
+    @numba.njit(cache=True)
+    def _insert(table, key, mask):
+        i = _slot(key, mask)
+        while table[i] >= 0:
+            i = (i + 1) & mask
+        table[i] = key
+
+    @numba.njit(cache=True)
+    def _next(state):  # splitmix64 -> a uniform float in [0, 1) with 53 bits
+        # (Float scaling rather than an integer modulo: numba 0.68 miscompiled ``r % (m - 1)``
+        # of a masked 64-bit draw here.)
+        state = state + -7046029254386353131
+        z = state
+        z = (z ^ ((z >> 30) & 0x3FFFFFFFF)) * -4658895280553007687
+        z = (z ^ ((z >> 27) & 0x1FFFFFFFFF)) * -7723592293110705685
+        z = z ^ ((z >> 31) & 0x1FFFFFFFF)
+        return state, ((z >> 11) & 0x1FFFFFFFFFFFFF) * (1.0 / 9007199254740992.0)
+
+    @numba.njit(cache=True)
+    def kernel(a, b, ukeys, existing, u_g, remaining, n, undirected, seed, done):
+        cap = 4
+        # Keys plus tombstones never pass half the table: every swap adds at most two.
+        while cap < 2 * (existing.size + 2 * remaining.sum()) + 8:
+            cap *= 2
+        mask = cap - 1
+        table = np.full(cap, -1, dtype=np.int64)
+        for k in existing:
+            _insert(table, k, mask)
+        state = seed
+        start = 0
+        for g in range(u_g.size):
+            m = u_g[g]
+            want = remaining[g]
+            tries = 0
+            limit = 20 * want + 100
+            while done[g] < want and tries < limit and m >= 2:
+                tries += 1
+                state, u1 = _next(state)
+                state, u2 = _next(state)
+                i = start + min(int(u1 * m), m - 1)
+                j = start + min(int(u2 * (m - 1)), m - 2)
+                if j >= i:
+                    j += 1
+                ai = a[i]
+                bi = b[i]
+                aj = a[j]
+                bj = b[j]
+                if undirected:
+                    state, u3 = _next(state)
+                    if u3 < 0.5:
+                        aj, bj = bj, aj
+                if ai == bj or aj == bi:
+                    continue
+                if undirected:
+                    k1 = min(ai, bj) * n + max(ai, bj)
+                    k2 = min(aj, bi) * n + max(aj, bi)
+                else:
+                    k1 = ai * n + bj
+                    k2 = aj * n + bi
+                if k1 == k2 or _find(table, k1, mask) >= 0 or _find(table, k2, mask) >= 0:
+                    continue
+                table[_find(table, ukeys[i], mask)] = -2  # tombstone: probes go on past it
+                table[_find(table, ukeys[j], mask)] = -2
+                _insert(table, k1, mask)
+                _insert(table, k2, mask)
+                b[i] = bj
+                a[j] = aj
+                b[j] = bi
+                ukeys[i] = k1
+                ukeys[j] = k2
+                done[g] += 1
+            start += m
+
+    _NUMBA.append(kernel)
+    return kernel
+
+
+def _swaps_numba(
+    a: torch.Tensor, b: torch.Tensor, ukeys: torch.Tensor, existing: torch.Tensor,
+    u_g: torch.Tensor, remaining: torch.Tensor, n: int, undirected: bool, seed: int,
+) -> int:
+    """Sequential double edge swaps on the CPU (the networkx chain: pick two edges at random,
+    swap when valid), with an open-addressing hash set of the pairs; updates ``a``/``b``."""
+    kernel = _numba_kernel()
+    done = np.zeros(u_g.numel(), dtype=np.int64)
+    kernel(a.numpy(), b.numpy(), ukeys.numpy(), existing.numpy(), u_g.numpy(),
+           remaining.numpy(), int(n), bool(undirected), int(seed) & _MASK63, done)
+    return int(done.sum())
+
+
+# ---- subgraph sampling --------------------------------------------------------------------
+
+
+def csr(edge_index: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rowptr, col)`` of the out-neighbours (edge_index[0] -> edge_index[1]); no sort when
+    the edges are already ordered by source.
+
+    >>> csr(torch.tensor([[1, 0, 1], [2, 1, 0]]), 3)
+    (tensor([0, 1, 3, 3]), tensor([1, 2, 0]))
+    """
+    src, dst = edge_index
+    order = _argsorted(src)
+    col = dst[order] if order.numel() and not bool(
+        (order == torch.arange(order.numel(), device=order.device)).all()) else dst
+    rowptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=edge_index.device)
+    rowptr[1:] = torch.cumsum(torch.bincount(src, minlength=num_nodes), 0)
+    return rowptr, col
+
+
+def target_sizes(ptr: torch.Tensor, ratio: float) -> torch.Tensor:
+    """Nodes to keep per graph: ``max(1, floor(ratio * n_g + 0.5))`` (at most ``n_g``), 0 for
+    an empty graph.
+
+    >>> target_sizes(torch.tensor([0, 10, 10, 13]), 0.25)
+    tensor([3, 0, 1])
+    """
+    n_g = ptr[1:] - ptr[:-1]
+    t = torch.floor(n_g.double() * ratio + 0.5).long().clamp(min=1)
+    return torch.where(n_g > 0, torch.minimum(t, n_g), torch.zeros_like(n_g))
+
+
+def _first_ranked(
+    nodes: torch.Tensor, order_key: torch.Tensor, batch: torch.Tensor, cap: torch.Tensor,
+    seed: int, num_nodes: int,
+) -> torch.Tensor:
+    """Mask of the nodes kept: per graph, the ``cap[g]`` first of ``nodes`` by ``order_key``
+    (smaller first), ties broken by a random priority."""
+    mask = torch.zeros(num_nodes, dtype=torch.bool, device=batch.device)
+    if nodes.numel() == 0:
+        return mask
+    g = batch[nodes]
+    sort_key = (g << 48) | (order_key << 32) | (_priority(seed, 3, nodes) >> 8)
+    o = torch.sort(sort_key).indices
+    nodes, g = nodes[o], g[o]
+    num_graphs = cap.numel()
+    keep = _rank_in_group(g, num_graphs) < cap[g]
+    mask[nodes[keep]] = True
+    return mask
+
+
+def _roots(batch: torch.Tensor, ptr: torch.Tensor, count: torch.Tensor, seed: int) -> torch.Tensor:
+    """``count[g]`` distinct random nodes of every graph g (fewer if it has fewer nodes)."""
+    n = batch.numel()
+    nodes = torch.arange(n, device=batch.device)
+    zero = torch.zeros(n, dtype=torch.long, device=batch.device)
+    return _first_ranked(nodes, zero, batch, count, seed + 1, n).nonzero().view(-1)
+
+
+def sample_random_nodes(
+    num_nodes: int, ratio: float, seed: int, *,
+    batch: torch.Tensor | None = None, ptr: torch.Tensor | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Node mask keeping exactly ``max(1, floor(ratio * n_g + 0.5))`` random nodes of every graph.
+
+    >>> int(sample_random_nodes(10, 0.3, seed=1).sum())
+    3
+    """
+    batch, ptr = _graph_info(batch, ptr, num_nodes, torch.device(device))
+    return _mask_from(_roots(batch, ptr, target_sizes(ptr, ratio), seed), num_nodes, batch.device)
+
+
+def _mask_from(idx: torch.Tensor, n: int, device: torch.device) -> torch.Tensor:
+    m = torch.zeros(n, dtype=torch.bool, device=device)
+    m[idx] = True
+    return m
+
+
+def random_walk_steps(
+    rowptr: torch.Tensor, col: torch.Tensor, roots: torch.Tensor, walk_length: int, seed: int,
+) -> torch.Tensor:
+    """Step at which every node is first visited by walks of ``walk_length`` steps started at
+    ``roots`` (one walker per root, all walkers advanced together; a walker at a node without
+    out-neighbours stops there); ``-1`` for nodes never visited.
+
+    >>> rowptr, col = csr(torch.tensor([[0, 1, 2], [1, 2, 3]]), 5)
+    >>> random_walk_steps(rowptr, col, torch.tensor([0]), 2, seed=0)
+    tensor([ 0,  1,  2, -1, -1])
+    """
+    n = rowptr.numel() - 1
+    dev = rowptr.device
+    never = walk_length + 1
+    first = torch.full((n,), never, dtype=torch.long, device=dev)
+    first[roots] = 0
+    cur = roots.clone()
+    walker = torch.arange(roots.numel(), device=dev)
+    for step in range(1, walk_length + 1):
+        start = rowptr[cur]
+        deg = rowptr[cur + 1] - start
+        live = deg > 0
+        if not bool(live.any()):
+            break
+        pick = _randint(seed, 64 + step, walker, deg)
+        cur = torch.where(live, col[(start + pick).clamp(max=max(col.numel() - 1, 0))], cur)
+        first.scatter_reduce_(0, cur, torch.full_like(cur, step), reduce="amin")
+    return torch.where(first == never, torch.full_like(first, -1), first)
+
+
+def khop_distance(
+    rowptr: torch.Tensor, col: torch.Tensor, roots: torch.Tensor, num_hops: int,
+) -> torch.Tensor:
+    """Hop distance from the nearest root along out-edges, ``-1`` beyond ``num_hops``; the
+    frontier is expanded over CSR, so a hop costs the edges of the frontier, not all edges.
+
+    >>> rowptr, col = csr(torch.tensor([[0, 1, 2], [1, 2, 3]]), 5)
+    >>> khop_distance(rowptr, col, torch.tensor([0]), 2)
+    tensor([ 0,  1,  2, -1, -1])
+    """
+    n = rowptr.numel() - 1
+    dev = rowptr.device
+    dist = torch.full((n,), -1, dtype=torch.long, device=dev)
+    dist[roots] = 0
+    frontier = roots
+    for hop in range(1, num_hops + 1):
+        start = rowptr[frontier]
+        deg = rowptr[frontier + 1] - start
+        total = int(deg.sum())
+        if total == 0:
+            break
+        offs = torch.cumsum(deg, 0) - deg
+        rep = torch.repeat_interleave(torch.arange(frontier.numel(), device=dev), deg,
+                                      output_size=total)
+        nb = col[start[rep] + torch.arange(total, device=dev) - offs[rep]]
+        nb = nb[dist[nb] < 0]
+        if nb.numel() == 0:
+            break
+        dist[nb] = hop
+        fresh = torch.zeros(n, dtype=torch.bool, device=dev)
+        fresh[nb] = True
+        frontier = fresh.nonzero().view(-1)
+    return dist
+
+
+def sample_subgraph_nodes(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    method: str,
+    ratio: float,
+    seed: int,
+    *,
+    walk_length: int = 8,
+    num_hops: int = 2,
+    batch: torch.Tensor | None = None,
+    ptr: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mask of the nodes of a sampled subgraph, per graph at most
+    ``t_g = max(1, floor(ratio * n_g + 0.5))`` nodes and at least one (the first root).
+
+    - ``random_node``: exactly ``t_g`` nodes, uniformly without replacement.
+    - ``random_walk``: ``ceil(t_g / (walk_length + 1))`` distinct random roots per graph (so
+      the walks can reach ``t_g`` nodes), one walk of ``walk_length`` steps from each; the
+      visited nodes, earliest first visit first (ties in random order), up to ``t_g``.
+    - ``khop``: one random root per graph; the nodes within ``num_hops`` hops, nearest first
+      (ties in random order), up to ``t_g``.
+
+    Walks and hops follow edges from ``edge_index[0]`` to ``edge_index[1]`` (both ways on an
+    undirected graph).
+
+    >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    >>> int(sample_subgraph_nodes(ei, 4, "khop", 0.5, seed=0, num_hops=1).sum())
+    2
+    """
+    dev = edge_index.device
+    n = int(num_nodes)
+    batch, ptr = _graph_info(batch, ptr, n, dev)
+    if n == 0:
+        return torch.zeros(0, dtype=torch.bool, device=dev)
+    cap = target_sizes(ptr, ratio)
+    if method == "random_node":
+        return _mask_from(_roots(batch, ptr, cap, seed), n, dev)
+    rowptr, col = csr(edge_index, n)
+    if method == "random_walk":
+        roots = _roots(batch, ptr, torch.div(cap + walk_length, walk_length + 1,
+                                             rounding_mode="floor"), seed)
+        level = random_walk_steps(rowptr, col, roots, walk_length, seed)
+    elif method == "khop":
+        roots = _roots(batch, ptr, torch.ones_like(cap), seed)
+        level = khop_distance(rowptr, col, roots, num_hops)
+    else:
+        raise ValueError(f"method: got {method!r}; allowed: random_walk, khop, random_node")
+    reached = (level >= 0).nonzero().view(-1)
+    return _first_ranked(reached, level[reached], batch, cap, seed, n)

@@ -1,0 +1,48 @@
+"""``feature_masking``: GraphCL attribute masking and its row/element variants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from augkit.plugins.graph import _data
+from augkit.plugins.graph import functional as F
+from augkit.plugins.graph.dropout import _GraphTransform
+
+from augkit.params import Choice, Param, Probability
+
+
+class FeatureMasking(_GraphTransform):
+    """Masks node (``target: x``) or edge (``target: edge_attr``) features at rate ``p``.
+
+    ``mode``: ``feature`` masks whole columns (GraphCL attribute masking), drawn per graph on
+    a Batch; ``node`` whole rows (nodes, or edges for ``edge_attr``); ``element`` single
+    entries. ``fill``: ``zero``; ``mean``, the column's mean over the graph; ``normal``, draws
+    from a normal with the column's mean and standard deviation over the graph. A graph without
+    the target attribute passes through unchanged.
+    """
+
+    name = "feature_masking"
+    params = {
+        "p": Param(Probability(), 0.2, "probability that a feature/row/entry is masked"),
+        "mode": Param(Choice(*F.MASK_MODES), "feature",
+                      "feature: whole columns; node: whole rows; element: single entries"),
+        "fill": Param(Choice(*F.FILL_MODES), "zero",
+                      "zero, the graph's column mean, or normal noise with its mean and std"),
+        "target": Param(Choice("x", "edge_attr"), "x", "which attribute is masked"),
+    }
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        out = _data.shallow_copy(data)
+        value = getattr(data, self.target, None)
+        if value is None:
+            return out
+        group = None
+        k = _data.num_graphs(data)
+        if _data.is_batch(data):
+            group = data.batch
+            if self.target == "edge_attr":
+                group = group.index_select(0, _data.edge_index_of(data)[0])
+        masked, _ = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
+                                   fill=self.fill, group=group, num_groups=k)
+        out[self.target] = masked.to(value.device)
+        return out

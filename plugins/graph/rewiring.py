@@ -1,0 +1,81 @@
+"""``edge_rewiring``: move a share of the edges (random) or swap edge ends keeping every degree
+(degree_preserving), on a Data or on every graph of a Batch at once.
+
+Differences from what users know: PyGCL's ``EdgeAdding`` and DGL's ``AddEdge`` may create
+self-loops, duplicates and edges across the graphs of a batch; GraphCL's ``edge_pert`` builds a
+dense N x N matrix and drops ``edge_attr``; networkx's ``double_edge_swap`` is pure Python and
+loses edge attributes. Here no move creates a self-loop, a duplicate pair or an edge between
+two graphs, undirected graphs stay undirected, and edge attributes follow a stated rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from augkit.plugins.graph import _data
+from augkit.plugins.graph.functional_structure import double_edge_swap, rewire_random
+
+from augkit.params import Choice, Number, Param
+from augkit.random import draw_seed
+from augkit.transform import Transform
+
+
+class EdgeRewiring(Transform):
+    """Rewire a share ``ratio`` of the edges of every graph.
+
+    - ``method="random"``: every edge (an undirected graph: every unordered pair, both stored
+      directions together) is picked with probability ``ratio`` and moved to a pair of its own
+      graph drawn uniformly among those that are neither a self-loop nor an edge of the input
+      (nor taken by another moved edge). The edge count never changes; a moved edge keeps its
+      position in ``edge_index`` and so its ``edge_attr``/``edge_weight``/other edge
+      attributes. A graph with fewer free pairs than picked edges moves as many as fit.
+    - ``method="degree_preserving"``: about ``ratio * M / 2`` double edge swaps per graph (``M``
+      its swappable edges; unordered pairs on an undirected graph): ``u-v, x-y -> u-y, x-v``
+      (or ``u-x, v-y`` on an undirected graph), never a self-loop nor a multi-edge, so every
+      degree stays exactly as it was. Attribute rule: each edge keeps its position and its
+      attributes and the endpoint it did not give away (``u-y`` carries ``u-v``'s attributes);
+      on a directed graph every edge keeps its source node.
+
+    A graph counts as undirected when every stored edge has its reverse. Self-loops never
+    move; with degree_preserving, neither do pairs stored more than once. Node attributes are
+    untouched (the nodes do not change).
+    """
+
+    name = "edge_rewiring"
+    kinds = ("graph",)
+    levels = ("sample", "batch")
+    params = {
+        "method": Param(
+            Choice("random", "degree_preserving"), "random",
+            "random: move edges to random free pairs; degree_preserving: double edge swaps",
+        ),
+        "ratio": Param(
+            Number(0.0, 1.0), 0.1,
+            "share of edges rewired (degree_preserving: about ratio * edges / 2 swaps)",
+        ),
+    }
+
+    def check_input(self, data: Any) -> None:
+        _data.check_graph(data, self.label())
+
+    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
+        return {"seed": draw_seed(generator)}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        ei = data.edge_index
+        n = _data.num_nodes(data)
+        if ei is None or ei.size(1) == 0 or self.ratio == 0.0:
+            return copy_graph(data)
+        batch, ptr = _data.batch_vector(data), _data.ptr_of(data)
+        kernel = rewire_random if self.method == "random" else double_edge_swap
+        new_ei, _ = kernel(ei, n, self.ratio, params["seed"], batch=batch, ptr=ptr)
+        out = copy_graph(data)
+        out.edge_index = new_ei
+        return out
+
+
+def copy_graph(data: Any) -> Any:
+    """A new Data/Batch object sharing the (unchanged) tensors of ``data``."""
+    import copy
+
+    return copy.copy(data)

@@ -1,0 +1,69 @@
+"""``subgraph_sampling``: keep the induced subgraph around random roots (random walks or k-hop
+neighbourhoods) or a random share of the nodes, relabelled, with every node- and edge-level
+attribute compacted; per graph on a Batch, where every non-empty graph keeps at least one node.
+
+Differences from what users know: PyG's ``k_hop_subgraph`` returns indices only (attributes
+are the caller's job) and works on one graph; PyGCL's ``RWSampling`` needs torch_cluster and
+keeps no per-graph guarantee in a mini-batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from augkit.plugins.graph import _data
+from augkit.plugins.graph.functional_structure import sample_subgraph_nodes
+
+from augkit.params import Choice, Integer, Number, Param
+from augkit.random import draw_seed
+from augkit.transform import Transform
+
+
+class SubgraphSampling(Transform):
+    """Keep an induced subgraph of at most ``t_g = max(1, floor(ratio * n_g + 0.5))`` nodes
+    of every graph (``n_g`` its node count; an empty graph stays empty).
+
+    - ``random_walk``: ``ceil(t_g / (walk_length + 1))`` distinct random roots, one walk of
+      ``walk_length`` steps from each (a walk stops at a node without out-edges); the visited
+      nodes, earliest first visit first, up to ``t_g``. Walks can revisit nodes, so a graph can
+      keep fewer than ``t_g``.
+    - ``khop``: one random root; the nodes within ``num_hops`` hops of it, nearest first (ties
+      in random order), up to ``t_g``.
+    - ``random_node``: exactly ``t_g`` nodes drawn uniformly without replacement.
+
+    Walks and hops follow ``edge_index[0] -> edge_index[1]`` (both ways on an undirected
+    graph). Edges between kept nodes stay; node ids are relabelled to ``0..n'-1`` keeping their
+    order; ``x``, ``y``, ``pos``, masks, ``edge_attr``, ``edge_weight`` and custom attributes
+    are compacted; on a Batch ``batch``/``ptr`` and ``to_data_list()`` stay right.
+    """
+
+    name = "subgraph_sampling"
+    kinds = ("graph",)
+    levels = ("sample", "batch")
+    params = {
+        "method": Param(
+            Choice("random_walk", "khop", "random_node"), "random_walk",
+            "how the kept nodes are found",
+        ),
+        "ratio": Param(
+            Number(0.0, 1.0, low_open=True), 0.8,
+            "target share of nodes kept per graph: at most max(1, round(ratio * n)) nodes",
+        ),
+        "walk_length": Param(Integer(1, None), 8, "steps of every walk (random_walk)"),
+        "num_hops": Param(Integer(0, None), 2, "hops around the root (khop)"),
+    }
+
+    def check_input(self, data: Any) -> None:
+        _data.check_graph(data, self.label())
+
+    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
+        return {"seed": draw_seed(generator)}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        n = _data.num_nodes(data)
+        ei = _data.edge_index_of(data)
+        keep = sample_subgraph_nodes(
+            ei, n, self.method, self.ratio, params["seed"], walk_length=self.walk_length,
+            num_hops=self.num_hops, batch=_data.batch_vector(data), ptr=_data.ptr_of(data),
+        )
+        return _data.keep_nodes(data, keep)

@@ -1,0 +1,139 @@
+"""feature_masking: masked entries hold the fill, the rest is untouched, columns are drawn per
+graph on a Batch, rates match p, and the numba and torch kernels agree."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from augkit.plugins.graph import functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import binomtest
+from torch_geometric.data import Batch, Data
+
+import augkit
+
+from .graph_strategies import assert_unchanged, assert_valid, graphs_or_batches, snapshot
+
+ALPHA = 1e-3
+MODES = ("feature", "node", "element")
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def _shifted(data):
+    """x and edge_attr kept away from 0, so a zero marks a masked entry."""
+    data = data.clone()
+    if "x" in data:
+        data.x = data.x.abs() + 1.0
+    if "edge_attr" in data:
+        data.edge_attr = data.edge_attr.abs() + 1.0
+    return data
+
+
+@settings(max_examples=40)
+@given(graphs_or_batches(x=True, edge_attr=True), st.sampled_from([0.0, 0.3, 1.0]),
+       st.sampled_from(MODES), st.sampled_from(["x", "edge_attr"]), st.integers(0, 2**31))
+def test_masking_zero_fill_properties(data, p, mode, target, seed):
+    data = _shifted(data)
+    snap = snapshot(data)
+    t = augkit.make("feature_masking", p=p, mode=mode, target=target)
+    out = t(data, generator=seed)
+    assert_unchanged(data, snap)
+    assert_valid(out)
+    before, after = data[target], out[target]
+    assert after.shape == before.shape and after.dtype == before.dtype
+    masked = after == 0
+    assert torch.equal(after[~masked], before[~masked])
+    # Everything else is the input's.
+    other = "edge_attr" if target == "x" else "x"
+    assert torch.equal(out[other], data[other])
+    assert torch.equal(out.edge_index, data.edge_index)
+    if before.numel():
+        if mode == "node":
+            assert bool((masked.all(1) | ~masked.any(1)).all()), "rows masked partly"
+        if mode == "feature":
+            groups = (data.batch if target == "x" else data.batch[data.edge_index[0]]) \
+                if isinstance(data, Batch) else torch.zeros(before.size(0), dtype=torch.long)
+            for g in groups.unique():
+                cols = masked[groups == g]
+                assert bool((cols.all(0) | ~cols.any(0)).all()), "columns masked partly"
+    if p == 0.0:
+        assert torch.equal(after, before)
+    if p == 1.0:
+        assert bool(masked.all())
+    assert torch.equal(after, t(data, generator=seed)[target])
+
+
+def test_feature_mode_draws_columns_per_graph():
+    graphs = [Data(x=torch.ones(5, 64), edge_index=torch.zeros(2, 0, dtype=torch.long))
+              for _ in range(8)]
+    batch = Batch.from_data_list(graphs)
+    out = augkit.make("feature_masking", p=0.5)(batch, generator=0)
+    masks = [(out.x[out.batch == g] == 0).all(0) for g in range(8)]
+    assert len({tuple(m.tolist()) for m in masks}) > 1
+
+
+def test_mean_and_normal_fill():
+    g = torch.Generator().manual_seed(0)
+    x1 = torch.randn(4000, 6, generator=g) * 3 + 10
+    x2 = torch.randn(3000, 6, generator=g) * 0.5 - 4
+    batch = Batch.from_data_list([Data(x=x1, num_nodes=4000), Data(x=x2, num_nodes=3000)])
+    out, keep = F.mask_feature(batch.x, 1.0, 3, mode="element", fill="mean", group=batch.batch)
+    assert torch.allclose(out[:4000], x1.mean(0).expand(4000, 6), atol=1e-4)
+    assert torch.allclose(out[4000:], x2.mean(0).expand(3000, 6), atol=1e-4)
+    out, _ = F.mask_feature(batch.x, 1.0, 3, mode="node", fill="normal", group=batch.batch)
+    # Fresh draws with each graph's column mean and std, not copies of the input.
+    assert not torch.equal(out, batch.x)
+    for part, ref in ((out[:4000], x1), (out[4000:], x2)):
+        assert torch.allclose(part.mean(0), ref.mean(0), atol=0.2)
+        assert torch.allclose(part.std(0), ref.std(0), rtol=0.1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_masking_rates_match_p(mode):
+    p = 0.3
+    k = 40
+    x = torch.ones(20000, k)
+    group = torch.arange(20000) // 100  # 200 graphs: 200 * 40 column draws
+    out, keep = F.mask_feature(x, p, 5, mode=mode, group=group, num_groups=200)
+    total = keep.numel()
+    assert binomtest(int((~keep).sum()), total, p).pvalue > ALPHA
+    assert torch.equal(out == 0, ~keep.index_select(0, group).expand_as(x) if mode == "feature"
+                       else ~keep.expand_as(x))
+
+
+@settings(max_examples=30)
+@given(graphs_or_batches(x=True), st.sampled_from(MODES), st.sampled_from(["zero", "mean"]),
+       st.integers(0, 99))
+def test_masking_numba_and_torch_agree(data, mode, fill, seed):
+    group = data.batch if isinstance(data, Batch) else None
+    k = data.num_graphs if isinstance(data, Batch) else 1
+    a = F.mask_feature(data.x, 0.4, seed, mode=mode, fill=fill, group=group, num_groups=k)
+    b = F.mask_feature(data.x, 0.4, seed, mode=mode, fill=fill, group=group, num_groups=k,
+                       backend="torch")
+    assert torch.equal(a[1], b[1])
+    assert torch.allclose(a[0], b[0], atol=1e-6)
+
+
+def test_graph_without_target_and_other_dtypes():
+    data = Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2)
+    out = augkit.make("feature_masking", p=0.5)(data, generator=0)
+    assert out is not data and torch.equal(out.edge_index, data.edge_index)
+    # Integer and 1-d features go through the torch path with the same decisions.
+    xi = torch.arange(1, 13).view(6, 2)
+    a, ka = F.mask_feature(xi, 0.5, 1, mode="element")
+    b, kb = F.mask_feature(xi.double(), 0.5, 1, mode="element")
+    assert torch.equal(ka, kb) and torch.equal(a.double(), b)
+    flat, _ = F.mask_feature(torch.ones(10), 1.0, 0, mode="node")
+    assert flat.shape == (10,) and not flat.any()
+
+
+@cuda
+@pytest.mark.cuda
+def test_cuda_matches_cpu():
+    x = torch.randn(300, 8)
+    batch = Batch.from_data_list([Data(x=x[:100], num_nodes=100), Data(x=x[100:], num_nodes=200)])
+    for mode in MODES:
+        t = augkit.make("feature_masking", p=0.3, mode=mode, fill="mean")
+        assert torch.allclose(t(batch, generator=2).x, t(batch.cuda(), generator=2).x.cpu(),
+                              atol=1e-5)

@@ -1,0 +1,340 @@
+"""Kernels of the imbalance family: no hidden state, randomness from an explicit seed.
+
+- ``resolve_neighbours``: the one place where a neighbour count (``k_neighbors`` of SMOTE and
+  graph_smote, ``n_neighbors`` of ADASYN) is checked against the classes it is used on, and
+  where ``"auto"`` is lowered to what the smallest class allows.
+- ``graph_smote``: synthetic minority nodes for node classification on a PyG ``Data``, from
+  training nodes only, with ``O(E + M log M)`` edge work and per-class k-NN (no N x N matrix).
+- ``incident_edges``: the edges owned by a list of query nodes, vectorised (CSR on the fly over
+  only the edges that touch a query node).
+
+sklearn is imported inside the functions that need it, so importing this module stays light.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from augkit.balance import resolve_sampling_strategy
+from augkit.errors import InputError
+
+#: The neighbour count ``"auto"`` starts from: imbalanced-learn's default.
+DEFAULT_NEIGHBOURS = 5
+
+_EDGE_RULES = ("copy_source", "mix")
+
+
+def _label(c: Any) -> Any:
+    return c.item() if isinstance(c, np.generic) else c
+
+
+def resolve_neighbours(
+    k: Any,
+    counts: dict[Any, int],
+    plan: dict[Any, int],
+    *,
+    param: str = "k_neighbors",
+    owner: str = "smote",
+) -> Any:
+    """The neighbour count to use, given ``counts`` (class -> samples the k-NN runs on) and
+    ``plan`` (class -> samples to generate).
+
+    An integer k needs k + 1 samples (the point itself and k others) in every class that is
+    over-sampled; a class with fewer raises ``InputError`` naming the class, its count and k.
+    ``"auto"`` means ``DEFAULT_NEIGHBOURS`` lowered to what the smallest over-sampled class
+    allows, with a warning when it is lowered. Anything else (a k-NN estimator object) is
+    returned unchanged.
+    """
+    targeted = {c: counts[c] for c, n in plan.items() if n > 0}
+    if isinstance(k, str):
+        if k != "auto":
+            raise InputError(f"{owner}: {param} got {k!r}; allowed: an integer >= 1 or 'auto'")
+        if not targeted:
+            return DEFAULT_NEIGHBOURS
+        smallest = min(targeted, key=targeted.get)
+        n_min = targeted[smallest]
+        if n_min < 2:
+            raise InputError(
+                f"{owner}: class {_label(smallest)!r} has {n_min} sample; interpolation needs at "
+                f"least 2 samples of each class it over-samples ({param}='auto'); allowed: add "
+                "samples of that class or leave it out of sampling_strategy"
+            )
+        chosen = min(DEFAULT_NEIGHBOURS, n_min - 1)
+        if chosen < DEFAULT_NEIGHBOURS:
+            warnings.warn(
+                f"{owner}: {param}='auto' uses {param}={chosen}: class {_label(smallest)!r} has "
+                f"only {n_min} samples (the default is {DEFAULT_NEIGHBOURS})",
+                UserWarning,
+                stacklevel=3,
+            )
+        return chosen
+    if isinstance(k, int | np.integer) and not isinstance(k, bool):
+        k = int(k)
+        if k < 1:
+            raise InputError(f"{owner}: {param} got {k}; allowed: an integer >= 1 or 'auto'")
+        small = {c: n for c, n in targeted.items() if n <= k}
+        if small:
+            c = min(small, key=small.get)
+            n = small[c]
+            fix = (f"{param} <= {n - 1}, {param}='auto', or " if n > 1
+                   else "more samples of that class, or ")
+            raise InputError(
+                f"{owner}: class {_label(c)!r} has {n} sample{'s' if n != 1 else ''}, too few "
+                f"for {param}={k} (a class needs {param} + 1 = {k + 1} samples to be "
+                f"over-sampled); allowed: {fix}leave class {_label(c)!r} out of "
+                "sampling_strategy"
+            )
+        return k
+    return k  # a k-NN estimator object: imbalanced-learn uses it as given
+
+
+# ---- graphs --------------------------------------------------------------------------------
+
+
+def incident_edges(owner: np.ndarray, query: np.ndarray, num_nodes: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (q, e): edge ``e`` has ``owner[e] == query[q]``, for every q (a node may be
+    queried several times). Only the edges of queried nodes are sorted."""
+    if len(query) == 0 or len(owner) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    wanted = np.zeros(num_nodes, dtype=bool)
+    wanted[query] = True
+    sel = np.flatnonzero(wanted[owner])
+    sel = sel[np.argsort(owner[sel], kind="stable")]
+    counts = np.bincount(owner[sel], minlength=num_nodes)
+    ptr = np.zeros(num_nodes + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    deg = counts[query]
+    total = int(deg.sum())
+    q = np.repeat(np.arange(len(query), dtype=np.int64), deg)
+    first = np.cumsum(deg) - deg
+    offset = np.arange(total, dtype=np.int64) - np.repeat(first, deg)
+    return q, sel[np.repeat(ptr[query], deg) + offset]
+
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _hash_uniform(seed: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A uniform in [0, 1) per pair (a, b), from the splitmix64 finaliser of (seed, a, b): a
+    counter-based draw, so both directions of an edge get the same number without a sort."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed & ((1 << 64) - 1)) + a.astype(np.uint64) * _GOLD
+        z = (z ^ (z >> np.uint64(31))) * _M1 + b.astype(np.uint64)
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def _check_graph(data: Any, owner: str) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]:
+    from torch_geometric.data import Data
+
+    if not isinstance(data, Data) or type(data).__name__ == "Batch":
+        raise InputError(f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data "
+                         "with x, y and train_mask (node classification on one graph)")
+    n = int(data.num_nodes or 0)
+    x, y, train = data.x, data.y, getattr(data, "train_mask", None)
+    if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.size(0) != n \
+            or not x.is_floating_point():
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise InputError(f"{owner}: x is {got}; allowed: a float tensor [num_nodes={n}, "
+                         "num_features]")
+    if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.size(0) != n:
+        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+        raise InputError(f"{owner}: y is {got}; allowed: one class label per node, shape "
+                         f"[{n}]")
+    if not isinstance(train, torch.Tensor) or train.dtype != torch.bool or train.shape != (n,):
+        got = (f"{tuple(train.shape)} {train.dtype}" if isinstance(train, torch.Tensor)
+               else type(train).__name__)
+        raise InputError(f"{owner}: train_mask is {got}; allowed: a bool tensor of shape [{n}] "
+                         "(synthetic nodes are made from training nodes only)")
+    ei = data.edge_index
+    if ei is not None and (ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long):
+        raise InputError(f"{owner}: edge_index has shape {tuple(ei.shape)} and dtype "
+                         f"{ei.dtype}; allowed: a LongTensor [2, num_edges]")
+    return n, x, y, train
+
+
+def _split_keys(data: Any, n: int, e: int) -> tuple[list[str], list[str]]:
+    """Node-level and edge-level tensor attributes (first dimension = nodes / edges); when
+    nodes == edges, a name containing 'edge' decides, as in PyG."""
+    nodes, edges = [], []
+    for key, value in data.items():
+        if key in ("edge_index", "num_nodes") or not isinstance(value, torch.Tensor) \
+                or value.dim() == 0:
+            continue
+        size = value.size(0)
+        if size == e and (n != e or "edge" in key):
+            edges.append(key)
+        elif size == n:
+            nodes.append(key)
+    return nodes, edges
+
+
+def graph_smote(
+    data: Any,
+    *,
+    k_neighbors: Any = DEFAULT_NEIGHBOURS,
+    sampling_strategy: Any = "auto",
+    edges: str = "copy_source",
+    seed: int = 0,
+    owner: str = "graph_smote",
+    return_info: bool = False,
+) -> Any:
+    """SMOTE for node classification: new minority nodes appended after the N original ones.
+
+    Class counts come from the training nodes (``train_mask``); ``sampling_strategy`` takes
+    every imbalanced-learn form. For each synthetic node a training node ``s`` of the class is
+    drawn, and one of its ``k_neighbors`` nearest same-class *training* nodes ``t`` (per-class
+    k-NN on ``x``, as SMOTE draws them); ``x_new = x_s + u (x_t - x_s)``, ``u ~ U[0, 1)``.
+    Validation and test nodes are never read.
+
+    Edges (``edges``): ``copy_source`` gives the new node every out-edge and in-edge of ``s``
+    (``(s, v)`` -> ``(new, v)``, ``(v, s)`` -> ``(v, new)``), so an undirected graph stays
+    undirected. ``mix`` takes each neighbour v of ``s`` with probability ``1 - u`` and each
+    neighbour of ``t`` with probability ``u``, decided once per (new node, v) by a
+    counter-based draw: a neighbour of both parents is taken exactly once, and both directions
+    of an edge agree. Synthetic nodes are not linked to each other.
+
+    New-node attributes: ``y`` the class, ``train_mask`` true, ``val_mask`` and ``test_mask``
+    false, every other node-level tensor (``pos``, custom ones) copied from ``s``. Edge-level
+    tensors (``edge_attr``, ``edge_weight``) are copied from the edge each new edge copies.
+    The original N nodes and E edges come first, unchanged; ``data`` is not modified.
+
+    With ``return_info=True`` the result is ``(data, info)``; ``info`` holds, per new node,
+    ``source`` and ``neighbour`` (node ids of its two parents) and ``step`` (its u).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    if edges not in _EDGE_RULES:
+        raise InputError(f"{owner}: edges got {edges!r}; allowed: {', '.join(_EDGE_RULES)}")
+    n, x, y, train = _check_graph(data, owner)
+    device = x.device
+    train_idx = torch.nonzero(train, as_tuple=False).view(-1).cpu().numpy()
+    if train_idx.size == 0:
+        raise InputError(f"{owner}: train_mask selects no node; allowed: at least two classes "
+                         "of training nodes")
+    x_train_t = x[torch.as_tensor(train_idx, device=device)].detach().cpu()
+    if x_train_t.dtype in (torch.float16, torch.bfloat16):
+        x_train_t = x_train_t.float()
+    x_train = x_train_t.numpy()
+    bad = ~np.isfinite(x_train).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"{owner}: x of {int(bad.sum())} training node(s) is NaN or infinite (first: node "
+            f"{int(train_idx[np.argmax(bad)])}); allowed: finite features on training nodes"
+        )
+    y_train = y[torch.as_tensor(train_idx, device=device)].cpu().numpy()
+    plan = resolve_sampling_strategy(sampling_strategy, y_train, f"{owner}: sampling_strategy")
+    classes, counts = np.unique(y_train, return_counts=True)
+    k = resolve_neighbours(k_neighbors, dict(zip(classes, counts.tolist(), strict=True)), plan,
+                           param="k_neighbors", owner=owner)
+
+    rng = np.random.default_rng(seed)
+    src_parts, nbr_parts, step_parts, cls_parts = [], [], [], []
+    for c, n_new in plan.items():
+        if n_new <= 0:
+            continue
+        in_class = y_train == c
+        members = train_idx[in_class]
+        # kneighbors() without X leaves each point itself out (even among duplicates).
+        nn = NearestNeighbors(n_neighbors=k).fit(x_train[in_class])
+        neighbours = nn.kneighbors(return_distance=False)
+        pick = rng.integers(0, neighbours.size, size=n_new)
+        rows, cols = pick // k, pick % k
+        src_parts.append(members[rows])
+        nbr_parts.append(members[neighbours[rows, cols]])
+        step_parts.append(rng.random(n_new))
+        cls_parts.append(np.full(n_new, c))
+    if not src_parts:
+        empty = np.empty(0, dtype=np.int64)
+        return _finish(copy.copy(data), empty, empty, np.empty(0), return_info)
+    src = np.concatenate(src_parts)
+    nbr = np.concatenate(nbr_parts)
+    steps = np.concatenate(step_parts)
+    m = len(src)
+
+    # Features: computed in float64 and cast back, as imbalanced-learn does.
+    src_t = torch.as_tensor(src, device=device)
+    nbr_t = torch.as_tensor(nbr, device=device)
+    u = torch.as_tensor(steps, device=device).unsqueeze(1)
+    xs = x[src_t].double()
+    x_new = (xs + u * (x[nbr_t].double() - xs)).to(x.dtype)
+    y_new = torch.as_tensor(np.concatenate(cls_parts), device=y.device).to(y.dtype)
+
+    ei = data.edge_index
+    num_edges = 0 if ei is None else ei.size(1)
+    node_keys, edge_keys = _split_keys(data, n, num_edges)
+    out = copy.copy(data)
+
+    if ei is not None:
+        row, col = ei.cpu().numpy()
+        new_row, new_col, copied = _new_edges(row, col, src, nbr, steps, n, edges, seed)
+        added = torch.as_tensor(np.stack([new_row, new_col]), device=ei.device)
+        out.edge_index = torch.cat([ei, added], dim=1)
+        copied_t = torch.as_tensor(copied, device=ei.device)
+        for key in edge_keys:
+            value = data[key]
+            out[key] = torch.cat([value, value[copied_t.to(value.device)]], dim=0)
+
+    for key in node_keys:
+        value = data[key]
+        if key == "x":
+            extra = x_new
+        elif key == "y":
+            extra = y_new
+        elif key == "train_mask":
+            extra = torch.ones(m, dtype=value.dtype, device=value.device)
+        elif key in ("val_mask", "test_mask"):
+            extra = torch.zeros(m, dtype=value.dtype, device=value.device)
+        else:
+            extra = value[src_t.to(value.device)]
+        out[key] = torch.cat([value, extra], dim=0)
+    if "num_nodes" in data.keys():
+        out.num_nodes = n + m
+    return _finish(out, src, nbr, steps, return_info)
+
+
+def _finish(out: Any, src: np.ndarray, nbr: np.ndarray, steps: np.ndarray, info: bool) -> Any:
+    if not info:
+        return out
+    return out, {"source": torch.from_numpy(src), "neighbour": torch.from_numpy(nbr),
+                 "step": torch.from_numpy(steps)}
+
+
+def _new_edges(row: np.ndarray, col: np.ndarray, src: np.ndarray, nbr: np.ndarray,
+               steps: np.ndarray, n: int, rule: str, seed: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(new rows, new cols, id of the original edge each copies) for new nodes n, n+1, ..."""
+    rows, cols, ids = [], [], []
+    parents = [(src, None)] if rule == "copy_source" else [(src, True), (nbr, False)]
+    for parent, from_source in parents:
+        q_out, e_out = incident_edges(row, parent, n)  # (parent, v) -> (new, v)
+        q_in, e_in = incident_edges(col, parent, n)  # (v, parent) -> (v, new)
+        if from_source is not None:
+            keep_out = _mix_keep(seed, q_out, col[e_out], steps, from_source)
+            keep_in = _mix_keep(seed, q_in, row[e_in], steps, from_source)
+            q_out, e_out = q_out[keep_out], e_out[keep_out]
+            q_in, e_in = q_in[keep_in], e_in[keep_in]
+        rows += [n + q_out, row[e_in]]
+        cols += [col[e_out], n + q_in]
+        ids += [e_out, e_in]
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(ids)
+
+
+def _mix_keep(seed: int, q: np.ndarray, other: np.ndarray, steps: np.ndarray,
+              from_source: bool) -> np.ndarray:
+    """With one draw h per (new node, other end): the source's edge is kept when h < 1 - u,
+    the neighbour's when h >= 1 - u, so a shared neighbour is kept exactly once."""
+    h = _hash_uniform(seed, q, other)
+    threshold = 1.0 - steps[q]
+    return h < threshold if from_source else h >= threshold

@@ -1,0 +1,56 @@
+"""random_erasing: erase one (or ``count``) random boxes per image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from augkit.plugins.vision import functional as VF
+from augkit.plugins.vision._common import check_image
+
+from augkit.params import Choice, Integer, Interval, Number, Param
+from augkit.random import draw_seed
+from augkit.transform import Transform
+
+
+class RandomErasing(Transform):
+    """Random erasing (Zhong et al. 2017) with boxes drawn per image.
+
+    Box sampling follows torchvision ``RandomErasing``: area ~ U(scale) of the image, aspect
+    ratio h/w log-uniform in ``ratio``, up to 10 attempts until the box fits, else the image is
+    left as it is (albumentations 2.0.8 ``Erasing`` instead derives a single draw that always
+    fits and reads ``ratio`` as w/h). Each of ``count`` boxes is drawn on its own.
+
+    ``value``: ``zero``; ``mean`` (the image's own per-channel mean); ``random`` (per-pixel
+    uniform over [0, 255] for uint8, [0, 1) for float, as albumentations' ``fill="random"``;
+    torchvision's ``value="random"`` draws N(0, 1), which suits normalised tensors only).
+    Numpy images are filled exactly as albumentations' ``cutout`` fills them.
+    """
+
+    name = "random_erasing"
+    kinds = ("image",)
+    levels = ("sample", "batch")
+    params = {
+        "scale": Param(Interval(Number(0.0, 1.0, low_open=True)), (0.02, 0.33),
+                       "range of the erased area, as a fraction of the image"),
+        "ratio": Param(Interval(Number(0.0, None, low_open=True)), (0.3, 3.3),
+                       "range of the box's aspect ratio h / w (log-uniform)"),
+        "value": Param(Choice("zero", "random", "mean"), "zero",
+                       "what fills the box: zero, random (per pixel) or the image's mean"),
+        "count": Param(Integer(1, 64), 1, "boxes per image, each drawn independently"),
+    }
+
+    def check_input(self, data: Any) -> None:
+        check_image(self.label(), data)
+
+    def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
+        n = VF.count_images(data)
+        h, w = VF.image_size(data)
+        boxes = VF.sample_erasing_boxes(generator, n, h, w, self.scale, self.ratio, self.count)
+        params: dict[str, Any] = {"boxes": boxes}
+        if self.value == "random":
+            params["seed"] = draw_seed(generator)
+        return params
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        return VF.erase(data, params["boxes"], self.value, params.get("seed", 0))

@@ -1,0 +1,109 @@
+"""mixup and cutmix: batch-level, on (images, labels), labels returned soft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from augkit.plugins.vision import functional as VF
+from augkit.plugins.vision._common import split_batch
+
+from augkit.params import Boolean, Integer, Nullable, Number, Param
+from augkit.random import uniform
+from augkit.transform import Transform
+
+_COMMON = {
+    "num_classes": Param(Nullable(Integer(1, None)), None,
+                         "number of classes; needed when labels are integer class ids"),
+    "per_sample_lambda": Param(Boolean(), False,
+                               "draw lambda per image (true) or once per batch (false)"),
+}
+
+
+class _Mix(Transform):
+    """Shared by mixup and cutmix: partners are a random permutation of the batch (torchvision
+    pairs by ``roll(1)``, which needs a shuffled loader); labels come back as soft labels
+    ``(B, num_classes)``, also when the apply probability skips the batch, so the loss always
+    sees one label format."""
+
+    kinds = ("image",)
+    levels = ("batch",)
+
+    def check_input(self, data: Any) -> None:
+        split_batch(self.label(), data)
+
+    def _lambdas(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        lam = VF.sample_beta(generator, self.alpha, n if self.per_sample_lambda else 1)
+        return lam if self.per_sample_lambda else lam.expand(n)
+
+    def _soft_only(self, data: Any) -> Any:
+        images, labels = split_batch(self.label(), data)
+        soft = VF.to_soft_labels(labels, self.num_classes, images.shape[0])
+        return type(data)((images, soft))
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        self.check_input(data)
+        prob = self.apply_probability
+        if prob < 1.0 and uniform(generator) >= prob:
+            return self._soft_only(data), {"applied": False}
+        params = self.make_params(data, generator)
+        return self.apply(data, params), {"applied": True, **params}
+
+    def replay(self, data: Any, params: dict[str, Any]) -> Any:
+        if not params.get("applied", True):
+            return self._soft_only(data)
+        return super().replay(data, params)
+
+
+class MixUp(_Mix):
+    """mixup (Zhang et al. 2018): ``lam * x + (1 - lam) * x[perm]``, lam ~ Beta(alpha, alpha)
+    drawn from the given generator (once per batch, or per image with ``per_sample_lambda``).
+
+    >>> import torch, augkit
+    >>> mix = augkit.make("mixup", alpha=0.2, num_classes=3)
+    >>> x, y = mix(torch.rand(4, 3, 8, 8), torch.tensor([0, 1, 2, 0]), generator=0)
+    >>> y.shape, bool(torch.allclose(y.sum(1), torch.ones(4)))
+    (torch.Size([4, 3]), True)
+    """
+
+    name = "mixup"
+    params = {
+        "alpha": Param(Number(0.0, None, low_open=True), 0.2, "Beta(alpha, alpha) of lambda"),
+        **_COMMON,
+    }
+
+    def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
+        n = data[0].shape[0]
+        perm = torch.randperm(n, generator=generator)
+        return {"perm": perm, "lam": self._lambdas(n, generator)}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        images, labels = split_batch(self.label(), data)
+        out = VF.mixup(images, labels, params["perm"], params["lam"], self.num_classes)
+        return type(data)(out)
+
+
+class CutMix(_Mix):
+    """CutMix (Yun et al. 2019): image i gets the box of its partner ``perm[i]``; box side
+    ``sqrt(1 - lam)`` of the image, centre uniform per image, clipped at the border; the label
+    weight is the exact kept area after clipping. lam ~ Beta(alpha, alpha), once per batch (each
+    image still gets its own box position) or per image with ``per_sample_lambda``.
+    """
+
+    name = "cutmix"
+    params = {
+        "alpha": Param(Number(0.0, None, low_open=True), 1.0, "Beta(alpha, alpha) of lambda"),
+        **_COMMON,
+    }
+
+    def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
+        images = data[0]
+        n, h, w = images.shape[0], images.shape[-2], images.shape[-1]
+        perm = torch.randperm(n, generator=generator)
+        boxes, lam = VF.sample_cutmix_boxes(generator, self._lambdas(n, generator), h, w)
+        return {"perm": perm, "boxes": boxes, "lam": lam}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        images, labels = split_batch(self.label(), data)
+        out = VF.cutmix(images, labels, params["perm"], params["boxes"], self.num_classes)
+        return type(data)(out)

@@ -25,6 +25,9 @@ class Anchor:
     run: Callable[[Any], Any]
     requires: tuple[str, ...] = ()  # import names; a missing one marks the anchor skipped
     note: str = ""  # e.g. "wrong on graphs stored as row > col"
+    # Optional goal on the speed ratio augkit/anchor (anchor time / augkit time): the table
+    # marks it met when ratio >= goal_ratio (1.0: "no slower than this anchor").
+    goal_ratio: float | None = None
 
 
 @dataclass
@@ -44,3 +47,5 @@ class Case:
     floor: Callable[[Any], Any] | None = None
     requires: tuple[str, ...] = ()  # import names augkit's side needs
     note: str = ""
+    goal: str = ""  # what this case should show, in words (a column of the results table)
+    floor_label: str = "copy into a preallocated buffer"  # what the floor does, if not a copy

@@ -1,0 +1,142 @@
+"""Imbalance suite: smote / adasyn through augkit against imbalanced-learn called directly
+(the overhead of augkit's checks and dispatch), graph_smote against a dense-adjacency
+GraphSMOTE-style baseline (as in the original code: an N x N adjacency, the synthetic node's
+row copied from its source row, nearest neighbour from a dense distance matrix), and
+graph_smote's own size sweep (its log-log slope should be about 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from augkit.benchmarks.case import Anchor, Case
+
+SUITE = "imbalance"
+
+
+def _table(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n rows, d features, classes 90% / 7% / 3%, as sklearn make_classification would give
+    (drawn directly so setup stays fast)."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(3, size=n, p=[0.9, 0.07, 0.03])
+    X = rng.standard_normal((n, d)) + 0.5 * y[:, None]
+    return X, y
+
+
+def _oversampler_cases(quick: bool) -> Iterable[Case]:
+    n, d = (2_000, 8) if quick else (100_000, 32)
+    for name, imb_name, key in (("smote", "SMOTE", "k_neighbors"),
+                                ("adasyn", "ADASYN", "n_neighbors")):
+
+        def setup(name: str = name) -> Any:
+            import augkit
+
+            X, y = _table(n, d)
+            return augkit.make(name, random_state=0), X, y
+
+        def run(state: Any) -> Any:
+            t, X, y = state
+            return t.fit_resample(X, y)
+
+        def anchor(state: Any, imb_name: str = imb_name) -> Any:
+            from imblearn import over_sampling
+
+            _, X, y = state
+            return getattr(over_sampling, imb_name)(random_state=0).fit_resample(X, y)
+
+        yield Case(
+            suite=SUITE, name=f"{name}/{n}x{d}", transforms=(name,), size=n, size_unit="rows",
+            items=n, unit="rows/s", setup=setup, run=run,
+            anchors=[Anchor(f"imbalanced-learn {imb_name}.fit_resample", anchor,
+                            requires=("imblearn",), note="same result bit for bit",
+                            goal_ratio=0.95)],
+            requires=("imblearn", "sklearn"),
+            note=f"{key}=5, 3 classes 90/7/3 %",
+            goal="overhead <= 5% over imbalanced-learn at 1e5 x 32",
+        )
+
+
+def _graph(n: int, seed: int = 0) -> Any:
+    from augkit.plugins.imbalance.synthetic import imbalanced_sbm
+
+    return imbalanced_sbm(n, avg_degree=10, class_fractions=(0.8, 0.15, 0.05),
+                          train_fraction=0.2, seed=seed)
+
+
+def dense_graphsmote(data: Any, seed: int = 0) -> tuple[Any, Any, Any]:
+    """The original GraphSMOTE input-space oversampling (``src_smote``), in torch: per minority
+    class, a dense distance matrix among its training nodes, the nearest one as partner, one
+    interpolation; then a dense (N + M) x (N + M) adjacency whose new rows and columns are the
+    source's. Brings each minority class up to the majority count, as augkit's 'auto'."""
+    import torch
+
+    n = data.num_nodes
+    adj = torch.zeros(n, n)
+    adj[data.edge_index[0], data.edge_index[1]] = 1.0
+    g = torch.Generator().manual_seed(seed)
+    train = torch.nonzero(data.train_mask).view(-1)
+    y_train = data.y[train]
+    counts = torch.bincount(y_train)
+    chosen, feats = [], []
+    for c in range(len(counts)):
+        need = int(counts.max() - counts[c])
+        if need == 0:
+            continue
+        members = train[y_train == c]
+        x_c = data.x[members]
+        dist = torch.cdist(x_c, x_c)
+        dist.fill_diagonal_(float("inf"))
+        partner = dist.argmin(dim=1)
+        reps = torch.arange(need) % len(members)
+        u = torch.rand(need, 1, generator=g)
+        feats.append(x_c[reps] + u * (x_c[partner[reps]] - x_c[reps]))
+        chosen.append(members[reps])
+    src = torch.cat(chosen)
+    m = len(src)
+    new_adj = adj.new_zeros(n + m, n + m)
+    new_adj[:n, :n] = adj
+    new_adj[n:, :n] = adj[src, :]
+    new_adj[:n, n:] = adj[:, src]
+    new_adj[n:, n:] = adj[src, :][:, src]
+    return torch.cat([data.x, torch.cat(feats)]), new_adj, src
+
+
+def _graph_cases(quick: bool) -> Iterable[Case]:
+    def run(data: Any) -> Any:
+        import augkit
+
+        return augkit.make("graph_smote", k_neighbors=5)(data, generator=0)
+
+    # Against the dense baseline where an (N + M)^2 float32 matrix fits (2e4 nodes: ~2.4 GB).
+    dense_sizes = (500,) if quick else (2_000, 5_000, 10_000, 20_000)
+    for n in dense_sizes:
+        yield Case(
+            suite=SUITE, name="graph_smote/vs-dense", transforms=("graph_smote",),
+            size=n, size_unit="nodes", items=n, unit="nodes/s",
+            setup=lambda n=n: _graph(n), run=run,
+            anchors=[Anchor("GraphSMOTE-style dense adjacency (src_smote)", dense_graphsmote,
+                            requires=("torch",),
+                            note="O(N^2) memory: out of reach at 1e6 nodes (4 TB)",
+                            goal_ratio=1.0)],
+            requires=("torch_geometric", "sklearn"),
+            note="avg degree 10, classes 80/15/5 %, 20 % training nodes",
+            goal="faster than the dense baseline at every size",
+        )
+    # graph_smote's own sweep: the log-log slope of time against nodes should be about 1.
+    sweep = (1_000, 4_000) if quick else (10_000, 100_000, 1_000_000)
+    for n in sweep:
+        yield Case(
+            suite=SUITE, name="graph_smote/sweep", transforms=("graph_smote",),
+            size=n, size_unit="nodes", items=n, unit="nodes/s",
+            setup=lambda n=n: _graph(n), run=run, anchors=[],
+            requires=("torch_geometric", "sklearn"),
+            note=f"{n * 10:.0e} edges",
+            goal="log-log slope of time against nodes within 0.9..1.2",
+        )
+
+
+def cases(quick: bool, device: str) -> Iterable[Case]:
+    """The imbalance cases (CPU: imbalanced-learn and the k-NN are CPU libraries)."""
+    yield from _oversampler_cases(quick)
+    yield from _graph_cases(quick)

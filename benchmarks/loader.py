@@ -1,0 +1,110 @@
+"""Loader: graphs per second through a torch DataLoader (PyG collate) with 0, 1 and 2
+workers, a sample-level graph policy (``edge_dropout`` p=0.2) applied to every item.
+
+augkit runs the policy through ``augkit.dataset.AugmentedDataset`` (a stream per item, so the
+epoch is the same whatever the number of workers); the anchor is what PyG users write:
+``dropout_edge`` inside the dataset's ``__getitem__``. The floor is the same loader with no
+augmentation at all, so "× floor" is the slowdown augmentation costs the loader.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from augkit.benchmarks.case import Anchor, Case
+
+SUITE = "loader"
+POLICY = {"augkit": 1, "seed": 0, "sample": [{"edge_dropout": {"p": 0.2}}]}
+BATCH_SIZE = 32
+
+
+class MappedDataset(torch.utils.data.Dataset):
+    """``fn(graphs[i])`` per item (``fn`` None: the graph itself), as PyG's ``transform=``."""
+
+    def __init__(self, graphs: list[Any], fn: Callable[[Any], Any] | None = None) -> None:
+        self.graphs, self.fn = graphs, fn
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.graphs[index]
+        return item if self.fn is None else self.fn(item)
+
+
+def pyg_edge_dropout(data: Any) -> Any:
+    """PyG's own route: ``dropout_edge`` on a shallow copy (global RNG, as PyG draws)."""
+    from torch_geometric.utils import dropout_edge
+
+    out = copy.copy(data)
+    out.edge_index, _ = dropout_edge(data.edge_index, p=0.2, force_undirected=True)
+    return out
+
+
+def make_graphs(count: int, nodes: int, degree: int, features: int, seed: int = 0) -> list[Any]:
+    """``count`` random undirected graphs (both directions stored, as PyG datasets do)."""
+    from torch_geometric.data import Data
+    from torch_geometric.utils import to_undirected
+
+    g = torch.Generator()
+    g.manual_seed(seed)
+    graphs = []
+    for _ in range(count):
+        half = nodes * degree // 2
+        ei = torch.randint(0, nodes, (2, half), generator=g)
+        ei = to_undirected(ei[:, ei[0] != ei[1]], num_nodes=nodes)
+        graphs.append(Data(x=torch.randn(nodes, features, generator=g), edge_index=ei,
+                           y=torch.randint(0, 2, (1,), generator=g), num_nodes=nodes))
+    return graphs
+
+
+def _epoch(loader: Any) -> int:
+    seen = 0
+    for batch in loader:
+        seen += int(batch.num_graphs)
+    return seen
+
+
+def _case(workers: int, count: int, nodes: int) -> Case:
+    def loader_for(dataset: Any) -> Any:
+        from torch_geometric.loader import DataLoader
+
+        # Persistent workers: the timed epochs measure steady throughput, not process start-up
+        # (the warm-up epoch pays that).
+        return DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=False, num_workers=workers,
+                          persistent_workers=workers > 0)
+
+    def setup() -> dict[str, Any]:
+        from augkit.dataset import AugmentedDataset
+        from augkit.policy import load_policy
+
+        graphs = make_graphs(count, nodes, degree=8, features=16)
+        return {
+            "augkit": loader_for(AugmentedDataset(graphs, load_policy(POLICY))),
+            "pyg": loader_for(MappedDataset(graphs, pyg_edge_dropout)),
+            "plain": loader_for(MappedDataset(graphs)),
+        }
+
+    return Case(
+        suite=SUITE, name=f"edge_dropout/workers={workers}", transforms=("edge_dropout",),
+        size=count, size_unit="graphs", items=count, unit="graphs/s", setup=setup,
+        run=lambda s: _epoch(s["augkit"]),
+        anchors=[Anchor("PyG dropout_edge in Dataset.__getitem__",
+                        lambda s: _epoch(s["pyg"]), requires=("torch_geometric",))],
+        floor=lambda s: _epoch(s["plain"]), floor_label="the same loader, no augmentation",
+        requires=("torch_geometric",),
+        note=(f"one epoch of {count} graphs ({nodes} nodes, ~{nodes * 8} directed edges each), "
+              f"batches of {BATCH_SIZE}, persistent workers; the floor is the loader without "
+              "augmentation; peak memory is the main process's only"),
+    )
+
+
+def cases(quick: bool, device: str) -> Iterator[Case]:
+    if device != "cpu":  # loader workers augment on the CPU
+        return
+    count, nodes = (64, 32) if quick else (1024, 64)
+    for workers in (0, 1, 2):
+        yield _case(workers, count, nodes)

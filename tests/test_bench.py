@@ -1,0 +1,259 @@
+"""`augkit bench`: the quick run of every suite, the result format, and how the harness treats
+missing, failing and sweeping cases (through a fake suite module). No timing is asserted."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import statistics
+import textwrap
+
+import pytest
+import torch
+from augkit.benchmarks import cli, harness
+from augkit.benchmarks.validate import validate
+
+from augkit import registry
+
+CONTAINERS = {"compose", "one_of", "some_of", "random_apply", "views"}
+MISSING = "augkit_no_such_module_xyz"
+
+
+def _main(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main(args)
+    return rc, out.getvalue(), err.getvalue()
+
+
+# ---- the real quick run ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """`augkit bench --quick` over every suite, once for this module."""
+    d = tmp_path_factory.mktemp("bench")
+    paths = {"json": d / "r.json", "md": d / "r.md", "png": d / "r.png"}
+    rc, out, err = _main(["--quick", "--out", str(paths["json"]), "--markdown", str(paths["md"]),
+                          "--plot", str(paths["png"])])
+    return {"rc": rc, "stdout": out, "stderr": err, "doc": json.loads(paths["json"].read_text()),
+            **paths}
+
+
+def test_quick_run_validates_against_the_documented_schema(quick):
+    assert validate(quick["doc"]) == []
+    assert quick["doc"]["quick"] is True
+
+
+def test_quick_run_has_no_errors(quick):
+    # Suite modules that fail to import and contenders that raise are reported, never hidden.
+    assert harness.problems(quick["doc"]) == [], quick["stderr"][-2000:]
+    assert quick["rc"] == 0
+
+
+def test_every_registered_transform_appears_in_a_case(quick):
+    # augkit's own transforms (a third-party plugin installed by another test is not ours to
+    # benchmark); containers are covered by the pipeline suite's compose cases.
+    ours = {n for n, e in registry.entries().items() if e.package == "augkit"} - CONTAINERS
+    covered = {t for case in quick["doc"]["cases"] for t in case["transforms"]}
+    missing = sorted(ours - covered)
+    assert not missing, f"no benchmark case lists these registered transforms: {missing}"
+    assert "compose" in covered
+
+
+def test_quick_run_times_every_contender_at_least_five_rounds(quick):
+    ok = [r for c in quick["doc"]["cases"] for r in c["results"] if r["status"] == "ok"]
+    assert ok
+    for res in ok:
+        assert res["runs"] >= 5 and len(res["times_s"]) == res["runs"]
+        assert res["median_s"] == pytest.approx(statistics.median(res["times_s"]))
+        assert res["memory"] is not None and res["memory"]["peak_bytes"] is not None
+
+
+def test_quick_run_prints_the_table_and_writes_markdown_and_plot(quick):
+    page = quick["md"].read_text()
+    for text in ("speed ratio augkit÷anchor", "anchor time / augkit time", "Machine:",
+                 "Versions:", "torch 2.", "augkit bench --quick", "| pipeline | compose/noop |"):
+        assert text in page
+    assert "| pipeline | compose/noop |" in quick["stdout"]
+    assert quick["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for suite in quick["doc"]["suites"]:  # per-suite elapsed time goes to stderr too
+        assert f"{suite['module']} " in quick["stderr"]
+
+
+# ---- a fake suite: skips, errors, sweeps, floors, memory, interleaving -----------------------
+
+FAKE = textwrap.dedent(f'''
+    import numpy as np
+    import torch
+    from augkit.benchmarks.case import Anchor, Case
+    from augkit.benchmarks.floor import copy_floor
+
+    SUITE = "fake"
+    LOG = []
+
+    def boom(state):
+        raise RuntimeError("boom from the anchor")
+
+    def broken_setup():
+        raise ValueError("no data here")
+
+    def logged(tag):
+        def run(state):
+            LOG.append(tag)
+            return state
+        return run
+
+    def cases(quick, device):
+        for n in (1000, 4000):
+            yield Case(
+                suite=SUITE, name="double", transforms=("fake.double",), size=n,
+                size_unit="rows", items=n, unit="rows/s",
+                setup=lambda n=n: np.arange(n, dtype=np.float64),
+                run=lambda x: x * 2.0,
+                anchors=[
+                    Anchor("not installed", lambda x: x, requires=("{MISSING}",)),
+                    Anchor("raises", boom),
+                    Anchor("numpy add", lambda x: x + x, goal_ratio=1e-9),
+                ],
+                floor=copy_floor(), goal="as fast as numpy")
+        yield Case(suite=SUITE, name="needs-missing", transforms=(), size=1, size_unit="rows",
+                   items=1, unit="rows/s", setup=lambda: 0, run=lambda s: s,
+                   requires=("{MISSING}",))
+        yield Case(suite=SUITE, name="broken-setup", transforms=(), size=1, size_unit="rows",
+                   items=1, unit="rows/s", setup=broken_setup, run=lambda s: s)
+        yield Case(suite=SUITE, name="order", transforms=(), size=1, size_unit="calls",
+                   items=1, unit="calls/s", setup=lambda: None, run=logged("A"),
+                   anchors=[Anchor("b", logged("B"))])
+        yield Case(suite=SUITE, name="on-gpu", transforms=(), size=1 << 16, size_unit="floats",
+                   items=1 << 16, unit="floats/s", device="cuda",
+                   setup=lambda: torch.ones(1 << 16, device="cuda"), run=lambda t: t * 2)
+''')
+
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fake_suite")
+    (d / "augkit_fake_suite.py").write_text(FAKE)
+    (d / "augkit_broken_suite.py").write_text("raise ImportError('plugin not finished')\n")
+    out = d / "fake.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(d))
+        rc, stdout, stderr = _main([
+            "--quick", "--no-progress", "--suite", "fake", "--out", str(out),
+            "--suite-module", "augkit_fake_suite", "--suite-module", "augkit_broken_suite",
+        ])
+        import augkit_fake_suite
+
+        log = list(augkit_fake_suite.LOG)
+    doc = json.loads(out.read_text())
+    return {"rc": rc, "stdout": stdout, "stderr": stderr, "doc": doc, "log": log,
+            "cases": {(c["name"], c["size"]): c for c in doc["cases"]}}
+
+
+def _result(case, label):
+    return next(r for r in case["results"] if r["label"] == label)
+
+
+def test_fake_run_is_valid_and_exits_1_because_of_errors(fake):
+    assert validate(fake["doc"]) == []
+    assert fake["rc"] == 1
+    assert "error" in fake["stderr"]
+
+
+def test_missing_anchor_is_skipped_and_raising_anchor_is_an_error(fake):
+    case = fake["cases"][("double", 4000)]
+    assert case["status"] == "ok"
+    missing = _result(case, "not installed")
+    assert missing["status"] == "skipped" and MISSING in missing["reason"]
+    assert missing["runs"] == 0 and missing["speedup"] is None
+    failing = _result(case, "raises")
+    assert failing["status"] == "error" and "boom from the anchor" in failing["reason"]
+    assert _result(case, "numpy add")["status"] == "ok"
+
+
+def test_ratio_and_floor_directions(fake):
+    case = fake["cases"][("double", 4000)]
+    mine, anchor = case["results"][0], _result(case, "numpy add")
+    assert mine["role"] == "augkit"
+    assert anchor["speedup"] == pytest.approx(anchor["median_s"] / mine["median_s"])
+    assert anchor["goal_met"] is True and case["goal"] == "as fast as numpy"
+    floor = next(r for r in case["results"] if r["role"] == "floor")
+    assert case["floor_multiple"] == pytest.approx(mine["median_s"] / floor["median_s"])
+    assert mine["throughput"] == pytest.approx(4000 / mine["median_s"])
+
+
+def test_case_needing_a_missing_module_is_skipped_and_setup_errors_reported(fake):
+    skipped = fake["cases"][("needs-missing", 1)]
+    assert skipped["status"] == "skipped" and MISSING in skipped["reason"]
+    broken = fake["cases"][("broken-setup", 1)]
+    assert broken["status"] == "error" and "no data here" in broken["reason"]
+
+
+def test_module_that_fails_to_import_is_reported_and_the_run_goes_on(fake):
+    suites = {s["module"]: s for s in fake["doc"]["suites"]}
+    assert suites["augkit_broken_suite"]["status"] == "error"
+    assert "plugin not finished" in suites["augkit_broken_suite"]["error"]
+    assert suites["augkit_fake_suite"]["status"] == "ok"
+    assert {c["suite"] for c in fake["doc"]["cases"]} == {"fake"}  # --suite selected
+    assert "augkit_broken_suite" in fake["stdout"]  # named in the printed page
+
+
+def test_size_sweep_gives_a_slope_per_contender(fake):
+    sweep = next(s for s in fake["doc"]["sweeps"] if s["name"] == "double")
+    assert sweep["sizes"] == [1000, 4000]
+    labels = {s["label"] for s in sweep["slopes"]}
+    assert {"augkit", "numpy add"} <= labels
+    assert "raises" not in labels and "not installed" not in labels
+
+
+def test_contenders_are_interleaved(fake):
+    # Collapse each measurement's repeated calls: the rounds must alternate A B A B ...
+    runs = [t for i, t in enumerate(fake["log"]) if i == 0 or fake["log"][i - 1] != t]
+    assert "ABABABABAB" in "".join(runs)
+
+
+def test_peak_memory_sees_the_output_array(fake):
+    mine = fake["cases"][("double", 4000)]["results"][0]
+    assert mine["memory"]["method"].startswith("max(tracemalloc")
+    assert mine["memory"]["peak_bytes"] >= 4000 * 8  # x * 2.0 allocates a new float64 array
+
+
+def test_cuda_case(fake):
+    case = fake["cases"][("on-gpu", 1 << 16)]
+    if not torch.cuda.is_available():
+        assert case["status"] == "skipped" and case["reason"] == "no CUDA device"
+        return
+    mine = case["results"][0]
+    assert case["status"] == "ok"
+    assert mine["memory"]["method"] == "cuda_max_memory_allocated"
+    assert mine["memory"]["peak_bytes"] >= (1 << 16) * 4
+
+
+def test_unknown_suite_is_a_usage_error():
+    rc, _, err = _main(["--quick", "--no-progress", "--suite", "no-such-suite"])
+    assert rc == 2 and "no-such-suite" in err and "pipeline" in err
+
+
+# ---- the validator and the slope -------------------------------------------------------------
+
+
+def test_validator_rejects_broken_documents(fake):
+    doc = copy.deepcopy(fake["doc"])
+    del doc["machine"]
+    doc["cases"][0]["results"][0]["status"] = "fine"
+    doc["cases"][0]["size"] = "big"
+    doc["surprise"] = 1
+    errors = "\n".join(validate(doc))
+    assert "missing required key 'machine'" in errors
+    assert "cases[0].results[0].status" in errors
+    assert "cases[0].size" in errors
+    assert "unexpected key 'surprise'" in errors
+
+
+def test_loglog_slope():
+    assert harness.loglog_slope([1, 10, 100], [2e-3, 2e-2, 2e-1]) == pytest.approx(1.0)
+    assert harness.loglog_slope([10, 1000], [5.0, 5.0]) == pytest.approx(0.0)
+    assert harness.loglog_slope([10, 10], [1.0, 2.0]) is None

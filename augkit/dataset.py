@@ -1,0 +1,135 @@
+"""AugmentedDataset: reproducible augmentation inside torch data loading.
+
+Item i in epoch e is augmented from the stream (seed, e, i), so the augmented dataset is bit
+for bit the same whatever the number of DataLoader workers, with or without persistent
+workers, and whatever the number of distributed ranks: the stream depends on the item, never
+on which process happens to load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from augkit.errors import AugkitError
+from augkit.policy import Policy, load_policy
+from augkit.random import stream
+
+
+def _as_policy(policy: Any) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    from augkit.transform import Transform
+
+    if isinstance(policy, Transform):
+        return Policy(sample=[policy])
+    return load_policy(policy)
+
+
+def _is_table(dataset: Any) -> bool:
+    return (isinstance(dataset, tuple | list) and len(dataset) == 2
+            and all(hasattr(a, "shape") for a in dataset))
+
+
+def _is_graph(item: Any) -> bool:
+    try:
+        from torch_geometric.data import Data
+    except ImportError:  # pragma: no cover - graph extra not installed
+        return False
+    return isinstance(item, Data)
+
+
+class AugmentedDataset(torch.utils.data.Dataset):
+    """Wrap ``dataset`` so each item goes through the policy's sample stage.
+
+    - ``dataset``: a map-style dataset (PyG, torchvision, any ``__getitem__``/``__len__``), or a
+      table ``(X, y)`` of arrays/tensors (items are then ``(X[i], y[i])``).
+    - The ``dataset`` stage runs once, here: ``fit_resample`` on a table, or on the single
+      graph of a one-graph (node classification) dataset.
+    - Items that are ``(input, target)`` pairs (torchvision, tables) have only the input
+      augmented; a PyG ``Data`` is augmented whole. With ``views: n`` the input becomes a
+      tuple of n views.
+    - ``set_epoch(e)`` changes the streams; it reaches worker processes too (the epoch lives in
+      shared memory), also with ``persistent_workers=True``.
+    """
+
+    def __init__(self, dataset: Any, policy: Any, seed: int | None = None) -> None:
+        self.policy = _as_policy(policy)
+        self.seed = self.policy.seed if seed is None else int(seed)
+        self._epoch = torch.zeros(1, dtype=torch.long).share_memory_()
+        self.base = self._run_dataset_stage(dataset)
+
+    def _run_dataset_stage(self, dataset: Any) -> Any:
+        if _is_table(dataset):
+            X, y = dataset
+            if self.policy.dataset:
+                X, y = self.policy.fit_resample(X, y, generator=stream(self.seed, 2))
+            return _TableItems(X, y)
+        if not self.policy.dataset:
+            return dataset
+        if len(dataset) != 1:
+            raise AugkitError(
+                f"the dataset stage needs a table (X, y) or a one-graph dataset; got a dataset "
+                f"of {len(dataset)} items. For graph classification use augkit.balance("
+                "dataset, policy=...) to add minority graphs"
+            )
+        stage = self.policy.stage("dataset")
+        return [stage(dataset[0], generator=stream(self.seed, 2))]
+
+    # -- epochs --
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch[0])
+
+    def set_epoch(self, epoch: int) -> None:
+        self._epoch[0] = int(epoch)
+
+    # -- items --
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.base[index]
+        # The same stream as policy(item, index=index, epoch=epoch): (seed, stage, epoch, i).
+        g = stream(self.seed, 0, self.epoch, int(index))
+        if _is_graph(item) or not isinstance(item, tuple | list):
+            return self.policy(item, generator=g)
+        head, *rest = item
+        return (self.policy(head, generator=g), *rest)
+
+    # -- the batch stage --
+
+    def apply_batch(self, batch: Any, step: int) -> Any:
+        """The batch stage for the training loop: batch ``step`` of the current epoch uses
+        the stream (seed, epoch, step), so it is reproducible whatever the workers."""
+        return self.policy.apply_batch(batch, generator=stream(self.seed, 1, self.epoch, step))
+
+    def collate_fn(self, base_collate: Callable | None = None) -> Callable:
+        """A collate function that applies the batch stage in the worker that collates.
+
+        Reproducible for a seeded loader and fixed ``num_workers``; for bit-identical batches
+        whatever the workers, call ``apply_batch(batch, step)`` in the training loop instead.
+        """
+        from augkit.data import collate
+
+        return collate(self.policy, base_collate)
+
+
+class _TableItems:
+    """Rows of a table as (x_i, y_i) items."""
+
+    def __init__(self, X: Any, y: Any) -> None:
+        if len(X) != len(y):
+            raise AugkitError(f"table: X has {len(X)} rows and y {len(y)}; allowed: the same")
+        self.X, self.y = X, y
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        return self.X[index], self.y[index]
+

@@ -1,0 +1,127 @@
+"""Registry, plugin discovery through entry points, and the `augkit` command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import augkit
+from augkit import registry
+from augkit.cli import main
+from augkit.errors import RegistryError
+
+HERE = Path(__file__).parent
+BUILTIN = ["node_dropout", "edge_dropout", "feature_masking", "edge_rewiring",
+           "subgraph_sampling", "smote", "adasyn", "graph_smote", "gaussian_blur",
+           "random_erasing", "mixup", "cutmix", "minmax_scale", "standardize",
+           "diffusion_noise", "compose", "one_of", "some_of", "random_apply", "views"]
+
+
+def test_every_design_name_is_registered():
+    names = augkit.list_transforms()
+    assert set(BUILTIN) <= set(names)
+
+
+def test_every_registered_class_matches_its_manifest():
+    for name, entry in registry.entries().items():
+        cls = entry.load()
+        assert cls.name == name
+        if entry.kinds and "any" not in entry.kinds:
+            assert set(entry.kinds) == set(cls.kinds), name
+
+
+def test_list_by_kind():
+    graph = augkit.list_transforms("graph")
+    assert "edge_dropout" in graph and "mixup" not in graph
+    assert "mixup" in augkit.list_transforms("image")
+
+
+def test_unknown_name_suggests():
+    with pytest.raises(RegistryError, match="did you mean 'edge_dropout'"):
+        augkit.make("edge_dropuot")
+
+
+def test_listing_imports_no_backend():
+    code = ("import sys; from augkit.cli import main; main(['list']); "
+            "bad = [m for m in ('torch_geometric', 'albumentations', 'imblearn', 'sklearn') "
+            "if m in sys.modules]; print('LOADED', bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "LOADED []" in out
+    assert "edge_dropout" in out
+
+
+def _install_thirdparty(tmp_path, monkeypatch):
+    target = tmp_path / "site"
+    shutil.copytree(HERE / "thirdparty", target)
+    monkeypatch.syspath_prepend(str(target))
+    registry.refresh()
+    return target
+
+
+def test_third_party_plugin_loads_from_yaml(tmp_path, monkeypatch):
+    _install_thirdparty(tmp_path, monkeypatch)
+    try:
+        assert "thirdparty.negate" in augkit.list_transforms("table")
+        policy = augkit.load_policy("sample:\n  - thirdparty.negate: {factor: 2.0}\n")
+        assert torch.equal(policy(torch.ones(2), index=0), torch.full((2,), -2.0))
+        assert registry.entries()["thirdparty.negate"].package == "augkit-thirdparty"
+    finally:
+        monkeypatch.undo()
+        registry.refresh()
+
+
+def test_name_collision_names_both_packages(tmp_path, monkeypatch):
+    target = _install_thirdparty(tmp_path, monkeypatch)
+    manifest = target / "augkit_thirdparty" / "manifest.py"
+    manifest.write_text(manifest.read_text() + "TRANSFORMS['edge_dropout'] = "
+                        "'augkit_thirdparty.transforms:Negate'\n")
+    try:
+        with pytest.raises(RegistryError) as info:
+            augkit.list_transforms()
+        assert "augkit-thirdparty" in str(info.value) and "'augkit'" in str(info.value)
+    finally:
+        monkeypatch.undo()
+        sys.modules.pop("augkit_thirdparty.manifest", None)
+        sys.modules.pop("augkit_thirdparty", None)
+        registry.refresh()
+
+
+def test_cli_list_show_schema(capsys):
+    assert main(["list"]) == 0
+    assert "edge_dropout" in capsys.readouterr().out
+    assert main(["show", "one_of"]) == 0
+    out = capsys.readouterr().out
+    assert "weights" in out and "allowed" in out
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["properties"]["sample"]["items"] == {"$ref": "#/$defs/step"}
+    assert main(["list", "--markdown"]) == 0
+    assert "## `mixup`" in capsys.readouterr().out
+
+
+def test_cli_validate(tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text("augkit: 1\nsample:\n  - edge_dropout: {p: 0.2}\n")
+    assert main(["validate", str(good)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("augkit: 1\nsample:\n  - edge_dropout: {p: 0.2}\n"
+                   "  - one_of:\n      transforms:\n        - node_dropout: {p: 1.5}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:6: sample[1].one_of.transforms[0].node_dropout.p: got 1.5" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_errors_are_one_line():
+    proc = subprocess.run([sys.executable, "-m", "augkit", "show", "nope"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("augkit: error: unknown transform 'nope'")
+    assert "Traceback" not in proc.stderr

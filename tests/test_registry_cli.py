@@ -58,6 +58,9 @@ def test_listing_imports_no_backend():
 
 
 def _install_thirdparty(tmp_path, monkeypatch):
+    # A previous test may have imported the package from another folder: forget it.
+    for name in [m for m in sys.modules if m.startswith("augkit_thirdparty")]:
+        del sys.modules[name]
     target = tmp_path / "site"
     shutil.copytree(HERE / "thirdparty", target)
     monkeypatch.syspath_prepend(str(target))

@@ -36,11 +36,25 @@ def table_policy() -> Policy:
 
 
 def graph_dataset(n: int = 12):
-    from torch_geometric.datasets import FakeDataset
+    """Small random undirected graphs drawn from one explicit generator.
 
-    torch.manual_seed(0)  # FakeDataset draws from the global RNG: fixed once, here
-    return list(FakeDataset(num_graphs=n, avg_num_nodes=20, num_channels=4,
-                            edge_dim=2, num_classes=2))
+    Not PyG's FakeDataset: it draws node counts from Python's global `random`, so two
+    processes (or two calls in one test session) would build different datasets."""
+    from torch_geometric.data import Data
+    from torch_geometric.utils import to_undirected
+
+    g = torch.Generator().manual_seed(0)
+    graphs = []
+    for _ in range(n):
+        num_nodes = int(torch.randint(15, 26, (1,), generator=g))
+        src = torch.randint(0, num_nodes, (3 * num_nodes,), generator=g)
+        dst = torch.randint(0, num_nodes, (3 * num_nodes,), generator=g)
+        keep = src != dst
+        edge_index = to_undirected(torch.stack([src[keep], dst[keep]]), num_nodes=num_nodes)
+        graphs.append(Data(x=torch.randn(num_nodes, 4, generator=g), edge_index=edge_index,
+                           edge_attr=torch.rand(edge_index.size(1), 2, generator=g),
+                           y=torch.randint(0, 2, (1,), generator=g), num_nodes=num_nodes))
+    return graphs
 
 
 def graph_policy() -> Policy:

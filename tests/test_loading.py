@@ -32,15 +32,7 @@ def _loader_items(kind: str, num_workers: int, epoch: int, persistent: bool = Fa
     return [flatten(batch) for batch in loader]
 
 
-# Known defect, open: each graph item is identical in a worker and in the main process
-# (checked item by item), but the PyG-collated Batches from workers differ somewhere; to be
-# found before the graph loader claim is made.
-_GRAPH_BATCH_XFAIL = pytest.param(
-    "graph", marks=pytest.mark.xfail(reason="collated graph Batches differ across workers",
-                                     strict=False))
-
-
-@pytest.mark.parametrize("kind", ["table", _GRAPH_BATCH_XFAIL, "image"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_bit_identical_across_num_workers(kind):
     reference = _loader_items(kind, 0, epoch=1)
     for workers in (1, 2):

@@ -1,10 +1,19 @@
-"""Helpers for torch ``DataLoader``: run a policy's batch stage as the loader's collate step."""
+"""Helpers for torch data loading.
+
+``AugmentedDataset`` (defined in ``augkit.dataset``, re-exported here) augments item i of
+epoch e from the stream (seed, e, i); ``collate`` runs a policy's batch stage as the loader's
+collate step. A policy passed straight as ``transform=`` needs no ``worker_init_fn``: it finds
+its DataLoader worker and distributed rank itself (``augkit.random.process_stream``)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from typing import Any
+
+from augkit.dataset import AugmentedDataset
+
+__all__ = ["AugmentedDataset", "collate"]
 
 
 def _collate_and_apply(stage: Any, base_collate: Callable[[list], Any], samples: list) -> Any:

@@ -156,9 +156,29 @@ class Transform:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+        # Compare the parameters themselves, not to_dict(): a callable has no YAML form
+        # but two transforms holding the same callable are equal.
+        mine, theirs = self._params, other._params  # type: ignore[union-attr]
+        return mine.keys() == theirs.keys() and all(
+            _same_value(mine[k], theirs[k]) for k in mine)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equality for parameter values: tuples equal lists (as after a YAML round trip),
+    containers compare element-wise (transforms by their own ==), anything whose == is
+    elementwise or raises (arrays, tensors) only equals itself."""
+    if a is b:
+        return True
+    if isinstance(a, tuple | list) and isinstance(b, tuple | list):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 def _plain(value: Any) -> Any:

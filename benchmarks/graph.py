@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
+
 from augkit.benchmarks.case import Anchor, Case
 
 SUITE = "graph"
@@ -39,29 +40,33 @@ def ba_like(num_edges: int, seed: int = 0) -> torch.Tensor:
     return torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], 1)
 
 
+def graph_data(ei: torch.Tensor, device: str) -> Any:
+    """A PyG Data over ``ei`` with node features, labels and edge attributes (seeded)."""
+    from torch_geometric.data import Data
+
+    n = int(ei.max()) + 1
+    g = torch.Generator().manual_seed(1)
+    return Data(
+        x=torch.randn(n, NODE_FEATURES, generator=g),
+        y=torch.randint(0, 5, (n,), generator=g),
+        edge_index=ei,
+        edge_attr=torch.randn(ei.size(1), EDGE_FEATURES, generator=g),
+    ).to(device)
+
+
 def _setup(num_edges: int, device: str) -> Any:
     def setup() -> dict[str, Any]:
-        from torch_geometric.data import Data
-
-        ei = ba_like(num_edges)
-        n = int(ei.max()) + 1
-        g = torch.Generator().manual_seed(1)
-        data = Data(
-            x=torch.randn(n, NODE_FEATURES, generator=g),
-            y=torch.randint(0, 5, (n,), generator=g),
-            edge_index=ei,
-            edge_attr=torch.randn(ei.size(1), EDGE_FEATURES, generator=g),
-        ).to(device)
+        data = graph_data(ba_like(num_edges), device)
         return {"data": data, "buf": torch.empty_like(data.edge_index), "seed": 0}
 
     return setup
 
 
-def _floor(state: dict[str, Any]) -> Any:
+def floor_copy(state: dict[str, Any]) -> Any:
     return state["buf"].copy_(state["data"].edge_index)
 
 
-def _augkit(name: str, **params: Any) -> Any:
+def augkit_run(name: str, **params: Any) -> Any:
     import augkit
 
     t = augkit.make(name, **params)
@@ -110,24 +115,24 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
     req = ("torch_geometric",)
     for size in sizes(quick):
         common = {"suite": SUITE, "size": size, "size_unit": "edges", "setup": _setup(size, device),
-                  "floor": _floor, "device": device, "requires": req}
+                  "floor": floor_copy, "device": device, "requires": req}
         yield Case(name="edge_dropout/directed", transforms=("edge_dropout",), items=size,
-                   unit="edges/s", run=_augkit("edge_dropout", p=P, undirected=False),
+                   unit="edges/s", run=augkit_run("edge_dropout", p=P, undirected=False),
                    anchors=[Anchor("PyG dropout_edge + edge_attr filter",
                                    _pyg_dropout_edge(False), req)], **common)
         yield Case(name="edge_dropout/undirected", transforms=("edge_dropout",), items=size,
-                   unit="edges/s", run=_augkit("edge_dropout", p=P, undirected=True),
+                   unit="edges/s", run=augkit_run("edge_dropout", p=P, undirected=True),
                    anchors=[Anchor("PyG dropout_edge(force_undirected) + edge_attr",
                                    _pyg_dropout_edge(True), req,
                                    note="drops every pair stored only as row > col; doubles "
                                         "self-loops")], **common)
         yield Case(name="edge_dropout/auto", transforms=("edge_dropout",), items=size,
-                   unit="edges/s", run=_augkit("edge_dropout", p=P),
+                   unit="edges/s", run=augkit_run("edge_dropout", p=P),
                    anchors=[Anchor("PyG dropout_edge(force_undirected) + edge_attr",
                                    _pyg_dropout_edge(True), req)],
                    note="augkit detects the direction (one extra pass)", **common)
         yield Case(name="node_dropout/compact", transforms=("node_dropout",), items=size,
-                   unit="edges/s", run=_augkit("node_dropout", p=P),
+                   unit="edges/s", run=augkit_run("node_dropout", p=P),
                    anchors=[Anchor("PyG dropout_node(relabel_nodes) + Data.subgraph",
                                    _pyg_dropout_node, req,
                                    note="a Batch can lose whole graphs")], **common)
@@ -135,6 +140,6 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
             n = max(M + 1, size // (2 * M))
             yield Case(name=f"feature_masking/{mode}", transforms=("feature_masking",),
                        items=n * NODE_FEATURES, unit="features/s",
-                       run=_augkit("feature_masking", p=P, mode=mode),
+                       run=augkit_run("feature_masking", p=P, mode=mode),
                        anchors=[Anchor(f"PyG mask_feature(mode='{pyg_mode}')",
                                        _pyg_mask(pyg_mode), req)], **common)

@@ -25,8 +25,16 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
+
 from augkit.benchmarks.case import Anchor, Case
-from augkit.benchmarks.graph import EDGE_FEATURES, NODE_FEATURES, ba_like, sizes
+from augkit.benchmarks.graph import (
+    EDGE_FEATURES,
+    augkit_run,
+    ba_like,
+    floor_copy,
+    graph_data,
+    sizes,
+)
 
 SUITE = "graph"
 RATIO = 0.2
@@ -36,21 +44,12 @@ WALK_LENGTH = 8
 
 def _setup(num_edges: int, device: str, with_nx: bool = False) -> Any:
     def setup() -> dict[str, Any]:
-        from torch_geometric.data import Data
-
         ei = ba_like(num_edges)
         # ba_like may repeat a pair; rewiring rows want a simple graph (as networkx's Graph).
         n = int(ei.max()) + 1
         key = torch.unique(torch.minimum(ei[0], ei[1]) * n + torch.maximum(ei[0], ei[1]))
         a, b = key // n, key % n
-        ei = torch.cat([torch.stack([a, b]), torch.stack([b, a])], 1)
-        g = torch.Generator().manual_seed(1)
-        data = Data(
-            x=torch.randn(n, NODE_FEATURES, generator=g),
-            y=torch.randint(0, 5, (n,), generator=g),
-            edge_index=ei,
-            edge_attr=torch.randn(ei.size(1), EDGE_FEATURES, generator=g),
-        ).to(device)
+        data = graph_data(torch.cat([torch.stack([a, b]), torch.stack([b, a])], 1), device)
         state = {"data": data, "buf": torch.empty_like(data.edge_index), "seed": 0,
                  "pairs": key.numel()}
         if with_nx:
@@ -63,22 +62,6 @@ def _setup(num_edges: int, device: str, with_nx: bool = False) -> Any:
         return state
 
     return setup
-
-
-def _floor(state: dict[str, Any]) -> Any:
-    return state["buf"].copy_(state["data"].edge_index)
-
-
-def _augkit(name: str, **params: Any) -> Any:
-    import augkit
-
-    t = augkit.make(name, **params)
-
-    def run(state: dict[str, Any]) -> Any:
-        state["seed"] += 1
-        return t(state["data"], generator=state["seed"])
-
-    return run
 
 
 def _nx_swap(swaps: int) -> Any:
@@ -140,7 +123,7 @@ def _torch_walk(state: dict[str, Any]) -> Any:
 def cases(quick: bool, device: str) -> Iterable[Case]:
     req = ("torch_geometric",)
     for size in sizes(quick):
-        common = {"suite": SUITE, "size": size, "size_unit": "edges", "floor": _floor,
+        common = {"suite": SUITE, "size": size, "size_unit": "edges", "floor": floor_copy,
                   "device": device, "requires": req}
         pairs_est = max(1, size // 2)
         with_nx = size <= 1_000_000 and device == "cpu"
@@ -149,35 +132,35 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
         if with_nx:
             yield Case(name="edge_rewiring/degree_preserving", transforms=("edge_rewiring",),
                        items=swaps, unit="swaps/s", setup=_setup(size, device, with_nx=True),
-                       run=_augkit("edge_rewiring", method="degree_preserving", ratio=ratio),
+                       run=augkit_run("edge_rewiring", method="degree_preserving", ratio=ratio),
                        anchors=[Anchor("networkx double_edge_swap (same swaps)",
                                        _nx_swap(swaps), ("networkx",), goal_ratio=50.0,
                                        note="pure Python; loses edge attributes (nx#3412)")],
                        goal=">= 50x networkx in swaps/s at 1e6 edges", **common)
         yield Case(name="edge_rewiring/degree_preserving/full", transforms=("edge_rewiring",),
                    items=pairs_est // 2, unit="swaps/s", setup=_setup(size, device),
-                   run=_augkit("edge_rewiring", method="degree_preserving", ratio=1.0),
+                   run=augkit_run("edge_rewiring", method="degree_preserving", ratio=1.0),
                    goal="linear in edges", **common)
         yield Case(name="edge_rewiring/random", transforms=("edge_rewiring",), items=size,
                    unit="edges/s", setup=_setup(size, device),
-                   run=_augkit("edge_rewiring", method="random", ratio=RATIO),
+                   run=augkit_run("edge_rewiring", method="random", ratio=RATIO),
                    anchors=[Anchor("PyGCL-style drop + randint add", _pygcl_random,
                                    note="adds self-loops, duplicates and one-way edges; "
                                         "new edges get zero attributes")],
                    **common)
         yield Case(name="subgraph_sampling/khop", transforms=("subgraph_sampling",), items=size,
                    unit="edges/s", setup=_setup(size, device),
-                   run=_augkit("subgraph_sampling", method="khop", ratio=1.0, num_hops=2),
+                   run=augkit_run("subgraph_sampling", method="khop", ratio=1.0, num_hops=2),
                    anchors=[Anchor("PyG k_hop_subgraph + attribute compaction", _pyg_khop, req,
                                    goal_ratio=1.0, note="one graph only; indices only")],
                    goal=">= 1x PyG k_hop_subgraph", **common)
         yield Case(name="subgraph_sampling/random_walk", transforms=("subgraph_sampling",),
                    items=size, unit="edges/s", setup=_setup(size, device),
-                   run=_augkit("subgraph_sampling", method="random_walk", ratio=0.8,
+                   run=augkit_run("subgraph_sampling", method="random_walk", ratio=0.8,
                                walk_length=WALK_LENGTH),
                    anchors=[Anchor("plain torch walks (CSR) + PyG subgraph", _torch_walk, req,
                                    note="torch_cluster is not installed")], **common)
         yield Case(name="subgraph_sampling/random_node", transforms=("subgraph_sampling",),
                    items=size, unit="edges/s", setup=_setup(size, device),
-                   run=_augkit("subgraph_sampling", method="random_node", ratio=0.8),
+                   run=augkit_run("subgraph_sampling", method="random_node", ratio=0.8),
                    **common)

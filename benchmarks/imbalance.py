@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+
 from augkit.benchmarks.case import Anchor, Case
 
 SUITE = "imbalance"

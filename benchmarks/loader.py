@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
+
 from augkit.benchmarks.case import Anchor, Case
 
 SUITE = "loader"

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from augkit.benchmarks.case import Anchor, Case
 
+from augkit.benchmarks.case import Anchor, Case
 from augkit.compose import Compose
 from augkit.transform import Transform
 

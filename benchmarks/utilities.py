@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from augkit.benchmarks.case import Anchor, Case
 from augkit.benchmarks.floor import copy_floor
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from augkit.benchmarks.case import Anchor, Case
 
 SUITE = "vision"

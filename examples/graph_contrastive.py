@@ -17,12 +17,12 @@ from pathlib import Path
 import networkx as nx
 import torch
 import torch.nn.functional as F
-from augkit.plugins.graph import from_networkx
 from torch import nn
 from torch_geometric.data import Batch
 from torch_geometric.nn import GINConv, global_add_pool
 
 from augkit import load_policy
+from augkit.plugins.graph import from_networkx
 
 POLICY = Path(__file__).resolve().parent / "policies" / "graph.yaml"
 

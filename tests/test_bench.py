@@ -12,10 +12,10 @@ import textwrap
 
 import pytest
 import torch
-from augkit.benchmarks import cli, harness
-from augkit.benchmarks.validate import validate
 
 from augkit import registry
+from augkit.benchmarks import cli, harness
+from augkit.benchmarks.validate import validate
 
 CONTAINERS = {"compose", "one_of", "some_of", "random_apply", "views"}
 MISSING = "augkit_no_such_module_xyz"

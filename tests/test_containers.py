@@ -130,3 +130,13 @@ def test_public_names():
 def test_apply_p_zero_is_identity():
     x = torch.arange(4.0)
     assert AddNoise(p=0.0)(x, generator=3) is x
+
+
+def test_equality_compares_parameters_including_callables():
+    """== holds for a callable parameter (which has no YAML form) and tells callables apart."""
+    strategy = lambda y: {0: 10}  # noqa: E731
+    a = augkit.make("smote", sampling_strategy=strategy)
+    assert a == augkit.make("smote", sampling_strategy=strategy)
+    assert a != augkit.make("smote", sampling_strategy=lambda y: {0: 10})
+    assert Compose([a, Shift(mode="add")]) == Compose([a, Shift(mode="add")])
+    assert Compose([a, Shift(mode="add")]) != Compose([a, Shift(mode="sub")])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from augkit.plugins.graph import functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
@@ -13,6 +12,7 @@ from torch_geometric.data import Batch, Data
 
 import augkit
 from augkit.errors import InputError
+from augkit.plugins.graph import functional as F
 
 from .graph_strategies import (
     assert_aligned,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import networkx as nx
 import torch
-from augkit.plugins.graph import from_networkx, to_networkx
 from torch_geometric.data import Batch, Data, InMemoryDataset
 
 import augkit
 from augkit import load_policy
+from augkit.plugins.graph import from_networkx, to_networkx
 
 from .graph_strategies import assert_unchanged, assert_valid, is_undirected, snapshot
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from augkit.plugins.graph import functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
 from torch_geometric.data import Batch, Data
 
 import augkit
+from augkit.plugins.graph import functional as F
 
 from .graph_strategies import assert_unchanged, assert_valid, graphs_or_batches, snapshot
 

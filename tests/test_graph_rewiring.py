@@ -8,7 +8,6 @@ from collections import Counter
 
 import pytest
 import torch
-from augkit.plugins.graph import functional_structure as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
@@ -16,6 +15,7 @@ from torch_geometric.data import Batch, Data
 
 import augkit
 from augkit.errors import InputError
+from augkit.plugins.graph import functional_structure as F
 
 from .graph_strategies import (
     assert_same,

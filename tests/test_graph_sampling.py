@@ -7,7 +7,6 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 import torch
-from augkit.plugins.graph import functional_structure as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
@@ -15,6 +14,7 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.utils import k_hop_subgraph
 
 import augkit
+from augkit.plugins.graph import functional_structure as F
 
 from .graph_strategies import (
     assert_aligned,

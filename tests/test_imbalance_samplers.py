@@ -15,10 +15,11 @@ import augkit
 from augkit.errors import InputError, ParamError, PolicyError
 
 imblearn = pytest.importorskip("imblearn")
-from augkit.plugins.imbalance import ADASYN, SMOTE  # noqa: E402
 from imblearn.over_sampling import ADASYN as ImbADASYN  # noqa: E402
 from imblearn.over_sampling import SMOTE as ImbSMOTE  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
+
+from augkit.plugins.imbalance import ADASYN, SMOTE  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ def _loader_items(kind: str, num_workers: int, epoch: int, persistent: bool = Fa
 @pytest.mark.parametrize("kind", KINDS)
 def test_bit_identical_across_num_workers(kind):
     reference = _loader_items(kind, 0, epoch=1)
-    for workers in (1, 2):
+    for workers in (1, 2, 4):
         got = _loader_items(kind, workers, epoch=1)
         assert all(_equal(a, b) for a, b in zip(reference, got, strict=True)), workers
     other_epoch = _loader_items(kind, 0, epoch=2)

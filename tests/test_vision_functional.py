@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from augkit.plugins.vision import functional as VF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augkit.errors import InputError
+from augkit.plugins.vision import functional as VF
 
 A = pytest.importorskip("albumentations")
 ABF = pytest.importorskip("albumentations.augmentations.blur.functional")

@@ -155,9 +155,8 @@ def test_same_loader_seed_same_batches():
 def test_demo_section(tmp_path: Path):
     pytest.importorskip("matplotlib")
     pytest.importorskip("sklearn")
-    from augkit.plugins.vision import demo
-
     from augkit.demo import policies_dir
+    from augkit.plugins.vision import demo
 
     rows = demo.run(tmp_path, policies_dir())
     assert len(rows) == 2 and all(r.section == "vision" and r.per_second > 0 for r in rows)

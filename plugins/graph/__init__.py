@@ -6,8 +6,7 @@ Kept light: nothing heavy (torch_geometric, networkx, numba) is imported until a
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from augkit.lazy import lazy_attributes
 
 _LAZY = {
     "from_networkx": "augkit.plugins.graph.convert",
@@ -20,16 +19,4 @@ _LAZY = {
     "functional": "augkit.plugins.graph.functional",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(target)
-    return module if name == "functional" else getattr(module, name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__all__, __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

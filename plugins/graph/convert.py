@@ -109,6 +109,7 @@ def to_networkx(
         (True, 4)
     """
     import networkx as nx
+
     from augkit.plugins.graph import _data
     from augkit.plugins.graph.functional import is_symmetric
 

@@ -32,8 +32,9 @@ def _rate(fn: Any, min_time: float = 0.3) -> float:
 
 def _datasets() -> list[tuple[str, Any]]:
     import networkx as nx
-    from augkit.plugins.graph.convert import from_networkx
     from torch_geometric.datasets import KarateClub
+
+    from augkit.plugins.graph.convert import from_networkx
 
     return [("PyG KarateClub", KarateClub()[0]),
             ("networkx les_miserables", from_networkx(nx.les_miserables_graph()))]
@@ -67,6 +68,7 @@ def _draw(shown: list[tuple[str, Any, Any]], target: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import networkx as nx
+
     from augkit.plugins.graph.convert import to_networkx
 
     fig, axes = plt.subplots(len(shown), 2, figsize=(10, 5 * len(shown)))

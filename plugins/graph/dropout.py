@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from augkit.params import Choice, Integer, Param, Probability
 from augkit.plugins.graph import _data
 from augkit.plugins.graph import functional as F
-
-from augkit.params import Choice, Integer, Param, Probability
 from augkit.random import draw_seed
 from augkit.transform import Transform
 

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 import torch
+
 from augkit.plugins.graph._data import hash_bits24, salt_of, threshold24
 
 try:  # numba is an optional accelerator; the torch path is always there.

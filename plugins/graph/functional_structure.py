@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from augkit.plugins.graph._data import mix64
 
+from augkit.plugins.graph._data import mix64
 from augkit.random import derive_seed
 
 _MASK63 = (1 << 63) - 1

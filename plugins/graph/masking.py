@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from augkit.params import Choice, Param, Probability
 from augkit.plugins.graph import _data
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph.dropout import _GraphTransform
-
-from augkit.params import Choice, Param, Probability
 
 
 class FeatureMasking(_GraphTransform):

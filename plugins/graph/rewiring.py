@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from augkit.params import Choice, Number, Param
 from augkit.plugins.graph import _data
 from augkit.plugins.graph.functional_structure import double_edge_swap, rewire_random
-
-from augkit.params import Choice, Number, Param
 from augkit.random import draw_seed
 from augkit.transform import Transform
 

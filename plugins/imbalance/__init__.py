@@ -7,8 +7,7 @@ their module on first use.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from augkit.lazy import lazy_attributes
 
 _LAZY = {
     "SMOTE": "augkit.plugins.imbalance.samplers",
@@ -20,15 +19,4 @@ _LAZY = {
     "resolve_neighbours": "augkit.plugins.imbalance.functional",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'augkit.plugins.imbalance' has no attribute {name!r}")
-    return getattr(import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

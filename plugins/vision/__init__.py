@@ -5,8 +5,7 @@ Kept light: the classes (and OpenCV, torchvision) load only when a name is used.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from augkit.lazy import lazy_attributes
 
 _LAZY = {
     "GaussianBlur": "augkit.plugins.vision.blur",
@@ -15,11 +14,4 @@ _LAZY = {
     "CutMix": "augkit.plugins.vision.mix",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'augkit.plugins.vision' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+__all__, __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from augkit.plugins.vision import functional as VF
 
 from augkit.errors import InputError
+from augkit.plugins.vision import functional as VF
 
 
 def check_image(label: str, data: Any) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import check_image
 
 from augkit.params import AnyOf, Choice, Custom, Interval, Number, Param
+from augkit.plugins.vision import functional as VF
+from augkit.plugins.vision._common import check_image
 from augkit.random import uniform
 from augkit.transform import Transform
 

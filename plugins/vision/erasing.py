@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import check_image
 
 from augkit.params import Choice, Integer, Interval, Number, Param
+from augkit.plugins.vision import functional as VF
+from augkit.plugins.vision._common import check_image
 from augkit.random import draw_seed
 from augkit.transform import Transform
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import split_batch
 
 from augkit.params import Boolean, Integer, Nullable, Number, Param
+from augkit.plugins.vision import functional as VF
+from augkit.plugins.vision._common import split_batch
 from augkit.random import uniform
 from augkit.transform import Transform
 

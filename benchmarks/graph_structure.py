@@ -1,6 +1,6 @@
 """Graph suite, structure rows: edge_rewiring and subgraph_sampling beside what a user would
 run instead, on the Barabasi-Albert-like graphs of ``benchmarks/graph.py`` (1e4 to 1e7 stored
-edges; quick: 1e3 and 1e4), every edge stored in both directions.
+edges; quick: 1e4 only), every edge stored in both directions.
 
 - ``edge_rewiring/degree_preserving``: against networkx ``double_edge_swap`` doing the same
   number of swaps on the same graph (converted once in setup), in swaps per second. So that

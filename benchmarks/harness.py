@@ -491,10 +491,12 @@ def run_case(case: Case, module: str, settings: Settings) -> dict[str, Any]:
     # of every imported library (seconds per full collection once torch._dynamo is loaded).
     gc.collect(1)
     gc.freeze()
+    # Never unfrozen: unfreezing hands the whole heap back to the oldest generation, and the
+    # next full collection (a second on this machine) lands inside some later case. Frozen
+    # objects are still freed by reference counting; only cycles among them would stay.
     try:
         _measure(contenders, state, sync, settings, started, case.device)
     finally:
-        gc.unfreeze()
         del state
         gc.collect(1)
     augkit = contenders[0]

@@ -620,46 +620,12 @@ def random_walk_steps(
     return torch.where(first == never, torch.full_like(first, -1), first)
 
 
-def khop_distance(
-    rowptr: torch.Tensor, col: torch.Tensor, roots: torch.Tensor, num_hops: int,
-) -> torch.Tensor:
-    """Hop distance from the nearest root along out-edges, ``-1`` beyond ``num_hops``; the
-    frontier is expanded over CSR, so a hop costs the edges of the frontier, not all edges.
-
-    >>> rowptr, col = csr(torch.tensor([[0, 1, 2], [1, 2, 3]]), 5)
-    >>> khop_distance(rowptr, col, torch.tensor([0]), 2)
-    tensor([ 0,  1,  2, -1, -1])
-    """
-    n = rowptr.numel() - 1
-    dev = rowptr.device
-    dist = torch.full((n,), -1, dtype=torch.long, device=dev)
-    dist[roots] = 0
-    frontier = roots
-    for hop in range(1, num_hops + 1):
-        start = rowptr[frontier]
-        deg = rowptr[frontier + 1] - start
-        total = int(deg.sum())
-        if total == 0:
-            break
-        offs = torch.cumsum(deg, 0) - deg
-        rep = torch.repeat_interleave(torch.arange(frontier.numel(), device=dev), deg,
-                                      output_size=total)
-        nb = col[start[rep] + torch.arange(total, device=dev) - offs[rep]]
-        nb = nb[dist[nb] < 0]
-        if nb.numel() == 0:
-            break
-        dist[nb] = hop
-        fresh = torch.zeros(n, dtype=torch.bool, device=dev)
-        fresh[nb] = True
-        frontier = fresh.nonzero().view(-1)
-    return dist
-
-
 def khop_distance_edges(
     edge_index: torch.Tensor, num_nodes: int, roots: torch.Tensor, num_hops: int,
 ) -> torch.Tensor:
-    """``khop_distance`` without building CSR: each hop is one pass over the edges (as PyG's
-    ``k_hop_subgraph`` does), which beats sorting the edges for the few hops khop uses.
+    """Hop distance from the nearest root along out-edges, ``-1`` beyond ``num_hops``. Each hop
+    is one pass over the edges (as PyG's ``k_hop_subgraph`` does): cheaper than sorting the
+    edges into CSR for the few hops khop uses.
 
     >>> khop_distance_edges(torch.tensor([[0, 1, 2], [1, 2, 3]]), 5, torch.tensor([0]), 2)
     tensor([ 0,  1,  2, -1, -1])

@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import binomtest
+from scipy.stats import binomtest, chisquare
 from torch_geometric.data import Batch, Data
 from torch_geometric.utils import k_hop_subgraph
 
@@ -142,6 +142,23 @@ def test_random_node_keeps_about_ratio_of_each_node():
     # Every node is kept with probability 15/50, independently across seeds.
     for c in (counts.min(), counts.max()):
         assert binomtest(int(c), trials, 0.3).pvalue > ALPHA / n
+
+
+def test_khop_root_is_uniform_in_every_graph_of_a_batch():
+    # num_hops=0 keeps only the root; on a Batch each graph draws its own.
+    sizes, trials = (7, 3, 11), 330
+    parts = [Data(x=torch.arange(k).float().view(-1, 1),
+                  edge_index=torch.empty(2, 0, dtype=torch.long)) for k in sizes]
+    batch = Batch.from_data_list(parts)
+    t = augkit.make("subgraph_sampling", method="khop", num_hops=0)
+    counts = [torch.zeros(k) for k in sizes]
+    for s in range(trials):
+        out = t(batch, generator=s)
+        assert (out.ptr[1:] - out.ptr[:-1]).tolist() == [1, 1, 1]
+        for g, node in enumerate(out.x.view(-1).long().tolist()):
+            counts[g][node] += 1
+    for k, c in zip(sizes, counts, strict=True):
+        assert chisquare(c.numpy()).pvalue > ALPHA, (k, c.tolist())
 
 
 def test_batch_keeps_every_graph_and_graph_attributes():

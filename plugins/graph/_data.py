@@ -231,9 +231,12 @@ def keep_nodes(data: Any, mask: torch.Tensor, edge_mask: torch.Tensor | None = N
     new_id = torch.full((n,), -1, dtype=torch.long, device=dev)
     kept = mask.nonzero().view(-1)
     new_id[kept] = torch.arange(kept.numel(), device=dev)
-    emask = mask[ei[0]] & mask[ei[1]]
-    if edge_mask is not None:
-        emask &= edge_mask.to(dev)
+    if edge_mask is None:
+        from augkit.plugins.graph.functional import induced_edges
+
+        out, eidx = induced_edges(ei, new_id)
+        return take(data, out.to(dev), eidx.to(dev), kept)
+    emask = mask[ei[0]] & mask[ei[1]] & edge_mask.to(dev)
     eidx = emask.nonzero().view(-1)
     return take(data, new_id[ei.index_select(1, eidx)], eidx, kept)
 

@@ -400,20 +400,33 @@ def dropout_node(
     if ptr is None:
         ptr = torch.tensor([0, n], dtype=torch.long, device=dev)
     new_id, counts = node_keep_ids(ptr, p, seed, min_nodes=min_nodes, backend=backend)
-    if _use_numba(backend, edge_index, ptr):
+    out, idx = induced_edges(edge_index, new_id, backend=backend)
+    return out, (new_id >= 0).nonzero().view(-1), idx, counts
+
+
+def induced_edges(
+    edge_index: torch.Tensor, new_id: torch.Tensor, *, backend: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The edges whose two ends are kept (``new_id >= 0``), relabelled through ``new_id``,
+    and their positions in ``edge_index``. On the CPU one fused pass over the edges (numba)
+    instead of two gathers, a mask, a nonzero and an index_select.
+
+    >>> induced_edges(torch.tensor([[0, 1, 2], [1, 2, 0]]), torch.tensor([0, -1, 1]))
+    (tensor([[1],
+            [0]]), tensor([2]))
+    """
+    if _use_numba(backend, edge_index, new_id) and edge_index.is_contiguous():
         src, dst = edge_index[0].numpy(), edge_index[1].numpy()
-        nid = new_id.numpy()
+        nid = np.ascontiguousarray(new_id.numpy(), dtype=np.int64)
         keep = np.empty(src.shape[0], dtype=np.bool_)
         k = _node_edges_nb(src, dst, nid, keep)
         out = np.empty((2, k), dtype=np.int64)
         idx = np.empty(k, dtype=np.int64)
         _compact_edges_nb(src, dst, keep, nid, out, idx)
-        node_id = torch.from_numpy(np.flatnonzero(nid >= 0))
-        return torch.from_numpy(out), node_id, torch.from_numpy(idx), counts
+        return torch.from_numpy(out), torch.from_numpy(idx)
     keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)
     idx = keep.nonzero().view(-1)
-    out = new_id[edge_index.index_select(1, idx)]
-    return out, (new_id >= 0).nonzero().view(-1), idx, counts
+    return new_id[edge_index.index_select(1, idx)], idx
 
 
 # ---- features -------------------------------------------------------------------------------
@@ -497,6 +510,12 @@ def mask_feature(
         else:
             keep = hash_bits24(seed, torch.arange(count, device=dev)) >= thresh
         keep = keep.view(k, f) if mode == "feature" else keep.view(n, 1)
+        if fill != "normal":
+            # One broadcast pass over x, as PyG's masked_fill: faster than a loop per row.
+            keep_b = keep if mode == "node" or k == 1 else keep.index_select(0, gid)
+            fill_b = fvals[:1] if fill == "zero" or k == 1 else fvals.index_select(0, gid)
+            result = torch.where(keep_b.to(dev), x2, fill_b)
+            return (result.view(-1) if flat else result), keep
     if fast:
         xs = x2.detach().numpy()
         out = np.empty((n, f), dtype=xs.dtype)

@@ -553,17 +553,32 @@ def _first_ranked(
     if nodes.numel() == 0:
         return mask
     g = batch[nodes]
+    num_graphs = cap.numel()
+    if bool((torch.bincount(g, minlength=num_graphs) <= cap).all()):
+        # Every graph keeps all its candidates (khop with ratio 1): no ranking needed.
+        mask[nodes] = True
+        return mask
     sort_key = (g << 48) | (order_key << 32) | (_priority(seed, 3, nodes) >> 8)
     o = torch.sort(sort_key).indices
     nodes, g = nodes[o], g[o]
-    num_graphs = cap.numel()
     keep = _rank_in_group(g, num_graphs) < cap[g]
     mask[nodes[keep]] = True
     return mask
 
 
+def _one_root(ptr: torch.Tensor, count: torch.Tensor, seed: int) -> torch.Tensor:
+    """One uniform random node of every non-empty graph with ``count[g] == 1`` (``count`` is
+    0 or 1): a draw per graph, not a hash and sort of every node."""
+    n_g = ptr[1:] - ptr[:-1]
+    graphs = torch.arange(n_g.numel(), device=ptr.device)
+    roots = ptr[:-1] + _randint(seed, 5, graphs, n_g)
+    return roots[(n_g > 0) & (count > 0)]
+
+
 def _roots(batch: torch.Tensor, ptr: torch.Tensor, count: torch.Tensor, seed: int) -> torch.Tensor:
     """``count[g]`` distinct random nodes of every graph g (fewer if it has fewer nodes)."""
+    if bool((count <= 1).all()):
+        return _one_root(ptr, count, seed + 1)
     n = batch.numel()
     nodes = torch.arange(n, device=batch.device)
     zero = torch.zeros(n, dtype=torch.long, device=batch.device)

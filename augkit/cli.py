@@ -85,7 +85,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from augkit.demo import run_demo
 
-    return run_demo(out_dir=args.out, sections=args.section)
+    return run_demo(out_dir=args.out, sections=args.section, jobs=args.jobs,
+                    rows_file=args.rows_file)
 
 
 def _cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
@@ -119,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="apply the example policies to bundled data")
     p.add_argument("--out", default="augkit-demo", help="folder for the pictures")
     p.add_argument("--section", action="append", help="only these sections (repeatable)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="processes: 2 runs the graph section beside the others (default)")
+    # Internal: a child process of --jobs 2 hands its rows back through this file.
+    p.add_argument("--rows-file", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("bench", help="throughput against the anchor libraries (see --help)",

@@ -135,9 +135,15 @@ def gaussian_kernel1d(sigma: float, kernel_size: int | None = None) -> np.ndarra
     integer offsets ``-(k//2) .. k//2``, ``exp(-x**2 / (2 sigma**2))``, normalised to sum 1."""
     size = kernel_size_for(sigma) if not kernel_size else int(kernel_size)
     size = size + 1 if size % 2 == 0 else size
-    x = np.arange(-(size // 2), size // 2 + 1, dtype=np.int64)
+    x = _OFFSETS.get(size)
+    if x is None:
+        x = _OFFSETS[size] = np.arange(-(size // 2), size // 2 + 1, dtype=np.int64)
     k = np.exp(-0.5 * (x / sigma) ** 2)
     return k / k.sum()
+
+
+# Tap offsets per kernel size: built once (read-only), as this runs once per image.
+_OFFSETS: dict[int, np.ndarray] = {}
 
 
 def gaussian_blur(image: Any, sigma: Any, kernel_size: int | None = None) -> Any:
@@ -218,18 +224,62 @@ def _blur_tensor(x: torch.Tensor, sigma: Any, kernel_size: int | None) -> torch.
 def _blur_cv2_planes(x4: torch.Tensor, sig: torch.Tensor, kernel_size: int | None) -> torch.Tensor:
     # One OpenCV call per (image, channel) plane, written straight into the output: a Python
     # loop, but each call is a fused C kernel, faster on the CPU than any batched torch conv.
+    # OpenCV releases the GIL and does not split a small plane over threads itself, so the
+    # images are shared out over torch's thread count (what a batched torch op would use).
+    import cv2
+
     src = x4.detach().contiguous().numpy()
     out = torch.empty(x4.shape, dtype=x4.dtype)
     dst = out.numpy()
+    n, c = src.shape[:2]
     kernels: dict[float, np.ndarray] = {}
-    for i in range(src.shape[0]):
-        s = float(sig[i])
+    per_image = []
+    for s in sig.tolist():
         k = kernels.get(s)
         if k is None:
             k = kernels[s] = gaussian_kernel1d(s, kernel_size)
-        for c in range(src.shape[1]):
-            _cv2_blur_plane(src[i, c], k, dst[i, c])
+        per_image.append(k)
+
+    def run(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            k = per_image[i]
+            for ch in range(c):
+                cv2.sepFilter2D(src[i, ch], -1, kernelX=k, kernelY=k, dst=dst[i, ch])
+
+    _parallel_ranges(run, n, src[0].size)
     return out
+
+
+# Below this many elements per worker, a thread hand-off costs more than it saves.
+_MIN_PARALLEL_ELEMENTS = 1 << 18
+_POOL: Any = None
+_POOL_PID = 0
+
+
+def _parallel_ranges(fn: Any, n: int, item_elements: int) -> None:
+    """Run ``fn(lo, hi)`` over ``range(n)`` split into contiguous chunks, one per worker
+    (torch.get_num_threads(), so a DataLoader worker, which torch sets to 1 thread, stays
+    serial); the calling thread takes the first chunk. ``fn`` must release the GIL to gain."""
+    global _POOL, _POOL_PID
+    workers = min(torch.get_num_threads(), n, max(1, n * item_elements // _MIN_PARALLEL_ELEMENTS))
+    if workers <= 1:
+        fn(0, n)
+        return
+    import os
+
+    if _POOL is None or _POOL_PID != os.getpid() or _POOL._max_workers < workers - 1:
+        # A forked child inherits the pool object but not its threads: make a new one.
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="augkit-vision")
+        _POOL_PID = os.getpid()
+    bounds = [n * j // workers for j in range(workers + 1)]
+    futures = [_POOL.submit(fn, bounds[j], bounds[j + 1]) for j in range(1, workers)]
+    try:
+        fn(bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
 
 
 def _reflect101_index(n: int, pad: int, device: torch.device) -> torch.Tensor:
@@ -307,8 +357,8 @@ def sample_erasing_boxes(
     u = torch.rand((n, count, 2 * attempts + 2), generator=generator, dtype=torch.float64)
     u = u.numpy()
     if n * count <= 8:
-        return torch.tensor(_erasing_boxes_small(u, height, width, scale, ratio, attempts),
-                            dtype=torch.int64).reshape(n, count, 4)
+        small = _erasing_boxes_small(u, height, width, scale, ratio, attempts)
+        return torch.from_numpy(np.array(small, dtype=np.int64).reshape(n, count, 4))
     area = height * width * (scale[0] + (scale[1] - scale[0]) * u[..., :attempts])
     lo, hi = math.log(ratio[0]), math.log(ratio[1])
     aspect = np.exp(lo + (hi - lo) * u[..., attempts : 2 * attempts])
@@ -392,8 +442,13 @@ def _erase_numpy(img: np.ndarray, b: np.ndarray, value: str, seed: int) -> np.nd
     if img.ndim == 4:
         return np.stack([_erase_numpy(img[i], b[i : i + 1], value, seed + i)
                          for i in range(img.shape[0])])
+    return _erase_hwc(img, _holes(b[0]), value, seed)
+
+
+def _erase_hwc(img: np.ndarray, holes: list[tuple[int, int, int, int]], value: str,
+               seed: int) -> np.ndarray:
+    """One HW / HWC image, holes as albumentations' (x1, y1, x2, y2): its ``cutout``."""
     out = img.copy()
-    holes = _holes(b[0])
     if value == "random":
         rng = np.random.default_rng(seed)
         for x1, y1, x2, y2 in holes:
@@ -404,7 +459,7 @@ def _erase_numpy(img: np.ndarray, b: np.ndarray, value: str, seed: int) -> np.nd
                 fill = rng.uniform(0, 1.0, size=shape).astype(img.dtype)
             out[y1:y2, x1:x2] = fill
         return out
-    fill = np.array(0 if value == "zero" else _fill_mean(img), dtype=img.dtype)
+    fill = 0 if value == "zero" else np.array(_fill_mean(img), dtype=img.dtype)
     for x1, y1, x2, y2 in holes:
         out[y1:y2, x1:x2] = fill
     return out
@@ -424,14 +479,27 @@ def _random_fill(shape: tuple[int, ...], dtype: torch.dtype, g: torch.Generator,
 
 
 def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: int) -> torch.Tensor:
-    # CPU: a clone, then one slice assignment per box; writes only the erased pixels, which
-    # beats any whole-batch mask on the CPU.
+    # CPU: a clone, then one slice fill per box; writes only the erased pixels, which beats
+    # any whole-batch mask on the CPU.
     shape = x.shape
     out = x.reshape(-1, *shape[-3:]).clone()
     means = _channel_means(out) if value == "mean" else None
-    g = torch.Generator().manual_seed(int(seed)) if value == "random" else None
+    boxes = _nonempty(b)
     c = out.shape[1]
-    for i, _box, t, l, h, w in _nonempty(b):
+    arr = _numpy_view(out)
+    if arr is not None and value != "random":
+        # numpy fills: a torch op per box opens a thread team per box (a barrier each, slow
+        # when the cores are busy); numpy fills with no team, spread over _parallel_ranges.
+        fill = means.numpy()[:, :, None, None] if means is not None else None
+
+        def run(lo: int, hi: int) -> None:
+            for i, _box, t, l, h, w in boxes[lo:hi]:
+                arr[i, :, t : t + h, l : l + w] = 0 if fill is None else fill[i]
+
+        _parallel_ranges(run, len(boxes), c * out.shape[2] * out.shape[3])
+        return out.reshape(shape)
+    g = torch.Generator().manual_seed(int(seed)) if value == "random" else None
+    for i, _box, t, l, h, w in boxes:
         region = out[i, :, t : t + h, l : l + w]
         if value == "zero":
             region.zero_()
@@ -440,6 +508,16 @@ def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: int) ->
         else:
             region.copy_(_random_fill((c, h, w), out.dtype, g, out.device))
     return out.reshape(shape)
+
+
+def _numpy_view(t: torch.Tensor) -> np.ndarray | None:
+    """A numpy view sharing ``t``'s memory (CPU, no autograd, a numpy dtype), else None."""
+    if t.device.type != "cpu" or t.requires_grad or t.dtype in (torch.bfloat16, torch.bool):
+        return None
+    try:
+        return t.numpy()
+    except (TypeError, RuntimeError):
+        return None
 
 
 def _nonempty(b: np.ndarray) -> list[tuple[int, ...]]:
@@ -592,11 +670,25 @@ def cutmix(
     area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).double()
     lam = 1.0 - area / (h * w)
     if x.device.type == "cpu":
-        # Copy only the pasted regions: cheaper than a whole-batch gather and mask on the CPU.
+        # One clone, then copy only the pasted regions: one full copy where torchvision makes
+        # two (roll and clone), and cheaper than a whole-batch gather and mask.
         out = x.clone()
-        for i, (y1, x1, y2, x2) in enumerate(boxes.tolist()):
-            if y2 > y1 and x2 > x1:
-                out[i, :, y1:y2, x1:x2] = x[int(perm[i]), :, y1:y2, x1:x2]
+        partner, box_list = perm.tolist(), boxes.tolist()
+        src, dst = _numpy_view(x), _numpy_view(out)
+        if src is not None and dst is not None:
+            # numpy slices, not a torch op per image: each torch copy opens a thread team and
+            # waits at its barrier, which a busy CPU turns into milliseconds per image.
+            def run(lo: int, hi: int) -> None:
+                for i in range(lo, hi):
+                    y1, x1, y2, x2 = box_list[i]
+                    if y2 > y1 and x2 > x1:
+                        dst[i, :, y1:y2, x1:x2] = src[partner[i], :, y1:y2, x1:x2]
+
+            _parallel_ranges(run, n, x[0].numel())
+        else:
+            for i, (y1, x1, y2, x2) in enumerate(box_list):
+                if y2 > y1 and x2 > x1:
+                    out[i, :, y1:y2, x1:x2] = x[partner[i], :, y1:y2, x1:x2]
     else:
         tl_hw = torch.stack(
             [boxes[:, 0], boxes[:, 1], boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]], -1

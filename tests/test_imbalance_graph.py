@@ -240,3 +240,27 @@ def test_scales_without_a_dense_matrix():
     tracemalloc.stop()
     assert out.num_nodes > data.num_nodes
     assert peak < 1e9
+
+
+@pytest.mark.parametrize(("m", "d", "k", "dup"), [(6, 2, 5, False), (300, 16, 5, True),
+                                                  (2500, 8, 3, False), (3000, 16, 5, True)])
+def test_knn_within_matches_sklearn_distances(m, d, k, dup):
+    # The exact k-NN graph_smote uses (blocked brute force, grouped pruning from 2048 points):
+    # the same neighbour distances as scikit-learn's kneighbors(), the query itself left out.
+    from sklearn.neighbors import NearestNeighbors
+
+    from augkit.plugins.imbalance.knn import knn_within
+
+    g = torch.Generator().manual_seed(m)
+    pts = torch.randn(m, d, generator=g)
+    if dup:
+        pts[1::7] = pts[0]  # exact duplicates: distance 0 to a point that is not the query
+    rows = torch.randperm(m, generator=g)[: min(m, 400)]
+    got = knn_within(pts, rows, k)
+    assert got.shape == (rows.numel(), k)
+    assert not bool((got == rows.view(-1, 1)).any())
+    ref_d, _ = NearestNeighbors(n_neighbors=k).fit(pts.double().numpy()).kneighbors(
+        return_distance=True)
+    p = pts.double()
+    got_d = (p[got] - p[rows].unsqueeze(1)).norm(dim=-1)
+    assert torch.allclose(got_d, torch.from_numpy(ref_d[rows.numpy()]), atol=1e-9)

@@ -4,7 +4,8 @@
   graph_smote, ``n_neighbors`` of ADASYN) is checked against the classes it is used on, and
   where ``"auto"`` is lowered to what the smallest class allows.
 - ``graph_smote``: synthetic minority nodes for node classification on a PyG ``Data``, from
-  training nodes only, with ``O(E + M log M)`` edge work and per-class k-NN (no N x N matrix).
+  training nodes only, with ``O(E + M log M)`` edge work and an exact per-class k-NN for
+  the drawn source nodes only (``knn.knn_within``, blocked brute force: no N x N matrix).
 - ``incident_edges``: the edges owned by a list of query nodes, vectorised (CSR on the fly over
   only the edges that touch a query node).
 
@@ -213,27 +214,26 @@ def graph_smote(
     With ``return_info=True`` the result is ``(data, info)``; ``info`` holds, per new node,
     ``source`` and ``neighbour`` (node ids of its two parents) and ``step`` (its u).
     """
-    from sklearn.neighbors import NearestNeighbors
+    from .knn import knn_within
 
     if edges not in _EDGE_RULES:
         raise InputError(f"{owner}: edges got {edges!r}; allowed: {', '.join(_EDGE_RULES)}")
     n, x, y, train = _check_graph(data, owner)
     device = x.device
-    train_idx = torch.nonzero(train, as_tuple=False).view(-1).cpu().numpy()
+    train_idx_t = torch.nonzero(train.cpu(), as_tuple=False).view(-1)
+    train_idx = train_idx_t.numpy()
     if train_idx.size == 0:
         raise InputError(f"{owner}: train_mask selects no node; allowed: at least two classes "
                          "of training nodes")
-    x_train_t = x[torch.as_tensor(train_idx, device=device)].detach().cpu()
-    if x_train_t.dtype in (torch.float16, torch.bfloat16):
-        x_train_t = x_train_t.float()
-    x_train = x_train_t.numpy()
-    bad = ~np.isfinite(x_train).all(axis=1)
-    if bad.any():
+    x_train = x[train_idx_t.to(device)].detach().cpu()
+    bad = ~torch.isfinite(x_train).all(dim=1)
+    if bool(bad.any()):
         raise InputError(
             f"{owner}: x of {int(bad.sum())} training node(s) is NaN or infinite (first: node "
-            f"{int(train_idx[np.argmax(bad)])}); allowed: finite features on training nodes"
+            f"{int(train_idx[int(bad.int().argmax())])}); allowed: finite features on training "
+            "nodes"
         )
-    y_train = y[torch.as_tensor(train_idx, device=device)].cpu().numpy()
+    y_train = y[train_idx_t.to(y.device)].cpu().numpy()
     plan = resolve_sampling_strategy(sampling_strategy, y_train, f"{owner}: sampling_strategy")
     classes, counts = np.unique(y_train, return_counts=True)
     k = resolve_neighbours(k_neighbors, dict(zip(classes, counts.tolist(), strict=True)), plan,
@@ -244,15 +244,20 @@ def graph_smote(
     for c, n_new in plan.items():
         if n_new <= 0:
             continue
-        in_class = y_train == c
+        in_class = np.flatnonzero(y_train == c)
         members = train_idx[in_class]
-        # kneighbors() without X leaves each point itself out (even among duplicates).
-        nn = NearestNeighbors(n_neighbors=k).fit(x_train[in_class])
-        neighbours = nn.kneighbors(return_distance=False)
-        pick = rng.integers(0, neighbours.size, size=n_new)
+        # The same draws as picking uniformly among the (member, neighbour) pairs of a full
+        # k-NN table; the k-NN then runs for the members actually drawn only.
+        pick = rng.integers(0, len(members) * k, size=n_new)
         rows, cols = pick // k, pick % k
+        drawn = np.zeros(len(members), dtype=bool)
+        drawn[rows] = True
+        used = np.flatnonzero(drawn)
+        slot = np.cumsum(drawn) - 1  # member -> its row among `used`
+        neighbours = knn_within(x_train[torch.from_numpy(in_class)], torch.from_numpy(used),
+                                k).numpy()
         src_parts.append(members[rows])
-        nbr_parts.append(members[neighbours[rows, cols]])
+        nbr_parts.append(members[neighbours[slot[rows], cols]])
         step_parts.append(rng.random(n_new))
         cls_parts.append(np.full(n_new, c))
     if not src_parts:

@@ -132,14 +132,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_now(rc: int) -> None:
+    """End the process without the interpreter's teardown: after torch, PyG, scikit-learn
+    and numba it takes 10-15 s on a 2-core machine (C-level finalisers), longer than some
+    demo sections. Only for the demo run as a command, which has written and closed
+    everything by then."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from_command_line = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
         if argv and argv[0] == "bench":
             return _cmd_bench(argparse.Namespace(), argv[1:])
         args = parser.parse_args(argv)
-        return int(args.func(args) or 0)
+        rc = int(args.func(args) or 0)
+        if args.command == "demo" and from_command_line:
+            _exit_now(rc)
+        return rc
     except AugkitError as exc:
         print(f"augkit: error: {exc}", file=sys.stderr)
         return 2

@@ -53,10 +53,10 @@ class Settings:
     """How hard the harness measures. ``quick`` trades precision for a short run."""
 
     warmup: int = 2  # untimed calls per contender before the rounds (the last one calibrates)
-    target_s: float = 0.02  # one measurement repeats the call until it lasts this long
+    target_s: float = 0.001  # one measurement repeats the call until it lasts this long
     max_reps: int = 100_000
     min_runs: int = 5  # rounds always run (the median is over these)
-    max_runs: int = 15  # more rounds while the case is under its time budget
+    max_runs: int = 41  # more rounds while the case is under its time budget
     budget_s: float = 6.0  # per case, over all contenders; min_runs are run regardless
     memory: bool = True
 
@@ -183,6 +183,25 @@ def _load() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
+
+
+def host_pauses(seconds: float = 1.0, gap_s: float = 0.002) -> dict[str, float | int]:
+    """Spin on the clock for ``seconds`` and add up the gaps >= ``gap_s`` between two reads:
+    wall time in which this process did not run although it wanted to (the scheduler, or a
+    hypervisor pausing the virtual CPU). About 0 on a quiet machine; on the VM these results
+    were first taken on, 40-60 % in pauses of up to 0.4 s, which is why one measurement is
+    kept short and the median is taken over many rounds."""
+    start = last = time.perf_counter()
+    end = start + seconds
+    lost, gaps, largest = 0.0, 0, 0.0
+    while last < end:
+        now = time.perf_counter()
+        if now - last >= gap_s:
+            lost, gaps, largest = lost + (now - last), gaps + 1, max(largest, now - last)
+        last = now
+    wall = last - start
+    return {"wall_s": wall, "lost_s": lost, "lost_share": lost / wall if wall else 0.0,
+            "gaps": gaps, "max_gap_s": largest}
 
 
 def machine_info() -> dict[str, Any]:
@@ -649,6 +668,8 @@ def run(
     started, cpu_started = time.perf_counter(), time.process_time()
     created = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     load_start = _load()
+    probe_s = 0.25 if quick else 1.0
+    pauses_start = host_pauses(probe_s)
     # One thread count for every library (default: torch's), so no contender gets more cores.
     import torch
 
@@ -699,6 +720,7 @@ def run(
         "versions": library_versions(),
         "threads": thread_settings(),
         "load_average": {"start": load_start, "end": _load()},
+        "host_pauses": {"start": pauses_start, "end": host_pauses(probe_s)},
         "settings": {
             "warmup": settings.warmup, "target_s": settings.target_s,
             "max_reps": settings.max_reps, "min_runs": settings.min_runs,

@@ -67,6 +67,19 @@ def _goal(rec: dict[str, Any], res: dict[str, Any] | None) -> str:
 # ---- markdown ----------------------------------------------------------------------------------
 
 
+def _pause_lines(pauses: dict[str, Any] | None) -> list[str]:
+    """The host-pause probe (absent from result files older than it)."""
+    if not pauses:
+        return []
+
+    def one(p: dict[str, Any]) -> str:
+        return (f"{100 * p['lost_share']:.0f} % of {p['wall_s']:.1f} s lost in {p['gaps']} "
+                f"gaps ≥ 2 ms, largest {1e3 * p['max_gap_s']:.0f} ms")
+
+    return [f"- Host pauses (a spin on the clock; ~0 % on a quiet machine): at start "
+            f"{one(pauses['start'])}; at end {one(pauses['end'])}"]
+
+
 def header_lines(doc: dict[str, Any]) -> list[str]:
     m, th = doc["machine"], doc["threads"]
     gpu = m["gpu"]["name"] if m.get("gpu") else "none"
@@ -87,6 +100,7 @@ def header_lines(doc: dict[str, Any]) -> list[str]:
         f"numba {th['numba_threads'] if th['numba_threads'] is not None else 'not loaded'}, "
         f"OMP_NUM_THREADS={th['OMP_NUM_THREADS'] or 'unset'}",
         f"- Load average (1, 5, 15 min) at start {load.get('start')}, at end {load.get('end')}",
+        *_pause_lines(doc.get("host_pauses")),
         f"- Versions: {versions}" + (f" (not installed: {', '.join(absent)})" if absent else ""),
         f"- Method: per contender, {s['warmup']} warm-up call(s), then rounds of interleaved "
         f"measurements (augkit, anchor, ..., floor, augkit, ...), each measurement repeating the "

@@ -4,6 +4,7 @@ edge), the documented attribute rule, the rewired share, and the numba and torch
 
 from __future__ import annotations
 
+import unittest.mock as mock
 from collections import Counter
 
 import pytest
@@ -260,3 +261,41 @@ def test_cuda_matches_properties(method):
         assert torch.equal(cpu.edge_index,
                            augkit.make("edge_rewiring", method=method, ratio=0.5)(
                                data.cpu(), generator=0).edge_index)
+
+
+@settings(max_examples=25)
+@given(graphs_or_batches(ids=True), st.integers(0, 2**31))
+def test_numba_key_sort_equals_torch_sort(data, seed):
+    """The CPU path finds the swap units by counting sorts and merges in numba (O(E + n)); the
+    keys, the positions of keys stored once, the units and so the swaps must be what the torch
+    path gives."""
+    from augkit.plugins.graph import _swap_kernel as K
+
+    ei, n = data.edge_index, data.num_nodes
+    src, dst = ei[0].contiguous().numpy(), ei[1].contiguous().numpy()
+    fk, fpos, rk, rpos = (torch.from_numpy(t) for t in K.sorted_pair_keys(src, dst, n))
+    for got_k, got_p, (want_k, want_p) in ((fk, fpos, F._pair_keys(ei, n)[:2]),
+                                           (rk, rpos, F._pair_keys(ei, n)[2:])):
+        assert torch.equal(got_k, want_k)
+        single = F._single_mask(want_k)
+        assert torch.equal(got_p[single], want_p[single])
+        # Among a repeated key, the same set of positions.
+        assert torch.equal(torch.sort(got_p).values, torch.sort(want_p).values)
+    sk, spos = (torch.from_numpy(t) for t in K.sorted_keys_directed(src, dst, n))
+    loops = ei[0] == ei[1]
+    want = torch.sort(ei[0][~loops] * n + ei[1][~loops]).values
+    assert torch.equal(sk, want) and torch.equal(ei[0][spos] * n + ei[1][spos], sk)
+    batch = data.batch if isinstance(data, Batch) else None
+    ptr = data.ptr if isinstance(data, Batch) else None
+    for undirected in (None, False):
+        new, done = F.double_edge_swap(ei, n, 0.5, seed, batch=batch, ptr=ptr,
+                                       undirected=undirected, backend="numba")
+        units = F._units_numba(ei[0], ei[1], n, undirected)
+        want = F._units_torch(ei, n, undirected)
+        assert units[4] == want[4]
+        for got_t, want_t in zip(units[:4], want[:4], strict=True):
+            assert (got_t is None and want_t is None) or torch.equal(got_t, want_t)
+        with mock.patch.object(F, "_numba_units", lambda: None):
+            old, done_old = F.double_edge_swap(ei, n, 0.5, seed, batch=batch, ptr=ptr,
+                                               undirected=undirected, backend="numba")
+        assert torch.equal(new, old) and done == done_old

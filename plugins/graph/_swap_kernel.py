@@ -100,3 +100,160 @@ def kernel(a, b, ukeys, existing, u_g, remaining, n, undirected, seed, done):
             ukeys[j] = k2
             done[g] += 1
         start += m
+
+
+@njit(cache=True)
+def sorted_pair_keys(src, dst, n):
+    """The keys ``min * n + max`` of the edges stored as (small, large) and as (large, small),
+    each sorted ascending, with the positions of their edges: what ``torch.sort`` gives, in
+    O(E + n) by two stable counting passes (low node, then high node). Self-loops are left
+    out. Among equal keys (a pair stored twice) the positions stay in storage order."""
+    e = src.size
+    nf = 0
+    nr = 0
+    for t in range(e):
+        if src[t] < dst[t]:
+            nf += 1
+        elif src[t] > dst[t]:
+            nr += 1
+    lo_f = np.empty(nf, dtype=np.int64)
+    hi_f = np.empty(nf, dtype=np.int64)
+    pos_f = np.empty(nf, dtype=np.int64)
+    lo_r = np.empty(nr, dtype=np.int64)
+    hi_r = np.empty(nr, dtype=np.int64)
+    pos_r = np.empty(nr, dtype=np.int64)
+    i = 0
+    j = 0
+    for t in range(e):
+        s = src[t]
+        d = dst[t]
+        if s < d:
+            lo_f[i] = d
+            hi_f[i] = s
+            pos_f[i] = t
+            i += 1
+        elif s > d:
+            lo_r[j] = s
+            hi_r[j] = d
+            pos_r[j] = t
+            j += 1
+    fk, fpos = _two_pass(lo_f, hi_f, pos_f, n)
+    rk, rpos = _two_pass(lo_r, hi_r, pos_r, n)
+    return fk, fpos, rk, rpos
+
+
+@njit(cache=True)
+def _two_pass(lo, hi, pos, n):
+    """Sort the pairs (hi, lo) ascending, stably: by ``lo``, then by ``hi``; returns the keys
+    ``hi * n + lo`` and the positions in that order."""
+    m = lo.size
+    order = np.empty(m, dtype=np.int64)
+    count = np.zeros(n + 1, dtype=np.int64)
+    for t in range(m):
+        count[lo[t] + 1] += 1
+    for v in range(n):
+        count[v + 1] += count[v]
+    for t in range(m):
+        at = count[lo[t]]
+        count[lo[t]] = at + 1
+        order[at] = t
+    count[:] = 0
+    for t in range(m):
+        count[hi[t] + 1] += 1
+    for v in range(n):
+        count[v + 1] += count[v]
+    keys = np.empty(m, dtype=np.int64)
+    out_pos = np.empty(m, dtype=np.int64)
+    for q in range(m):
+        t = order[q]
+        at = count[hi[t]]
+        count[hi[t]] = at + 1
+        keys[at] = hi[t] * n + lo[t]
+        out_pos[at] = pos[t]
+    return keys, out_pos
+
+
+@njit(cache=True)
+def sorted_keys_directed(src, dst, n):
+    """The keys ``src * n + dst`` of the edges that are not self-loops, sorted ascending
+    (stably), with their positions; O(E + n)."""
+    m = 0
+    for t in range(src.size):
+        if src[t] != dst[t]:
+            m += 1
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    pos = np.empty(m, dtype=np.int64)
+    i = 0
+    for t in range(src.size):
+        if src[t] != dst[t]:
+            lo[i] = dst[t]
+            hi[i] = src[t]
+            pos[i] = t
+            i += 1
+    return _two_pass(lo, hi, pos, n)
+
+
+@njit(cache=True)
+def undirected_units(fk, fpos, rk, rpos):
+    """One merge of the sorted keys of both stored directions (``sorted_pair_keys``): whether
+    they hold the same pairs, the distinct forward keys (the pairs present), and the swap
+    units: pairs stored exactly once in each direction, with both positions."""
+    nf = fk.size
+    nr = rk.size
+    existing = np.empty(nf, dtype=np.int64)
+    ukeys = np.empty(min(nf, nr), dtype=np.int64)
+    upos = np.empty(min(nf, nr), dtype=np.int64)
+    urev = np.empty(min(nf, nr), dtype=np.int64)
+    symmetric = True
+    i = 0
+    j = 0
+    ne = 0
+    nu = 0
+    while i < nf or j < nr:
+        if j >= nr or (i < nf and fk[i] < rk[j]):
+            key = fk[i]
+        elif i >= nf or rk[j] < fk[i]:
+            key = rk[j]
+        else:
+            key = fk[i]
+        i0 = i
+        while i < nf and fk[i] == key:
+            i += 1
+        j0 = j
+        while j < nr and rk[j] == key:
+            j += 1
+        if i == i0 or j == j0:
+            symmetric = False
+        if i > i0:
+            existing[ne] = key
+            ne += 1
+        if i - i0 == 1 and j - j0 == 1:
+            ukeys[nu] = key
+            upos[nu] = fpos[i0]
+            urev[nu] = rpos[j0]
+            nu += 1
+    return symmetric, existing[:ne].copy(), ukeys[:nu].copy(), upos[:nu].copy(), urev[:nu].copy()
+
+
+@njit(cache=True)
+def directed_units(sk, spos):
+    """The distinct keys of ``sk`` (sorted) and the keys stored exactly once, with positions."""
+    m = sk.size
+    existing = np.empty(m, dtype=np.int64)
+    ukeys = np.empty(m, dtype=np.int64)
+    upos = np.empty(m, dtype=np.int64)
+    ne = 0
+    nu = 0
+    i = 0
+    while i < m:
+        i0 = i
+        while i < m and sk[i] == sk[i0]:
+            i += 1
+        existing[ne] = sk[i0]
+        ne += 1
+        if i - i0 == 1:
+            ukeys[nu] = sk[i0]
+            upos[nu] = spos[i0]
+            nu += 1
+    return existing[:ne].copy(), ukeys[:nu].copy(), upos[:nu].copy()

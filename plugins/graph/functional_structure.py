@@ -359,32 +359,14 @@ def double_edge_swap(
     batch, ptr = _graph_info(batch, ptr, n, dev)
     num_graphs = ptr.numel() - 1
     src, dst = edge_index
-    if undirected is not False:
-        fk, fpos, rk, rpos = _pair_keys(edge_index, n)
-        if undirected is None:
-            undirected = _symmetric(fk, rk)
-    if undirected:
-        existing = _unique_sorted(fk).clone()
-        fs, rs = _single_mask(fk), _single_mask(rk)
-        if fk.numel() == rk.numel() and bool(fs.all()) and bool(rs.all()):
-            ukeys, upos, urev = fk.clone(), fpos, rpos
-        else:
-            # Pairs stored once in each direction are swappable; duplicates stay.
-            fk1, fp1 = fk[fs], fpos[fs]
-            rk1, rp1 = rk[rs], rpos[rs]
-            both = _where(_member(rk1, fk1))
-            ukeys, upos = _take(fk1, both), _take(fp1, both)
-            urev = _take(rp1, torch.searchsorted(rk1, ukeys))
+    if backend == "auto":
+        backend = "numba" if dev.type == "cpu" and _numba_kernel() is not None else "torch"
+    if backend == "numba" and _numba_units() is not None:
+        # Counting sorts and one merge in numba, O(E + n): the same keys, units and order as
+        # the torch path below, without its comparison sorts and searches.
+        existing, ukeys, upos, urev, undirected = _units_numba(src, dst, n, undirected)
     else:
-        allk = src * n + dst
-        nl = _where(src != dst)
-        knl = _take(allk, nl)
-        order = _argsorted(knl)
-        sk, spos = _take(knl, order), _take(nl, order)
-        existing = _unique_sorted(sk).clone()
-        single = _where(_single_mask(sk))
-        ukeys, upos = _take(sk, single), _take(spos, single)
-        urev = None
+        existing, ukeys, upos, urev, undirected = _units_torch(edge_index, n, undirected)
     num_units = ukeys.numel()
     if num_units < 2:
         return edge_index.clone(), 0
@@ -393,8 +375,6 @@ def double_edge_swap(
     ugraph = _take(batch, a)  # units are sorted by key, hence grouped by graph
     u_g = torch.bincount(ugraph, minlength=num_graphs)
     remaining = torch.floor(ratio * u_g.double() / 2 + 0.5).long()
-    if backend == "auto":
-        backend = "numba" if dev.type == "cpu" and _numba_kernel() is not None else "torch"
     if backend == "numba":
         done = _swaps_numba(a, b, ukeys, existing, u_g, remaining, n, undirected, seed)
     else:
@@ -407,6 +387,64 @@ def double_edge_swap(
         out[0].index_copy_(0, urev, b)
         out[1].index_copy_(0, urev, a)
     return out, done
+
+
+def _units_torch(
+    edge_index: torch.Tensor, n: int, undirected: bool | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, bool]:
+    """``(existing, ukeys, upos, urev, undirected)``: the distinct pair keys present, the swap
+    units (pairs stored once; on an undirected graph once in each direction, ``urev`` the
+    position of the reverse copy) sorted by key, and the resolved ``undirected``."""
+    src, dst = edge_index
+    if undirected is not False:
+        fk, fpos, rk, rpos = _pair_keys(edge_index, n)
+        if undirected is None:
+            undirected = _symmetric(fk, rk)
+    if undirected:
+        existing = _unique_sorted(fk).clone()
+        fs, rs = _single_mask(fk), _single_mask(rk)
+        if fk.numel() == rk.numel() and bool(fs.all()) and bool(rs.all()):
+            return existing, fk.clone(), fpos, rpos, True
+        # Pairs stored once in each direction are swappable; duplicates stay.
+        fk1, fp1 = fk[fs], fpos[fs]
+        rk1, rp1 = rk[rs], rpos[rs]
+        both = _where(_member(rk1, fk1))
+        ukeys, upos = _take(fk1, both), _take(fp1, both)
+        return existing, ukeys, upos, _take(rp1, torch.searchsorted(rk1, ukeys)), True
+    allk = src * n + dst
+    nl = _where(src != dst)
+    knl = _take(allk, nl)
+    order = _argsorted(knl)
+    sk, spos = _take(knl, order), _take(nl, order)
+    single = _where(_single_mask(sk))
+    return _unique_sorted(sk).clone(), _take(sk, single), _take(spos, single), None, False
+
+
+def _numba_units():  # noqa: ANN202 - the numba module, or None without numba
+    try:
+        from augkit.plugins.graph import _swap_kernel
+    except ImportError:  # pragma: no cover - numba is in the graph extra
+        return None
+    return _swap_kernel
+
+
+def _units_numba(
+    src: torch.Tensor, dst: torch.Tensor, n: int, undirected: bool | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, bool]:
+    """As :func:`_units_torch`, on CPU tensors, by counting sorts and merges in numba."""
+    k = _numba_units()
+    s, d = src.contiguous().numpy(), dst.contiguous().numpy()
+    if undirected is not False:
+        fk, fpos, rk, rpos = k.sorted_pair_keys(s, d, n)
+        symmetric, existing, ukeys, upos, urev = k.undirected_units(fk, fpos, rk, rpos)
+        if undirected is None:
+            undirected = bool(symmetric)
+        if undirected:
+            return (torch.from_numpy(existing), torch.from_numpy(ukeys), torch.from_numpy(upos),
+                    torch.from_numpy(urev), True)
+    sk, spos = k.sorted_keys_directed(s, d, n)
+    existing, ukeys, upos = k.directed_units(sk, spos)
+    return torch.from_numpy(existing), torch.from_numpy(ukeys), torch.from_numpy(upos), None, False
 
 
 def _swaps_torch(

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite-module", action="append", default=[], metavar="MODULE",
                    help="also import this module as a suite (a third party's, or a test's)")
     p.add_argument("--list", action="store_true", help="list suites and cases; time nothing")
+    p.add_argument("--render", metavar="FILE.json",
+                   help="time nothing: write the markdown page (and --plot) of a saved result "
+                        "file, e.g. after the report gained a column")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     return p
 
@@ -63,6 +66,33 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    import json
+
+    from augkit.benchmarks import report
+    from augkit.benchmarks.validate import validate
+
+    try:
+        with open(args.render) as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError) as exc:
+        problems = [str(exc)]
+    else:
+        problems = validate(doc)
+    if problems:
+        print(f"augkit bench: error: --render {args.render}: {problems[0]}; allowed: a file "
+              "written by augkit bench --out", file=sys.stderr)
+        return 2
+    page = report.markdown(doc)
+    print(page)
+    if args.markdown:
+        with open(args.markdown, "w") as fh:
+            fh.write(page)
+    if args.plot:
+        report.plot(doc, args.plot)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry of ``augkit bench ARGS``; returns the exit status (1 when something raised)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -73,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.list:
         return _list(args)
+    if args.render:
+        return _render(args)
 
     from augkit.benchmarks import harness, report
 

@@ -257,3 +257,24 @@ def test_loglog_slope():
     assert harness.loglog_slope([1, 10, 100], [2e-3, 2e-2, 2e-1]) == pytest.approx(1.0)
     assert harness.loglog_slope([10, 1000], [5.0, 5.0]) == pytest.approx(0.0)
     assert harness.loglog_slope([10, 10], [1.0, 2.0]) is None
+
+
+def test_render_rewrites_the_page_of_a_saved_run(fake, tmp_path):
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps(fake["doc"]))
+    md = tmp_path / "page.md"
+    rc, out, _ = _main(["--render", str(saved), "--markdown", str(md)])
+    assert rc == 0 and out == md.read_text() + "\n"
+    assert "ratio of the fastest rounds" in out and "Host pauses" in out
+    # The fastest-round ratio in the page is anchor min / augkit min, for every size.
+    section = out.split("## Results", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if "| numpy add |" in line]
+    for size in (1000, 4000):
+        case = fake["cases"][("double", size)]
+        mine, anchor = case["results"][0], _result(case, "numpy add")
+        want = f"| {anchor['min_s'] / mine['min_s']:.2f}× | {anchor['runs']} |"
+        assert any(want in row for row in rows), (want, rows)
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**fake["doc"], "format": "other"}))
+    rc, _, err = _main(["--render", str(broken)])
+    assert rc == 2 and "allowed: a file written by augkit bench --out" in err

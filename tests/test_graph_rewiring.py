@@ -299,3 +299,30 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
             old, done_old = F.double_edge_swap(ei, n, 0.5, seed, batch=batch, ptr=ptr,
                                                undirected=undirected, backend="numba")
         assert torch.equal(new, old) and done == done_old
+
+
+def test_units_cache_is_invisible():
+    """The CPU path keeps the swap units per edge_index tensor: a second call on the same
+    tensor, a call on an equal copy, and a call after an in-place change must all give what a
+    fresh computation gives, and the cache must not keep the tensor alive."""
+    import gc
+    import weakref
+
+    ei = _random_undirected(300, 1500, seed=4)
+    n = 300
+    first, k1 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
+    again, k2 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")  # from the cache
+    fresh, k3 = F.double_edge_swap(ei.clone(), n, 0.7, 11, backend="numba")
+    assert torch.equal(first, again) and torch.equal(first, fresh) and k1 == k2 == k3
+    # An in-place change (swap two targets) must not be served from the stale entry.
+    ei[1, [0, 1]] = ei[1, [1, 0]]
+    changed, _ = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
+    want, _ = F.double_edge_swap(ei.clone(), n, 0.7, 11, backend="numba")
+    assert torch.equal(changed, want)
+    # A different node count on the same tensor is another entry, not a stale hit.
+    more, _ = F.double_edge_swap(ei, n + 5, 0.7, 11, backend="numba")
+    assert torch.equal(more, F.double_edge_swap(ei.clone(), n + 5, 0.7, 11, backend="numba")[0])
+    ref = weakref.ref(ei)
+    del ei
+    gc.collect()
+    assert ref() is None

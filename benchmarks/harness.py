@@ -189,7 +189,7 @@ def host_pauses(seconds: float = 1.0, gap_s: float = 0.002) -> dict[str, float |
     """Spin on the clock for ``seconds`` and add up the gaps >= ``gap_s`` between two reads:
     wall time in which this process did not run although it wanted to (the scheduler, or a
     hypervisor pausing the virtual CPU). About 0 on a quiet machine; on the VM these results
-    were first taken on, 40-60 % in pauses of up to 0.4 s, which is why one measurement is
+    were first taken on, 40-80 % in pauses of up to 0.4 s, which is why one measurement is
     kept short and the median is taken over many rounds."""
     start = last = time.perf_counter()
     end = start + seconds

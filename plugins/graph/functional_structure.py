@@ -363,8 +363,8 @@ def double_edge_swap(
     num_graphs = ptr.numel() - 1
     src, dst = edge_index
     if backend == "auto":
-        backend = "numba" if dev.type == "cpu" and _numba_kernel() is not None else "torch"
-    if backend == "numba" and _numba_units() is not None:
+        backend = "numba" if dev.type == "cpu" and _numba_module() is not None else "torch"
+    if backend == "numba":
         # Counting sorts and one merge in numba, O(E + n): the same keys, units and order as
         # the torch path below, without its comparison sorts and searches; kept per
         # edge_index tensor for the next call on the same graph (see _cached_units).
@@ -425,14 +425,6 @@ def _units_torch(
     return _unique_sorted(sk).clone(), _take(sk, single), _take(spos, single), None, False
 
 
-def _numba_units():  # noqa: ANN202 - the numba module, or None without numba
-    try:
-        from augkit.plugins.graph import _swap_kernel
-    except ImportError:  # pragma: no cover - numba is in the graph extra
-        return None
-    return _swap_kernel
-
-
 # Swap units of the graphs rewired lately, per edge_index tensor. Training loops rewire the same
 # graph every epoch, and finding its units is O(E + n) and most of a call (1e6 edges: ~40 of
 # ~50 ms) while the swaps themselves cost O(swaps). Weak keys: an entry goes with its tensor;
@@ -459,7 +451,7 @@ def _units_numba(
     src: torch.Tensor, dst: torch.Tensor, n: int, undirected: bool | None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, bool]:
     """As :func:`_units_torch`, on CPU tensors, by counting sorts and merges in numba."""
-    k = _numba_units()
+    k = _numba_module()
     s, d = src.contiguous().numpy(), dst.contiguous().numpy()
     if undirected is not False:
         fk, fpos, rk, rpos = k.sorted_pair_keys(s, d, n)
@@ -555,13 +547,13 @@ def _swaps_torch(
     return done
 
 
-def _numba_kernel():  # noqa: ANN202 - a numba dispatcher, or None without numba
-    """The compiled sequential swap kernel (None when numba is missing)."""
+def _numba_module():  # noqa: ANN202 - the compiled kernels' module, or None without numba
+    """``_swap_kernel`` (the swap kernel and the unit finders), None when numba is missing."""
     try:
-        from augkit.plugins.graph._swap_kernel import kernel
+        from augkit.plugins.graph import _swap_kernel
     except ImportError:  # pragma: no cover - numba is in the graph extra
         return None
-    return kernel
+    return _swap_kernel
 
 
 def _swaps_numba(
@@ -570,7 +562,7 @@ def _swaps_numba(
 ) -> int:
     """Sequential double edge swaps on the CPU (the networkx chain: pick two edges at random,
     swap when valid), with an open-addressing hash set of the pairs; updates ``a``/``b``."""
-    kernel = _numba_kernel()
+    kernel = _numba_module().kernel
     done = np.zeros(u_g.numel(), dtype=np.int64)
     kernel(a.numpy(), b.numpy(), ukeys.numpy(), existing.numpy(), u_g.numpy(),
            remaining.numpy(), int(n), bool(undirected), int(seed) & _MASK63, done)

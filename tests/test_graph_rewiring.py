@@ -304,14 +304,19 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
 def test_units_cache_is_invisible():
     """The CPU path keeps the swap units per edge_index tensor: a second call on the same
     tensor, a call on an equal copy, and a call after an in-place change must all give what a
-    fresh computation gives, and the cache must not keep the tensor alive."""
+    fresh computation gives (the kept hash set of pairs unchanged by a call), and the cache
+    must not keep the tensor alive."""
     import gc
     import weakref
 
     ei = _random_undirected(300, 1500, seed=4)
     n = 300
     first, k1 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
+    # The cached hash set of pairs comes back from the kernel exactly as it went in.
+    table = F._UNITS_CACHE.get(ei)[2][0]
+    before = table.copy()
     again, k2 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")  # from the cache
+    assert F._UNITS_CACHE.get(ei)[2][0] is table and (table == before).all()
     fresh, k3 = F.double_edge_swap(ei.clone(), n, 0.7, 11, backend="numba")
     assert torch.equal(first, again) and torch.equal(first, fresh) and k1 == k2 == k3
     # An in-place change (swap two targets) must not be served from the stale entry.

@@ -27,11 +27,37 @@ def _find(table, key, mask):
 
 
 @njit(cache=True)
-def _insert(table, key, mask):
+def _free_slot(table, key, mask):  # where _insert puts key: the first empty or tombstone slot
     i = _slot(key, mask)
     while table[i] >= 0:
         i = (i + 1) & mask
-    table[i] = key
+    return i
+
+
+@njit(cache=True)
+def _insert(table, key, mask):
+    table[_free_slot(table, key, mask)] = key
+
+
+@njit(cache=True)
+def pair_table(existing, extra):
+    """An open-addressing hash set (linear probing; -1 empty, -2 tombstone) of the keys
+    ``existing``, sized to stay at most half full after ``extra`` more insertions."""
+    cap = 4
+    while cap < 2 * (existing.size + extra) + 8:
+        cap *= 2
+    table = np.full(cap, -1, dtype=np.int64)
+    for k in existing:
+        _insert(table, k, cap - 1)
+    return table
+
+
+@njit(cache=True)
+def _logged_write(table, s, value, log_slot, log_old, w):
+    log_slot[w] = s
+    log_old[w] = table[s]
+    table[s] = value
+    return w + 1
 
 
 @njit(cache=True)
@@ -47,15 +73,17 @@ def _next(state):  # splitmix64 -> a uniform float in [0, 1) with 53 bits
 
 
 @njit(cache=True)
-def kernel(a, b, ukeys, existing, u_g, remaining, n, undirected, seed, done):
-    cap = 4
-    # Keys plus tombstones never pass half the table: every swap adds at most two.
-    while cap < 2 * (existing.size + 2 * remaining.sum()) + 8:
-        cap *= 2
-    mask = cap - 1
-    table = np.full(cap, -1, dtype=np.int64)
-    for k in existing:
-        _insert(table, k, mask)
+def kernel(a, b, ukeys, table, u_g, remaining, n, undirected, seed, done):
+    """The swaps on the units ``a[i] -> b[i]`` (keys ``ukeys``, grouped by graph, ``u_g`` per
+    graph), updating ``a``, ``b`` and ``ukeys``. ``table`` (from :func:`pair_table`, room for
+    two more keys per swap) is the set of pairs present: every write to it is logged and
+    undone before returning, so it comes back exactly as it was and can be kept for the next
+    call on the same graph (O(swaps) instead of rebuilding it, ~E/2 random writes). The
+    kernel holds the GIL, so no other thread sees the table midway."""
+    mask = table.size - 1
+    log_slot = np.empty(4 * remaining.sum() + 4, dtype=np.int64)
+    log_old = np.empty_like(log_slot)
+    w = 0
     state = seed
     start = 0
     for g in range(u_g.size):
@@ -89,10 +117,11 @@ def kernel(a, b, ukeys, existing, u_g, remaining, n, undirected, seed, done):
                 k2 = aj * n + bi
             if k1 == k2 or _find(table, k1, mask) >= 0 or _find(table, k2, mask) >= 0:
                 continue
-            table[_find(table, ukeys[i], mask)] = -2  # tombstone: probes go on past it
-            table[_find(table, ukeys[j], mask)] = -2
-            _insert(table, k1, mask)
-            _insert(table, k2, mask)
+            # Old pairs become tombstones (probes go on past them), then the new pairs go in.
+            w = _logged_write(table, _find(table, ukeys[i], mask), -2, log_slot, log_old, w)
+            w = _logged_write(table, _find(table, ukeys[j], mask), -2, log_slot, log_old, w)
+            w = _logged_write(table, _free_slot(table, k1, mask), k1, log_slot, log_old, w)
+            w = _logged_write(table, _free_slot(table, k2, mask), k2, log_slot, log_old, w)
             b[i] = bj
             a[j] = aj
             b[j] = bi
@@ -100,6 +129,8 @@ def kernel(a, b, ukeys, existing, u_g, remaining, n, undirected, seed, done):
             ukeys[j] = k2
             done[g] += 1
         start += m
+    for q in range(w - 1, -1, -1):
+        table[log_slot[q]] = log_old[q]
 
 
 @njit(cache=True)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
+from augkit._memory import fresh_copy
 from augkit.plugins.graph._data import mix64
 from augkit.random import derive_seed
 
@@ -377,15 +378,20 @@ def double_edge_swap(
         return edge_index.clone(), 0
     a = _take(src, upos)
     b = _take(dst, upos)
-    ugraph = _take(batch, a)  # units are sorted by key, hence grouped by graph
-    u_g = torch.bincount(ugraph, minlength=num_graphs)
+    if backend == "numba" and num_graphs == 1:
+        ugraph, u_g = None, torch.tensor([num_units])
+    else:
+        ugraph = _take(batch, a)  # units are sorted by key, hence grouped by graph
+        u_g = torch.bincount(ugraph, minlength=num_graphs)
     remaining = torch.floor(ratio * u_g.double() / 2 + 0.5).long()
     if backend == "numba":
-        done = _swaps_numba(a, b, ukeys, existing, u_g, remaining, n, undirected, seed)
+        table = _pair_table(edge_index, existing, 2 * int(remaining.sum()))
+        done = _swaps_numba(a, b, ukeys, table, u_g, remaining, n, undirected, seed)
     else:
         done = _swaps_torch(a, b, ukeys, existing, ugraph, u_g, remaining, n, undirected,
                             seed, max_rounds)
-    out = edge_index.clone()
+    # A new tensor either way (contiguous() of a non-contiguous one copies).
+    out = fresh_copy(edge_index) if edge_index.is_contiguous() else edge_index.contiguous()
     out[0].index_copy_(0, upos, a)
     out[1].index_copy_(0, upos, b)
     if urev is not None:
@@ -443,8 +449,24 @@ def _cached_units(
     if hit is not None and hit[0] == stamp:
         return hit[1]
     units = _units_numba(edge_index[0], edge_index[1], n, undirected)
-    _UNITS_CACHE[edge_index] = (stamp, units)
+    _UNITS_CACHE[edge_index] = (stamp, units, [])  # the list: room for the pair table
     return units
+
+
+def _pair_table(edge_index: torch.Tensor, existing: torch.Tensor, extra: int) -> np.ndarray:
+    """The swap kernel's hash set of the pairs ``existing``, with room for ``extra`` more
+    keys. Kept beside the cached units of ``edge_index`` (the kernel hands it back unchanged;
+    building it is ~E/2 random writes, the slowest O(E) step of a call), sized then for as
+    many insertions as there are pairs so that any ratio up to 1 reuses it."""
+    k = _numba_module()
+    hit = _UNITS_CACHE.get(edge_index)
+    cached = hit is not None and hit[1][0] is existing
+    if cached and hit[2] and hit[2][0].size >= 2 * (existing.numel() + extra) + 8:
+        return hit[2][0]
+    table = k.pair_table(existing.numpy(), max(extra, existing.numel()) if cached else extra)
+    if cached:
+        hit[2][:] = [table]
+    return table
 
 
 def _units_numba(
@@ -557,14 +579,15 @@ def _numba_module():  # noqa: ANN202 - the compiled kernels' module, or None wit
 
 
 def _swaps_numba(
-    a: torch.Tensor, b: torch.Tensor, ukeys: torch.Tensor, existing: torch.Tensor,
+    a: torch.Tensor, b: torch.Tensor, ukeys: torch.Tensor, table: np.ndarray,
     u_g: torch.Tensor, remaining: torch.Tensor, n: int, undirected: bool, seed: int,
 ) -> int:
     """Sequential double edge swaps on the CPU (the networkx chain: pick two edges at random,
-    swap when valid), with an open-addressing hash set of the pairs; updates ``a``/``b``."""
+    swap when valid), with ``table`` the hash set of the pairs (handed back unchanged);
+    updates ``a``/``b``."""
     kernel = _numba_module().kernel
     done = np.zeros(u_g.numel(), dtype=np.int64)
-    kernel(a.numpy(), b.numpy(), ukeys.numpy(), existing.numpy(), u_g.numpy(),
+    kernel(a.numpy(), b.numpy(), ukeys.numpy(), table, u_g.numpy(),
            remaining.numpy(), int(n), bool(undirected), int(seed) & _MASK63, done)
     return int(done.sum())
 

@@ -249,3 +249,22 @@ def test_cuda_matches_cpu():
         assert torch.equal(cpu.edge_index, gpu.edge_index.cpu())
         assert torch.equal(cpu.x, gpu.x.cpu())
         assert torch.equal(cpu.edge_attr, gpu.edge_attr.cpu())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.long, torch.bool,
+                                   torch.bfloat16])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_attribute_gather_equals_index_select(dtype, dim):
+    """Attributes are compacted through numpy's take on the CPU; the result must be what
+    index_select gives (values, dtype, shape) for every dtype, including the ones numpy
+    lacks (bfloat16 keeps index_select), and the input must stay as it was."""
+    from augkit.plugins.graph._data import gather
+
+    g = torch.Generator().manual_seed(0)
+    value = (torch.randn(7, 5, generator=g) * 3).to(dtype)
+    before = value.clone()
+    index = torch.tensor([4, 0, 0, 2], dtype=torch.long)
+    got = gather(value, dim, index)
+    assert got.dtype == dtype and torch.equal(got, value.index_select(dim, index))
+    assert torch.equal(value, before)
+    assert gather(value, dim, index[:0]).shape == value.index_select(dim, index[:0]).shape

@@ -43,6 +43,13 @@ def _use_numba(backend: str | None, *tensors: torch.Tensor) -> bool:
     return all(t.device.type == "cpu" for t in tensors)
 
 
+def _rows(edge_index: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The two rows of a CPU ``edge_index`` as numpy views (one ``numpy()`` call: indexing the
+    tensor first costs a view object per row, ~15 us of a 100 us call at 1e4 edges)."""
+    arr = edge_index.numpy()
+    return arr[0], arr[1]
+
+
 def _u64(x: int) -> np.uint64:
     return np.uint64(int(x) & ((1 << 64) - 1))
 
@@ -76,6 +83,26 @@ if numba is not None:
             keep[i] = k
             kept += k
         return kept
+
+    @njit(cache=True, nogil=True)
+    def _dropout_edge_nb(src, dst, n, salt, thresh, undirected):  # noqa: ANN001, ANN202
+        # Both passes in one call (one dispatch from Python). The second is branchless (a
+        # random 20 % drop mispredicts a branch per fifth edge); it stops once all k kept
+        # edges are written, so the unconditional writes never pass the end.
+        e = src.shape[0]
+        keep = np.empty(e, np.bool_)
+        k = _edge_keep_nb(src, dst, n, salt, thresh, undirected, keep)
+        out = np.empty((2, k), np.int64)
+        idx = np.empty(k, np.int64)
+        j = 0
+        for i in range(e):
+            if j == k:
+                break
+            out[0, j] = src[i]
+            out[1, j] = dst[i]
+            idx[j] = i
+            j += keep[i]
+        return out, idx
 
     @njit(cache=True, nogil=True)
     def _compact_edges_nb(src, dst, keep, new_id, out, idx):  # noqa: ANN001, ANN202
@@ -235,7 +262,7 @@ def edge_keep_mask(
     thresh = threshold24(p)
     if _use_numba(backend, edge_index):
         keep = np.empty(e, dtype=np.bool_)
-        _edge_keep_nb(edge_index[0].numpy(), edge_index[1].numpy(), n, _u64(salt_of(seed)),
+        _edge_keep_nb(*_rows(edge_index), n, _u64(salt_of(seed)),
                       thresh, undirected, keep)
         return torch.from_numpy(keep)
     keys = (_pair_keys(edge_index, n) if undirected
@@ -276,12 +303,8 @@ def dropout_edge(
     """
     n = _num_nodes(edge_index, num_nodes)
     if _use_numba(backend, edge_index):
-        src, dst = edge_index[0].numpy(), edge_index[1].numpy()
-        keep = np.empty(src.shape[0], dtype=np.bool_)
-        k = _edge_keep_nb(src, dst, n, _u64(salt_of(seed)), threshold24(p), undirected, keep)
-        out = np.empty((2, k), dtype=np.int64)
-        idx = np.empty(k, dtype=np.int64)
-        _compact_edges_nb(src, dst, keep, np.empty(0, np.int64), out, idx)
+        out, idx = _dropout_edge_nb(*_rows(edge_index), n,
+                                    _u64(salt_of(seed)), threshold24(p), undirected)
         return torch.from_numpy(out), torch.from_numpy(idx)
     mask = edge_keep_mask(edge_index, p, seed, undirected=undirected, num_nodes=n,
                           backend="torch")
@@ -306,7 +329,7 @@ def is_symmetric(edge_index: torch.Tensor, backend: str | None = None) -> bool:
         return True
     seed = 0x5EED5EED
     if _use_numba(backend, edge_index):
-        return bool(_symmetric_sum_nb(edge_index[0].numpy(), edge_index[1].numpy(),
+        return bool(_symmetric_sum_nb(*_rows(edge_index),
                                       _u64(salt_of(seed))))
     u, v = edge_index
     golden = 0x9E3779B97F4A7C15 - (1 << 64)
@@ -416,7 +439,7 @@ def induced_edges(
             [0]]), tensor([2]))
     """
     if _use_numba(backend, edge_index, new_id) and edge_index.is_contiguous():
-        src, dst = edge_index[0].numpy(), edge_index[1].numpy()
+        src, dst = _rows(edge_index)
         nid = np.ascontiguousarray(new_id.numpy(), dtype=np.int64)
         keep = np.empty(src.shape[0], dtype=np.bool_)
         k = _node_edges_nb(src, dst, nid, keep)

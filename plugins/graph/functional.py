@@ -43,6 +43,12 @@ def _use_numba(backend: str | None, *tensors: torch.Tensor) -> bool:
     return all(t.device.type == "cpu" for t in tensors)
 
 
+# Below this many edges edge dropout runs as one numba call (the dispatch of a second one was
+# ~10 % of a 1e4-edge call); above it the outputs are allocated by numpy, which asks for huge
+# pages: numba's own allocation faulted per 4 KiB page and made 1e7 edges ~1.5x slower.
+_FUSED_MAX_EDGES = 1 << 18
+
+
 def _rows(edge_index: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """The two rows of a CPU ``edge_index`` as numpy views (one ``numpy()`` call: indexing the
     tensor first costs a view object per row, ~15 us of a 100 us call at 1e4 edges)."""
@@ -303,8 +309,16 @@ def dropout_edge(
     """
     n = _num_nodes(edge_index, num_nodes)
     if _use_numba(backend, edge_index):
-        out, idx = _dropout_edge_nb(*_rows(edge_index), n,
-                                    _u64(salt_of(seed)), threshold24(p), undirected)
+        src, dst = _rows(edge_index)
+        salt, thresh = _u64(salt_of(seed)), threshold24(p)
+        if src.shape[0] < _FUSED_MAX_EDGES:
+            out, idx = _dropout_edge_nb(src, dst, n, salt, thresh, undirected)
+        else:
+            keep = np.empty(src.shape[0], dtype=np.bool_)
+            k = _edge_keep_nb(src, dst, n, salt, thresh, undirected, keep)
+            out = np.empty((2, k), dtype=np.int64)
+            idx = np.empty(k, dtype=np.int64)
+            _compact_edges_nb(src, dst, keep, np.empty(0, np.int64), out, idx)
         return torch.from_numpy(out), torch.from_numpy(idx)
     mask = edge_keep_mask(edge_index, p, seed, undirected=undirected, num_nodes=n,
                           backend="torch")

@@ -61,7 +61,9 @@ class NodeDropout(_GraphTransform):
     every node-level attribute (``x``, ``y``, ``pos``, masks, custom ones) and edge-level
     attribute. On a Batch every graph keeps at least ``min_nodes`` nodes (fewer only when it
     has fewer), chosen at random among its nodes, so no graph disappears and ``batch``, ``ptr``
-    and graph-level attributes stay aligned; ``to_data_list()`` still works."""
+    and graph-level attributes stay aligned; ``to_data_list()`` still works. Which attributes
+    are node-level follows PyG's size rule, so on a Batch whose graphs all have exactly one
+    node a per-graph tensor counts as node-level (the two cannot be told apart there)."""
 
     name = "node_dropout"
     params = {

@@ -101,6 +101,11 @@ def test_khop_distance_matches_pyg(data, num_hops, seed):
     subset, *_ = k_hop_subgraph(root, num_hops, data.edge_index, num_nodes=n,
                                 flow="target_to_source")
     assert torch.equal(torch.sort(subset).values, (dist >= 0).nonzero().view(-1))
+    # The CPU (numba) distances are the torch path's (what CUDA runs), also from several roots.
+    roots = torch.unique(torch.tensor([root, (7 * seed + 3) % n, (seed // 7) % n]))
+    assert torch.equal(F.khop_distance_edges(data.edge_index, n, roots, num_hops),
+                       F.khop_distance_edges(data.edge_index, n, roots, num_hops,
+                                             backend="torch"))
 
 
 def test_random_walk_on_a_path_follows_edges():

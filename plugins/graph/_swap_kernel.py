@@ -1,4 +1,5 @@
-"""The sequential double-edge-swap kernel, compiled by numba.
+"""The numba kernels of ``functional_structure``: the sequential double-edge-swap kernel, the
+swap-unit finders and the k-hop distances.
 
 At module level (not built inside a function) so numba's on-disk cache is reused by every
 later process instead of compiling again; imported only when numba is installed."""
@@ -288,3 +289,21 @@ def directed_units(sk, spos):
             upos[nu] = spos[i0]
             nu += 1
     return existing[:ne].copy(), ukeys[:nu].copy(), upos[:nu].copy()
+
+
+@njit(cache=True)
+def khop_distances(src, dst, roots, num_hops, dist):
+    """``dist`` (filled with -1 by the caller) gets the hop distance from the nearest root
+    along the edges ``src -> dst``, up to ``num_hops``: one pass over the edges per hop, as
+    the torch path and PyG's ``k_hop_subgraph`` do, without their temporaries. A node reached
+    in this hop has distance ``hop``, not ``hop - 1``, so it is not expanded in the same pass."""
+    for r in roots:
+        dist[r] = 0
+    for hop in range(1, num_hops + 1):
+        grew = False
+        for e in range(src.size):
+            if dist[src[e]] == hop - 1 and dist[dst[e]] < 0:
+                dist[dst[e]] = hop
+                grew = True
+        if not grew:
+            break

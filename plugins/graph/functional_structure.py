@@ -717,10 +717,12 @@ def random_walk_steps(
 
 def khop_distance_edges(
     edge_index: torch.Tensor, num_nodes: int, roots: torch.Tensor, num_hops: int,
+    backend: str = "auto",
 ) -> torch.Tensor:
     """Hop distance from the nearest root along out-edges, ``-1`` beyond ``num_hops``. Each hop
     is one pass over the edges (as PyG's ``k_hop_subgraph`` does): cheaper than sorting the
-    edges into CSR for the few hops khop uses.
+    edges into CSR for the few hops khop uses. On the CPU the passes run in numba
+    (``backend="torch"`` forces the torch ops, which give the same distances).
 
     >>> khop_distance_edges(torch.tensor([[0, 1, 2], [1, 2, 3]]), 5, torch.tensor([0]), 2)
     tensor([ 0,  1,  2, -1, -1])
@@ -728,6 +730,11 @@ def khop_distance_edges(
     src, dst = edge_index
     dev = edge_index.device
     dist = torch.full((num_nodes,), -1, dtype=torch.long, device=dev)
+    kernels = _numba_module() if dev.type == "cpu" and backend != "torch" else None
+    if kernels is not None:
+        arr = edge_index.numpy()
+        kernels.khop_distances(arr[0], arr[1], roots.numpy(), int(num_hops), dist.numpy())
+        return dist
     dist[roots] = 0
     frontier = torch.zeros(num_nodes, dtype=torch.bool, device=dev)
     frontier[roots] = True

@@ -242,11 +242,14 @@ def test_scales_without_a_dense_matrix():
     assert peak < 1e9
 
 
-@pytest.mark.parametrize(("m", "d", "k", "dup"), [(6, 2, 5, False), (300, 16, 5, True),
-                                                  (2500, 8, 3, False), (3000, 16, 5, True)])
-def test_knn_within_matches_sklearn_distances(m, d, k, dup):
-    # The exact k-NN graph_smote uses (blocked brute force, grouped pruning from 2048 points):
-    # the same neighbour distances as scikit-learn's kneighbors(), the query itself left out.
+@pytest.mark.parametrize(("m", "d", "k", "dup", "nrows"),
+                         [(6, 2, 5, False, 400), (300, 16, 5, True, 400),
+                          (2500, 8, 3, False, 400), (3000, 16, 5, True, 400),
+                          (2100, 16, 5, True, 2100)])
+def test_knn_within_matches_sklearn_distances(m, d, k, dup, nrows):
+    # The exact k-NN graph_smote uses (blocked brute force, grouped pruning over tiles from
+    # 2048 points; the last case spans several row and column tiles): the same neighbour
+    # distances as scikit-learn's kneighbors(), the query itself left out.
     from sklearn.neighbors import NearestNeighbors
 
     from augkit.plugins.imbalance.knn import knn_within
@@ -255,7 +258,7 @@ def test_knn_within_matches_sklearn_distances(m, d, k, dup):
     pts = torch.randn(m, d, generator=g)
     if dup:
         pts[1::7] = pts[0]  # exact duplicates: distance 0 to a point that is not the query
-    rows = torch.randperm(m, generator=g)[: min(m, 400)]
+    rows = torch.randperm(m, generator=g)[: min(m, nrows)]
     got = knn_within(pts, rows, k)
     assert got.shape == (rows.numel(), k)
     assert not bool((got == rows.view(-1, 1)).any())

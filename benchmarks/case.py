@@ -49,3 +49,7 @@ class Case:
     note: str = ""
     goal: str = ""  # what this case should show, in words (a column of the results table)
     floor_label: str = "copy into a preallocated buffer"  # what the floor does, if not a copy
+    # Rounds this case runs at least (capped by the mode's max_runs): for calls of a second or
+    # so whose times swing with the machine (fresh 512 MB outputs), where the default 5 rounds
+    # gave medians that moved 0.8x..1.9x between runs.
+    min_rounds: int = 0

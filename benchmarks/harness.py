@@ -15,6 +15,7 @@ separate, untimed call, so tracing never slows the timed ones.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import gc
 import importlib
@@ -514,7 +515,9 @@ def run_case(case: Case, module: str, settings: Settings) -> dict[str, Any]:
     # next full collection (a second on this machine) lands inside some later case. Frozen
     # objects are still freed by reference counting; only cycles among them would stay.
     try:
-        _measure(contenders, state, sync, settings, started, case.device)
+        rounds = min(max(settings.min_runs, case.min_rounds), settings.max_runs)
+        _measure(contenders, state, sync, dataclasses.replace(settings, min_runs=rounds),
+                 started, case.device)
     finally:
         del state
         gc.collect(1)

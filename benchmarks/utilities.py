@@ -59,6 +59,7 @@ def _scaler_cases(quick: bool, device: str) -> Iterable[Case]:
                 requires=("sklearn",),
                 note=f"{n}x{f} float64; the floor copies X once",
                 goal=">= 1x scikit-learn on numpy",
+                min_rounds=15,
             )
 
         def setup_torch(quick: bool = quick) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def _blur_cases(quick: bool, device: str) -> Iterable[Case]:
             Anchor("torchvision v2 GaussianBlur", tv_blur, ("torchvision",),
                    note="one sigma for the whole batch (vision#8484)"),
         ],
-        device=device, floor=_copy_floor,
+        device=device, floor=_copy_floor, min_rounds=11,
         note="float32 NCHW; augkit: one sigma per image; CPU path is OpenCV per plane",
     )
     if device != "cpu":
@@ -117,7 +117,7 @@ def _blur_cases(quick: bool, device: str) -> Iterable[Case]:
         size=n, size_unit="images", items=n, unit="images/s", setup=setup_np,
         run=lambda s: [s["blur"](img, generator=s["g"]) for img in s["imgs"]],
         anchors=[Anchor("albumentations GaussianBlur", albu_blur, ("albumentations",))],
-        device=device, floor=_copy_floor, note="HWC uint8, one image per call",
+        device=device, floor=_copy_floor, note="HWC uint8, one image per call", min_rounds=15,
     )
 
 
@@ -147,6 +147,7 @@ def _erasing_cases(quick: bool, device: str) -> Iterable[Case]:
         run=lambda s: s["erase"](s["x"], generator=s["g"]),
         anchors=[Anchor("kornia RandomErasing", kornia_erase, ("kornia",))],
         device=device, floor=_copy_floor, note="float32 NCHW, one box per image",
+        min_rounds=15,
     )
     if device != "cpu":
         return
@@ -199,7 +200,7 @@ def _mix_cases(quick: bool, device: str) -> Iterable[Case]:
             run=lambda s: s["mix"](s["x"], s["labels"], generator=s["g"]),
             anchors=[Anchor(f"torchvision v2 {tv_name}", tv_mix, ("torchvision",),
                             note="pairs by roll(1), one lambda per batch")],
-            device=device, floor=_copy_floor,
+            device=device, floor=_copy_floor, min_rounds=15,
             note="float32 NCHW, integer labels -> soft (B, 10); partners by permutation",
         )
 

@@ -278,3 +278,22 @@ def test_render_rewrites_the_page_of_a_saved_run(fake, tmp_path):
     broken.write_text(json.dumps({**fake["doc"], "format": "other"}))
     rc, _, err = _main(["--render", str(broken)])
     assert rc == 2 and "allowed: a file written by augkit bench --out" in err
+
+
+def test_case_min_rounds_raises_the_round_count_up_to_max_runs():
+    """A case's min_rounds runs that many rounds even with no time budget left, never more
+    than the mode's max_runs; without it a spent budget gives the settings' min_runs."""
+    from augkit.benchmarks.case import Anchor, Case
+    from augkit.benchmarks.harness import Settings, run_case
+
+    settings = Settings(warmup=1, target_s=1e-5, min_runs=5, max_runs=12, budget_s=0.0,
+                        memory=False)
+
+    def case(min_rounds):
+        return Case(suite="t", name="rounds", transforms=(), size=1, size_unit="calls",
+                    items=1, unit="calls/s", setup=lambda: 0, run=lambda s: s,
+                    anchors=[Anchor("same", lambda s: s)], min_rounds=min_rounds)
+
+    for asked, want in ((0, 5), (9, 9), (100, 12)):
+        record = run_case(case(asked), "t", settings)
+        assert [r["runs"] for r in record["results"]] == [want, want]

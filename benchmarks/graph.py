@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from augkit.benchmarks.case import Anchor, Case
+from augkit.benchmarks.case import Anchor, Case, cpu_goal
 
 SUITE = "graph"
 M = 5  # edges per new node
@@ -119,13 +119,16 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
         yield Case(name="edge_dropout/directed", transforms=("edge_dropout",), items=size,
                    unit="edges/s", run=augkit_run("edge_dropout", p=P, undirected=False),
                    anchors=[Anchor("PyG dropout_edge + edge_attr filter",
-                                   _pyg_dropout_edge(False), req)], **common)
+                                   _pyg_dropout_edge(False), req,
+                                   goal_ratio=cpu_goal(3.0, device))],
+                   goal=">= 3x PyG", **common)
         yield Case(name="edge_dropout/undirected", transforms=("edge_dropout",), items=size,
                    unit="edges/s", run=augkit_run("edge_dropout", p=P, undirected=True),
                    anchors=[Anchor("PyG dropout_edge(force_undirected) + edge_attr",
-                                   _pyg_dropout_edge(True), req,
+                                   _pyg_dropout_edge(True), req, goal_ratio=cpu_goal(3.0, device),
                                    note="drops every pair stored only as row > col; doubles "
-                                        "self-loops")], **common)
+                                        "self-loops")],
+                   goal=">= 3x PyG, and correct where PyG is not", **common)
         yield Case(name="edge_dropout/auto", transforms=("edge_dropout",), items=size,
                    unit="edges/s", run=augkit_run("edge_dropout", p=P),
                    anchors=[Anchor("PyG dropout_edge(force_undirected) + edge_attr",
@@ -134,12 +137,15 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
         yield Case(name="node_dropout/compact", transforms=("node_dropout",), items=size,
                    unit="edges/s", run=augkit_run("node_dropout", p=P),
                    anchors=[Anchor("PyG dropout_node(relabel_nodes) + Data.subgraph",
-                                   _pyg_dropout_node, req,
-                                   note="a Batch can lose whole graphs")], **common)
+                                   _pyg_dropout_node, req, goal_ratio=cpu_goal(2.0, device),
+                                   note="a Batch can lose whole graphs")],
+                   goal=">= 2x PyG", **common)
         for mode, pyg_mode in (("feature", "col"), ("node", "row"), ("element", "all")):
             n = max(M + 1, size // (2 * M))
             yield Case(name=f"feature_masking/{mode}", transforms=("feature_masking",),
                        items=n * NODE_FEATURES, unit="features/s",
                        run=augkit_run("feature_masking", p=P, mode=mode),
                        anchors=[Anchor(f"PyG mask_feature(mode='{pyg_mode}')",
-                                       _pyg_mask(pyg_mode), req)], **common)
+                                       _pyg_mask(pyg_mode), req,
+                                       goal_ratio=cpu_goal(3.0, device))],
+                       goal=">= 3x PyG", **common)

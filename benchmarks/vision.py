@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from augkit.benchmarks.case import Anchor, Case
+from augkit.benchmarks.case import Anchor, Case, cpu_goal
 
 SUITE = "vision"
 ANCHOR_KERNEL = 13
@@ -89,11 +89,13 @@ def _blur_cases(quick: bool, device: str) -> Iterable[Case]:
         run=lambda s: s["blur"](s["x"], generator=s["g"]),
         anchors=[
             Anchor("kornia RandomGaussianBlur", kornia_blur, ("kornia",),
+                   goal_ratio=cpu_goal(4.0, device),
                    note=f"fixed {ANCHOR_KERNEL}x{ANCHOR_KERNEL} kernel"),
             Anchor("torchvision v2 GaussianBlur", tv_blur, ("torchvision",),
+                   goal_ratio=cpu_goal(4.0, device),
                    note="one sigma for the whole batch (vision#8484)"),
         ],
-        device=device, floor=_copy_floor, min_rounds=11,
+        device=device, floor=_copy_floor, min_rounds=11, goal=">= 4x both (CPU)",
         note="float32 NCHW; augkit: one sigma per image; CPU path is OpenCV per plane",
     )
     if device != "cpu":
@@ -116,8 +118,10 @@ def _blur_cases(quick: bool, device: str) -> Iterable[Case]:
         suite=SUITE, name="gaussian_blur/numpy", transforms=("gaussian_blur",),
         size=n, size_unit="images", items=n, unit="images/s", setup=setup_np,
         run=lambda s: [s["blur"](img, generator=s["g"]) for img in s["imgs"]],
-        anchors=[Anchor("albumentations GaussianBlur", albu_blur, ("albumentations",))],
+        anchors=[Anchor("albumentations GaussianBlur", albu_blur, ("albumentations",),
+                        goal_ratio=cpu_goal(0.95, device))],
         device=device, floor=_copy_floor, note="HWC uint8, one image per call", min_rounds=15,
+        goal=">= 0.95x albumentations",
     )
 
 
@@ -145,9 +149,10 @@ def _erasing_cases(quick: bool, device: str) -> Iterable[Case]:
         suite=SUITE, name="random_erasing/torch-batch", transforms=("random_erasing",),
         size=n, size_unit="images", items=n, unit="images/s", setup=setup,
         run=lambda s: s["erase"](s["x"], generator=s["g"]),
-        anchors=[Anchor("kornia RandomErasing", kornia_erase, ("kornia",))],
+        anchors=[Anchor("kornia RandomErasing", kornia_erase, ("kornia",),
+                        goal_ratio=cpu_goal(3.0, device))],
         device=device, floor=_copy_floor, note="float32 NCHW, one box per image",
-        min_rounds=15,
+        min_rounds=15, goal=">= 3x kornia (CPU)",
     )
     if device != "cpu":
         return
@@ -169,8 +174,10 @@ def _erasing_cases(quick: bool, device: str) -> Iterable[Case]:
         suite=SUITE, name="random_erasing/numpy", transforms=("random_erasing",),
         size=n, size_unit="images", items=n, unit="images/s", setup=setup_np,
         run=lambda s: [s["erase"](img, generator=s["g"]) for img in s["imgs"]],
-        anchors=[Anchor("albumentations Erasing", albu_erase, ("albumentations",))],
+        anchors=[Anchor("albumentations Erasing", albu_erase, ("albumentations",),
+                        goal_ratio=cpu_goal(0.95, device))],
         device=device, floor=_copy_floor, note="HWC uint8, one image per call",
+        goal=">= 0.95x albumentations",
     )
 
 
@@ -199,8 +206,10 @@ def _mix_cases(quick: bool, device: str) -> Iterable[Case]:
             size=n, size_unit="images", items=n, unit="images/s", setup=setup,
             run=lambda s: s["mix"](s["x"], s["labels"], generator=s["g"]),
             anchors=[Anchor(f"torchvision v2 {tv_name}", tv_mix, ("torchvision",),
+                            goal_ratio=cpu_goal(1.0, device),
                             note="pairs by roll(1), one lambda per batch")],
             device=device, floor=_copy_floor, min_rounds=15,
+            goal=">= 1x torchvision, with per-image parameters",
             note="float32 NCHW, integer labels -> soft (B, 10); partners by permutation",
         )
 

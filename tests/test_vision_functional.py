@@ -285,3 +285,25 @@ def test_erasing_a_large_cpu_batch_matches_the_clone_path(monkeypatch):
         assert torch.equal(got, VF.erase(x, boxes, value, seed=5)), value
         assert not torch.equal(got, x)
     assert torch.equal(x, before)
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_mixup_of_a_large_cpu_batch_equals_the_whole_batch_lerp(per_sample):
+    """Large CPU float batches are mixed a chunk of partners at a time into a huge-page
+    output: the values must be exactly lerp(x[perm], x, lam) of the whole batch, in new
+    memory, with the input untouched."""
+    from augkit._memory import HUGE_OUTPUT_BYTES
+
+    g = torch.Generator().manual_seed(3)
+    n = HUGE_OUTPUT_BYTES // (3 * 64 * 64 * 4) + 21  # above the threshold, not whole chunks
+    x = torch.rand(n, 3, 64, 64, generator=g)
+    before = x.clone()
+    labels = torch.randint(0, 10, (n,), generator=g)
+    perm = torch.randperm(n, generator=g)
+    lam = torch.rand(n, generator=g, dtype=torch.float64) if per_sample else 0.3
+    out, soft = VF.mixup(x, labels, perm, lam, 10)
+    w = torch.as_tensor(lam, dtype=torch.float64).float()
+    w = w.view(-1, 1, 1, 1) if per_sample else w
+    assert torch.equal(out, torch.lerp(x[perm], x, w))
+    assert out.data_ptr() != x.data_ptr() and torch.equal(x, before)
+    assert torch.allclose(soft.sum(1), torch.ones(n, dtype=soft.dtype))

@@ -1,5 +1,5 @@
 """New memory for large CPU outputs (see ``HUGE_OUTPUT_BYTES``): used by the kernels that
-write outputs of many megabytes (batch erasing, degree-preserving rewiring)."""
+write outputs of many megabytes (batch erasing and mixup, degree-preserving rewiring)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,24 @@ import torch
 HUGE_OUTPUT_BYTES = 8 << 20
 
 
+def fresh_empty_like(t: torch.Tensor) -> torch.Tensor:
+    """An uninitialised contiguous tensor of ``t``'s shape, dtype and device (through a numpy
+    allocation for large CPU tensors of a dtype numpy has, see ``HUGE_OUTPUT_BYTES``). The
+    numpy-backed result is an ordinary tensor except that its storage cannot be resized in
+    place."""
+    if t.device.type == "cpu" and t.numel() * t.element_size() >= HUGE_OUTPUT_BYTES:
+        try:
+            np_dtype = torch.empty(0, dtype=t.dtype).numpy().dtype
+        except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
+            pass
+        else:
+            return torch.from_numpy(np.empty(tuple(t.shape), dtype=np_dtype))
+    return torch.empty_like(t, memory_format=torch.contiguous_format)
+
+
 def fresh_copy(t: torch.Tensor) -> torch.Tensor:
-    """A copy of ``t`` in new memory (``clone()``; through a numpy allocation for large
-    contiguous CPU tensors, see ``HUGE_OUTPUT_BYTES``). The numpy-backed result is an ordinary
-    tensor except that its storage cannot be resized in place."""
-    if (t.device.type != "cpu" or t.requires_grad or not t.is_contiguous()
-            or t.numel() * t.element_size() < HUGE_OUTPUT_BYTES):
+    """A copy of ``t`` in new memory: ``clone()``, or for a large contiguous CPU tensor
+    without autograd :func:`fresh_empty_like` filled with ``t``."""
+    if t.device.type != "cpu" or t.requires_grad or not t.is_contiguous():
         return t.clone()
-    try:
-        np_dtype = torch.empty(0, dtype=t.dtype).numpy().dtype
-    except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
-        return t.clone()
-    return torch.from_numpy(np.empty(tuple(t.shape), dtype=np_dtype)).copy_(t)
+    return fresh_empty_like(t).copy_(t)

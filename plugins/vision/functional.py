@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from augkit._memory import HUGE_OUTPUT_BYTES, fresh_copy
+from augkit._memory import HUGE_OUTPUT_BYTES, fresh_copy, fresh_empty_like
 from augkit.errors import InputError
 
 __all__ = [
@@ -668,12 +668,11 @@ def _chunked_mix_ok(x: torch.Tensor) -> bool:
 
 def _mixup_chunked(x: torch.Tensor, perm: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``lerp(x[perm], x, weight)`` for a large CPU float batch, the same values: the output
-    in huge-page memory (``fresh_copy``'s allocation) and the partners gathered a chunk at a
+    in huge-page memory (``fresh_empty_like``) and the partners gathered a chunk at a
     time into one small buffer, instead of two fresh batch-sized tensors whose 4 KiB pages
     all fault (256x3x224x224 float32: the whole-batch version ran at ~13x a copy)."""
     n = x.shape[0]
-    out = torch.from_numpy(np.empty(tuple(x.shape), dtype=torch.empty(0, dtype=x.dtype)
-                                    .numpy().dtype))
+    out = fresh_empty_like(x)
     buf = x.new_empty((min(n, _MIX_CHUNK), *x.shape[1:]))
     per_image = weight.ndim > 0
     for lo in range(0, n, _MIX_CHUNK):

@@ -312,11 +312,14 @@ def test_units_cache_is_invisible():
     ei = _random_undirected(300, 1500, seed=4)
     n = 300
     first, k1 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
-    # The cached hash set of pairs comes back from the kernel exactly as it went in.
-    table = F._UNITS_CACHE.get(ei)[2][0]
-    before = table.copy()
+    # The cached swap state (unit rows, hash set of pairs) comes back from the kernel exactly
+    # as it went in.
+    rows, table = F._UNITS_CACHE.get(ei)[2]
+    before = rows.copy(), table.copy()
     again, k2 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")  # from the cache
-    assert F._UNITS_CACHE.get(ei)[2][0] is table and (table == before).all()
+    kept = F._UNITS_CACHE.get(ei)[2]
+    assert kept[0] is rows and kept[1] is table
+    assert (rows == before[0]).all() and (table == before[1]).all()
     fresh, k3 = F.double_edge_swap(ei.clone(), n, 0.7, 11, backend="numba")
     assert torch.equal(first, again) and torch.equal(first, fresh) and k1 == k2 == k3
     # An in-place change (swap two targets) must not be served from the stale entry.

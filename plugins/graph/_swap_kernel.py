@@ -74,17 +74,26 @@ def _next(state):  # splitmix64 -> a uniform float in [0, 1) with 53 bits
 
 
 @njit(cache=True)
-def kernel(a, b, ukeys, table, u_g, remaining, n, undirected, seed, done):
-    """The swaps on the units ``a[i] -> b[i]`` (keys ``ukeys``, grouped by graph, ``u_g`` per
-    graph), updating ``a``, ``b`` and ``ukeys``. ``table`` (from :func:`pair_table`, room for
-    two more keys per swap) is the set of pairs present: every write to it is logged and
-    undone before returning, so it comes back exactly as it was and can be kept for the next
-    call on the same graph (O(swaps) instead of rebuilding it, ~E/2 random writes). The
-    kernel holds the GIL, so no other thread sees the table midway."""
+def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, out_src,
+               out_dst):
+    """The swaps on the units ``units[i] = (a, b, key, position)`` (edge ``a -> b`` stored at
+    ``position``, key of its pair; grouped by graph, ``u_g`` per graph), written into the
+    output rows ``out_src``/``out_dst`` (a copy of the edge_index: only the swapped units'
+    positions, and their reverse copies ``urev`` on an undirected graph, are rewritten).
+
+    ``units`` and ``table`` (from :func:`pair_table`, room for two more keys per swap) are the
+    kept state of the graph: every write to them is logged and undone before returning, so
+    both come back exactly as they were and a call costs O(swaps), not O(E). One row of
+    ``units`` per unit keeps a swap's reads of a unit in one cache line. The kernel holds the
+    GIL, so no other thread sees the state midway."""
     mask = table.size - 1
-    log_slot = np.empty(4 * remaining.sum() + 4, dtype=np.int64)
-    log_old = np.empty_like(log_slot)
+    cap = 4 * remaining.sum() + 4
+    log_slot = np.empty(cap, dtype=np.int64)
+    log_old = np.empty(cap, dtype=np.int64)
+    log_unit = np.empty(cap // 2, dtype=np.int64)
+    log_row = np.empty((cap // 2, 3), dtype=np.int64)
     w = 0
+    v = 0
     state = seed
     start = 0
     for g in range(u_g.size):
@@ -100,10 +109,10 @@ def kernel(a, b, ukeys, table, u_g, remaining, n, undirected, seed, done):
             j = start + min(int(u2 * (m - 1)), m - 2)
             if j >= i:
                 j += 1
-            ai = a[i]
-            bi = b[i]
-            aj = a[j]
-            bj = b[j]
+            ai = units[i, 0]
+            bi = units[i, 1]
+            aj = units[j, 0]
+            bj = units[j, 1]
             if undirected:
                 state, u3 = _next(state)
                 if u3 < 0.5:
@@ -119,17 +128,39 @@ def kernel(a, b, ukeys, table, u_g, remaining, n, undirected, seed, done):
             if k1 == k2 or _find(table, k1, mask) >= 0 or _find(table, k2, mask) >= 0:
                 continue
             # Old pairs become tombstones (probes go on past them), then the new pairs go in.
-            w = _logged_write(table, _find(table, ukeys[i], mask), -2, log_slot, log_old, w)
-            w = _logged_write(table, _find(table, ukeys[j], mask), -2, log_slot, log_old, w)
+            w = _logged_write(table, _find(table, units[i, 2], mask), -2, log_slot, log_old, w)
+            w = _logged_write(table, _find(table, units[j, 2], mask), -2, log_slot, log_old, w)
             w = _logged_write(table, _free_slot(table, k1, mask), k1, log_slot, log_old, w)
             w = _logged_write(table, _free_slot(table, k2, mask), k2, log_slot, log_old, w)
-            b[i] = bj
-            a[j] = aj
-            b[j] = bi
-            ukeys[i] = k1
-            ukeys[j] = k2
+            for u in (i, j):
+                log_unit[v] = u
+                log_row[v, 0] = units[u, 0]
+                log_row[v, 1] = units[u, 1]
+                log_row[v, 2] = units[u, 2]
+                v += 1
+            units[i, 1] = bj
+            units[i, 2] = k1
+            units[j, 0] = aj
+            units[j, 1] = bi
+            units[j, 2] = k2
             done[g] += 1
         start += m
+    # The touched units' final endpoints into the output (a unit swapped twice is written
+    # twice with the same final values), then the state back as it was, newest change first.
+    for q in range(v):
+        u = log_unit[q]
+        p = units[u, 3]
+        out_src[p] = units[u, 0]
+        out_dst[p] = units[u, 1]
+        if undirected:
+            r = urev[u]
+            out_src[r] = units[u, 1]
+            out_dst[r] = units[u, 0]
+    for q in range(v - 1, -1, -1):
+        u = log_unit[q]
+        units[u, 0] = log_row[q, 0]
+        units[u, 1] = log_row[q, 1]
+        units[u, 2] = log_row[q, 2]
     for q in range(w - 1, -1, -1):
         table[log_slot[q]] = log_old[q]
 

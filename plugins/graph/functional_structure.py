@@ -369,29 +369,20 @@ def double_edge_swap(
         # Counting sorts and one merge in numba, O(E + n): the same keys, units and order as
         # the torch path below, without its comparison sorts and searches; kept per
         # edge_index tensor for the next call on the same graph (see _cached_units).
-        existing, ukeys, upos, urev, undirected = _cached_units(edge_index, n, undirected)
-        ukeys = ukeys.clone()  # the kernel rewrites the keys of the units it swaps
-    else:
-        existing, ukeys, upos, urev, undirected = _units_torch(edge_index, n, undirected)
+        units = _cached_units(edge_index, n, undirected)
+        return _double_edge_swap_numba(edge_index, units, n, ratio, seed, batch, num_graphs)
+    existing, ukeys, upos, urev, undirected = _units_torch(edge_index, n, undirected)
     num_units = ukeys.numel()
     if num_units < 2:
         return edge_index.clone(), 0
     a = _take(src, upos)
     b = _take(dst, upos)
-    if backend == "numba" and num_graphs == 1:
-        ugraph, u_g = None, torch.tensor([num_units])
-    else:
-        ugraph = _take(batch, a)  # units are sorted by key, hence grouped by graph
-        u_g = torch.bincount(ugraph, minlength=num_graphs)
+    ugraph = _take(batch, a)  # units are sorted by key, hence grouped by graph
+    u_g = torch.bincount(ugraph, minlength=num_graphs)
     remaining = torch.floor(ratio * u_g.double() / 2 + 0.5).long()
-    if backend == "numba":
-        table = _pair_table(edge_index, existing, 2 * int(remaining.sum()))
-        done = _swaps_numba(a, b, ukeys, table, u_g, remaining, n, undirected, seed)
-    else:
-        done = _swaps_torch(a, b, ukeys, existing, ugraph, u_g, remaining, n, undirected,
-                            seed, max_rounds)
-    # A new tensor either way (contiguous() of a non-contiguous one copies).
-    out = fresh_copy(edge_index) if edge_index.is_contiguous() else edge_index.contiguous()
+    done = _swaps_torch(a, b, ukeys, existing, ugraph, u_g, remaining, n, undirected,
+                        seed, max_rounds)
+    out = _new_edge_index(edge_index)
     out[0].index_copy_(0, upos, a)
     out[1].index_copy_(0, upos, b)
     if urev is not None:
@@ -449,24 +440,67 @@ def _cached_units(
     if hit is not None and hit[0] == stamp:
         return hit[1]
     units = _units_numba(edge_index[0], edge_index[1], n, undirected)
-    _UNITS_CACHE[edge_index] = (stamp, units, [])  # the list: room for the pair table
+    _UNITS_CACHE[edge_index] = (stamp, units, [])  # the list: room for the swap state
     return units
 
 
-def _pair_table(edge_index: torch.Tensor, existing: torch.Tensor, extra: int) -> np.ndarray:
-    """The swap kernel's hash set of the pairs ``existing``, with room for ``extra`` more
-    keys. Kept beside the cached units of ``edge_index`` (the kernel hands it back unchanged;
-    building it is ~E/2 random writes, the slowest O(E) step of a call), sized then for as
-    many insertions as there are pairs so that any ratio up to 1 reuses it."""
-    k = _numba_module()
+def _new_edge_index(edge_index: torch.Tensor) -> torch.Tensor:
+    """A contiguous copy of ``edge_index`` in new memory (contiguous() of a non-contiguous
+    one copies)."""
+    return fresh_copy(edge_index) if edge_index.is_contiguous() else edge_index.contiguous()
+
+
+def _double_edge_swap_numba(
+    edge_index: torch.Tensor, units: tuple, n: int, ratio: float, seed: int,
+    batch: torch.Tensor, num_graphs: int,
+) -> tuple[torch.Tensor, int]:
+    """:func:`double_edge_swap` on the CPU: the swaps one after another in numba on the kept
+    state of the graph (see :func:`_swap_state`), written straight into a copy of
+    ``edge_index``."""
+    existing, ukeys, upos, urev, undirected = units
+    num_units = ukeys.numel()
+    if num_units < 2:
+        return edge_index.clone(), 0
+    if num_graphs == 1:
+        u_g = torch.tensor([num_units])
+    else:
+        # Units are sorted by key, hence grouped by graph (by their first node's graph).
+        ugraph = _take(batch, _take(edge_index[0], upos))
+        u_g = torch.bincount(ugraph, minlength=num_graphs)
+    remaining = torch.floor(ratio * u_g.double() / 2 + 0.5).long()
+    rows, table = _swap_state(edge_index, units, 2 * int(remaining.sum()))
+    out = _new_edge_index(edge_index)
+    done = np.zeros(num_graphs, dtype=np.int64)
+    rev = urev.numpy() if urev is not None else np.empty(0, dtype=np.int64)
+    _numba_module().swap_units(rows, rev, table, u_g.numpy(), remaining.numpy(), int(n),
+                               bool(undirected), int(seed) & _MASK63, done, out[0].numpy(),
+                               out[1].numpy())
+    return out, int(done.sum())
+
+
+def _swap_state(
+    edge_index: torch.Tensor, units: tuple, extra: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The swap kernel's state of a graph: ``rows``, one row ``(a, b, key, position)`` per
+    unit, and ``table``, the hash set of the pairs present with room for ``extra`` more keys.
+    Kept beside the cached units of ``edge_index`` (the kernel hands both back unchanged;
+    building them is O(E), the table ~E/2 random writes), the table sized then for as many
+    insertions as there are pairs so that any ratio up to 1 reuses it."""
+    existing, ukeys, upos = units[:3]
     hit = _UNITS_CACHE.get(edge_index)
     cached = hit is not None and hit[1][0] is existing
-    if cached and hit[2] and hit[2][0].size >= 2 * (existing.numel() + extra) + 8:
-        return hit[2][0]
-    table = k.pair_table(existing.numpy(), max(extra, existing.numel()) if cached else extra)
+    if cached and hit[2] and hit[2][1].size >= 2 * (existing.numel() + extra) + 8:
+        return hit[2][0], hit[2][1]
+    rows = np.empty((ukeys.numel(), 4), dtype=np.int64)
+    rows[:, 0] = _take(edge_index[0], upos).numpy()
+    rows[:, 1] = _take(edge_index[1], upos).numpy()
+    rows[:, 2] = ukeys.numpy()
+    rows[:, 3] = upos.numpy()
+    table = _numba_module().pair_table(existing.numpy(),
+                                       max(extra, existing.numel()) if cached else extra)
     if cached:
-        hit[2][:] = [table]
-    return table
+        hit[2][:] = [rows, table]
+    return rows, table
 
 
 def _units_numba(
@@ -576,20 +610,6 @@ def _numba_module():  # noqa: ANN202 - the compiled kernels' module, or None wit
     except ImportError:  # pragma: no cover - numba is in the graph extra
         return None
     return _swap_kernel
-
-
-def _swaps_numba(
-    a: torch.Tensor, b: torch.Tensor, ukeys: torch.Tensor, table: np.ndarray,
-    u_g: torch.Tensor, remaining: torch.Tensor, n: int, undirected: bool, seed: int,
-) -> int:
-    """Sequential double edge swaps on the CPU (the networkx chain: pick two edges at random,
-    swap when valid), with ``table`` the hash set of the pairs (handed back unchanged);
-    updates ``a``/``b``."""
-    kernel = _numba_module().kernel
-    done = np.zeros(u_g.numel(), dtype=np.int64)
-    kernel(a.numpy(), b.numpy(), ukeys.numpy(), table, u_g.numpy(),
-           remaining.numpy(), int(n), bool(undirected), int(seed) & _MASK63, done)
-    return int(done.sum())
 
 
 # ---- subgraph sampling --------------------------------------------------------------------

@@ -54,6 +54,16 @@ def pair_table(existing, extra):
 
 
 @njit(cache=True)
+def key_slots(table, keys):
+    """Where each of ``keys`` (all present) sits in ``table``."""
+    mask = table.size - 1
+    out = np.empty(keys.size, dtype=np.int64)
+    for t in range(keys.size):
+        out[t] = _find(table, keys[t], mask)
+    return out
+
+
+@njit(cache=True)
 def _logged_write(table, s, value, log_slot, log_old, w):
     log_slot[w] = s
     log_old[w] = table[s]
@@ -74,10 +84,46 @@ def _next(state):  # splitmix64 -> a uniform float in [0, 1) with 53 bits
 
 
 @njit(cache=True)
+def _draw(state, m, start, undirected):
+    """One try's draw among the ``m`` units from ``start``: two distinct units ``i``, ``j``
+    and, on an undirected graph, whether ``j`` is read backwards."""
+    state, u1 = _next(state)
+    state, u2 = _next(state)
+    i = start + min(int(u1 * m), m - 1)
+    j = start + min(int(u2 * (m - 1)), m - 2)
+    if j >= i:
+        j += 1
+    flip = False
+    if undirected:
+        state, u3 = _next(state)
+        flip = u3 < 0.5
+    return state, i, j, flip
+
+
+@njit(cache=True)
+def _touch(units, table, i, j, flip, n, undirected, mask):
+    """Reads what a try on units ``i``, ``j`` will read first (a software prefetch)."""
+    ai = units[i, 0]
+    bi = units[i, 1]
+    aj = units[j, 0]
+    bj = units[j, 1]
+    if flip:
+        aj, bj = bj, aj
+    if undirected:
+        k1 = min(ai, bj) * n + max(ai, bj)
+        k2 = min(aj, bi) * n + max(aj, bi)
+    else:
+        k1 = ai * n + bj
+        k2 = aj * n + bi
+    return table[_slot(k1, mask)] + table[_slot(k2, mask)]
+
+
+@njit(cache=True)
 def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, out_src,
                out_dst):
-    """The swaps on the units ``units[i] = (a, b, key, position)`` (edge ``a -> b`` stored at
-    ``position``, key of its pair; grouped by graph, ``u_g`` per graph), written into the
+    """The swaps on the units ``units[i] = (a, b, slot, position)`` (edge ``a -> b`` stored at
+    ``position``, the key of its pair at ``table[slot]``, so that a swap drops the old pair
+    without probing for it; grouped by graph, ``u_g`` per graph), written into the
     output rows ``out_src``/``out_dst`` (a copy of the edge_index: only the swapped units'
     positions, and their reverse copies ``urev`` on an undirected graph, are rewritten).
 
@@ -94,6 +140,7 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
     log_row = np.empty((cap // 2, 3), dtype=np.int64)
     w = 0
     v = 0
+    sink = 0
     state = seed
     start = 0
     for g in range(u_g.size):
@@ -101,22 +148,23 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
         want = remaining[g]
         tries = 0
         limit = 20 * want + 100
-        while done[g] < want and tries < limit and m >= 2:
+        if m < 2:
+            start += m
+            continue
+        next_state, ni, nj, nflip = _draw(state, m, start, undirected)
+        while done[g] < want and tries < limit:
             tries += 1
-            state, u1 = _next(state)
-            state, u2 = _next(state)
-            i = start + min(int(u1 * m), m - 1)
-            j = start + min(int(u2 * (m - 1)), m - 2)
-            if j >= i:
-                j += 1
+            state, i, j, flip = next_state, ni, nj, nflip
+            # The next try's draw (what the next iteration would draw) and a read of its units
+            # and pair slots now: their cache misses then overlap this try's work.
+            next_state, ni, nj, nflip = _draw(state, m, start, undirected)
+            sink += _touch(units, table, ni, nj, nflip, n, undirected, mask)
             ai = units[i, 0]
             bi = units[i, 1]
             aj = units[j, 0]
             bj = units[j, 1]
-            if undirected:
-                state, u3 = _next(state)
-                if u3 < 0.5:
-                    aj, bj = bj, aj
+            if flip:
+                aj, bj = bj, aj
             if ai == bj or aj == bi:
                 continue
             if undirected:
@@ -128,10 +176,12 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
             if k1 == k2 or _find(table, k1, mask) >= 0 or _find(table, k2, mask) >= 0:
                 continue
             # Old pairs become tombstones (probes go on past them), then the new pairs go in.
-            w = _logged_write(table, _find(table, units[i, 2], mask), -2, log_slot, log_old, w)
-            w = _logged_write(table, _find(table, units[j, 2], mask), -2, log_slot, log_old, w)
-            w = _logged_write(table, _free_slot(table, k1, mask), k1, log_slot, log_old, w)
-            w = _logged_write(table, _free_slot(table, k2, mask), k2, log_slot, log_old, w)
+            w = _logged_write(table, units[i, 2], -2, log_slot, log_old, w)
+            w = _logged_write(table, units[j, 2], -2, log_slot, log_old, w)
+            s1 = _free_slot(table, k1, mask)
+            w = _logged_write(table, s1, k1, log_slot, log_old, w)
+            s2 = _free_slot(table, k2, mask)
+            w = _logged_write(table, s2, k2, log_slot, log_old, w)
             for u in (i, j):
                 log_unit[v] = u
                 log_row[v, 0] = units[u, 0]
@@ -139,10 +189,10 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
                 log_row[v, 2] = units[u, 2]
                 v += 1
             units[i, 1] = bj
-            units[i, 2] = k1
+            units[i, 2] = s1
             units[j, 0] = aj
             units[j, 1] = bi
-            units[j, 2] = k2
+            units[j, 2] = s2
             done[g] += 1
         start += m
     # The touched units' final endpoints into the output (a unit swapped twice is written
@@ -163,6 +213,7 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
         units[u, 2] = log_row[q, 2]
     for q in range(w - 1, -1, -1):
         table[log_slot[q]] = log_old[q]
+    return sink
 
 
 @njit(cache=True)

@@ -481,23 +481,24 @@ def _double_edge_swap_numba(
 def _swap_state(
     edge_index: torch.Tensor, units: tuple, extra: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The swap kernel's state of a graph: ``rows``, one row ``(a, b, key, position)`` per
-    unit, and ``table``, the hash set of the pairs present with room for ``extra`` more keys.
-    Kept beside the cached units of ``edge_index`` (the kernel hands both back unchanged;
-    building them is O(E), the table ~E/2 random writes), the table sized then for as many
-    insertions as there are pairs so that any ratio up to 1 reuses it."""
+    """The swap kernel's state of a graph: ``rows``, one row ``(a, b, slot, position)`` per
+    unit (``table[slot]`` holds the key of its pair), and ``table``, the hash set of the pairs
+    present with room for ``extra`` more keys. Kept beside the cached units of ``edge_index``
+    (the kernel hands both back unchanged; building them is O(E), the table ~E/2 random
+    writes), the table sized then for as many insertions as there are pairs so that any ratio
+    up to 1 reuses it."""
     existing, ukeys, upos = units[:3]
     hit = _UNITS_CACHE.get(edge_index)
     cached = hit is not None and hit[1][0] is existing
     if cached and hit[2] and hit[2][1].size >= 2 * (existing.numel() + extra) + 8:
         return hit[2][0], hit[2][1]
+    k = _numba_module()
+    table = k.pair_table(existing.numpy(), max(extra, existing.numel()) if cached else extra)
     rows = np.empty((ukeys.numel(), 4), dtype=np.int64)
     rows[:, 0] = _take(edge_index[0], upos).numpy()
     rows[:, 1] = _take(edge_index[1], upos).numpy()
-    rows[:, 2] = ukeys.numpy()
+    rows[:, 2] = k.key_slots(table, ukeys.numpy())
     rows[:, 3] = upos.numpy()
-    table = _numba_module().pair_table(existing.numpy(),
-                                       max(extra, existing.numel()) if cached else extra)
     if cached:
         hit[2][:] = [rows, table]
     return rows, table

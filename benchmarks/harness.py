@@ -359,8 +359,12 @@ def measure_memory(fn: Callable[[Any], Any], state: Any, device: str) -> dict[st
     CPU: the larger of tracemalloc's peak (Python objects and numpy buffers; torch's CPU
     allocator is invisible to it) and the rise of the resident-set high-water mark (every
     allocator, but memory the allocator already holds is reused without showing). Both are
-    lower bounds of the true peak; the method is recorded beside the number.
+    lower bounds of the true peak; the method is recorded beside the number. augkit's idle
+    recycled output buffers are freed first, so the call's own output counts as allocated.
     """
+    from augkit._memory import release_buffers
+
+    release_buffers()
     if device.startswith("cuda"):
         import torch
 

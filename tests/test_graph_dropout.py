@@ -270,3 +270,36 @@ def test_attribute_gather_equals_index_select(dtype, dim):
     assert got.dtype == dtype and torch.equal(got, value.index_select(dim, index))
     assert torch.equal(value, before)
     assert gather(value, dim, index[:0]).shape == value.index_select(dim, index[:0]).shape
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_large_attribute_gather_into_recycled_memory(dim):
+    """From 8 MiB on, gathered attributes are written into augkit._memory's recycled
+    buffers: same values as index_select, new memory each time while the last result is
+    held, and an out-of-range index is still an error."""
+    from augkit._memory import HUGE_OUTPUT_BYTES
+    from augkit.plugins.graph._data import gather
+
+    rows = HUGE_OUTPUT_BYTES // 32 + 11
+    value = torch.arange(rows * 8, dtype=torch.float32).view(rows, 8)
+    value = value if dim == 0 else value.t().contiguous()
+    index = torch.randperm(rows, generator=torch.Generator().manual_seed(0))
+    first = gather(value, dim, index)
+    second = gather(value, dim, index.flip(0))
+    assert torch.equal(first, value.index_select(dim, index))
+    assert torch.equal(second, value.index_select(dim, index.flip(0)))
+    assert first.data_ptr() != second.data_ptr()
+    with pytest.raises(IndexError):
+        gather(value, dim, torch.tensor([0, value.size(dim)]).repeat(rows))
+
+
+def test_edge_dropout_of_a_large_graph_equals_the_torch_path():
+    """Above 2**18 edges the numba path allocates its outputs apart (recycled buffers):
+    the same edges and edge ids as the torch path, twice in a row."""
+    g = torch.Generator().manual_seed(0)
+    n = 50_000
+    ei = torch.randint(0, n, (2, (1 << 18) + 1234), generator=g)
+    want = F.dropout_edge(ei, 0.3, 7, num_nodes=n, backend="torch")
+    for _ in range(2):
+        got = F.dropout_edge(ei, 0.3, 7, num_nodes=n)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])

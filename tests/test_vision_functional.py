@@ -248,15 +248,15 @@ def test_cutmix_box_rule_matches_torchvision():
 
 
 @pytest.mark.parametrize("dtype", [torch.uint8, torch.float32, torch.float16])
-def test_fresh_copy_of_a_large_batch(dtype):
+def test_copy_output_of_a_large_batch(dtype):
     """Large CPU outputs go through a numpy allocation (huge pages): same values, dtype and
     shape as clone(), new memory, input untouched, and shareable with worker processes."""
-    from augkit._memory import HUGE_OUTPUT_BYTES, fresh_copy
+    from augkit._memory import HUGE_OUTPUT_BYTES, copy_output
 
     n = HUGE_OUTPUT_BYTES // (3 * 64 * 64 * torch.empty(0, dtype=dtype).element_size()) + 1
     x = (torch.arange(n * 3 * 64 * 64) % 251).to(dtype).view(n, 3, 64, 64)
     before = x.clone()
-    out = fresh_copy(x)
+    out = copy_output(x)
     assert out.dtype == dtype and out.shape == x.shape and out.is_contiguous()
     assert torch.equal(out, x) and out.data_ptr() != x.data_ptr()
     out.zero_()
@@ -265,11 +265,11 @@ def test_fresh_copy_of_a_large_batch(dtype):
     assert out.is_shared()
     # Small, non-contiguous (channels_last keeps its strides) and bfloat16 inputs: clone().
     cl = x.to(memory_format=torch.channels_last)
-    assert fresh_copy(cl).stride() == cl.stride()
+    assert copy_output(cl).stride() == cl.stride()
     small = x[:1]
-    assert torch.equal(fresh_copy(small), small)
+    assert torch.equal(copy_output(small), small)
     bf = x[:2].to(torch.bfloat16)
-    assert torch.equal(fresh_copy(bf), bf)
+    assert torch.equal(copy_output(bf), bf)
 
 
 def test_erasing_a_large_cpu_batch_matches_the_clone_path(monkeypatch):
@@ -280,7 +280,7 @@ def test_erasing_a_large_cpu_batch_matches_the_clone_path(monkeypatch):
     boxes = VF.sample_erasing_boxes(torch.Generator().manual_seed(1), 64, 128, 128,
                                     (0.02, 0.33), (0.3, 3.3), 2)
     outs = {v: VF.erase(x, boxes, v, seed=5) for v in ("zero", "mean", "random")}
-    monkeypatch.setattr(VF, "fresh_copy", lambda t: t.clone())
+    monkeypatch.setattr(VF, "copy_output", lambda t: t.clone())
     for value, got in outs.items():
         assert torch.equal(got, VF.erase(x, boxes, value, seed=5)), value
         assert not torch.equal(got, x)

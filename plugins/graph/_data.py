@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit._memory import HUGE_OUTPUT_BYTES, empty_array
 from augkit.errors import InputError
 
 _STRUCTURAL = {"edge_index", "batch", "ptr", "num_nodes", "adj_t"}
@@ -183,7 +184,17 @@ def gather(value: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
         except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
             pass
         else:
-            return torch.from_numpy(np.take(arr, index.numpy(), axis=dim))
+            idx = index.numpy()
+            rows = idx.shape[0]
+            if arr.nbytes // max(1, arr.shape[dim]) * rows < HUGE_OUTPUT_BYTES:
+                return torch.from_numpy(np.take(arr, idx, axis=dim))
+            # Large: into augkit._memory's recycled buffers, range-checked here because numpy
+            # buffers the whole result when out= meets its own checking (mode="raise").
+            if rows and (int(idx.min()) < 0 or int(idx.max()) >= arr.shape[dim]):
+                raise IndexError(f"gather: index out of range for size {arr.shape[dim]}")
+            shape = (*arr.shape[:dim], rows, *arr.shape[dim + 1:])
+            out = empty_array(shape, arr.dtype)
+            return torch.from_numpy(np.take(arr, idx, axis=dim, out=out, mode="wrap"))
     return value.index_select(dim, index)
 
 

@@ -23,6 +23,7 @@ import math
 import numpy as np
 import torch
 
+from augkit._memory import empty_array
 from augkit.plugins.graph._data import hash_bits24, salt_of, threshold24
 
 try:  # numba is an optional accelerator; the torch path is always there.
@@ -44,8 +45,9 @@ def _use_numba(backend: str | None, *tensors: torch.Tensor) -> bool:
 
 
 # Below this many edges edge dropout runs as one numba call (the dispatch of a second one was
-# ~10 % of a 1e4-edge call); above it the outputs are allocated by numpy, which asks for huge
-# pages: numba's own allocation faulted per 4 KiB page and made 1e7 edges ~1.5x slower.
+# ~10 % of a 1e4-edge call); above it the outputs are allocated by numpy (augkit._memory:
+# huge pages, recycled): numba's own allocation faulted per 4 KiB page and made 1e7 edges
+# ~1.5x slower.
 _FUSED_MAX_EDGES = 1 << 18
 
 
@@ -314,10 +316,10 @@ def dropout_edge(
         if src.shape[0] < _FUSED_MAX_EDGES:
             out, idx = _dropout_edge_nb(src, dst, n, salt, thresh, undirected)
         else:
-            keep = np.empty(src.shape[0], dtype=np.bool_)
+            keep = empty_array((src.shape[0],), np.bool_)
             k = _edge_keep_nb(src, dst, n, salt, thresh, undirected, keep)
-            out = np.empty((2, k), dtype=np.int64)
-            idx = np.empty(k, dtype=np.int64)
+            out = empty_array((2, k), np.int64)
+            idx = empty_array((k,), np.int64)
             _compact_edges_nb(src, dst, keep, np.empty(0, np.int64), out, idx)
         return torch.from_numpy(out), torch.from_numpy(idx)
     mask = edge_keep_mask(edge_index, p, seed, undirected=undirected, num_nodes=n,
@@ -455,10 +457,10 @@ def induced_edges(
     if _use_numba(backend, edge_index, new_id) and edge_index.is_contiguous():
         src, dst = _rows(edge_index)
         nid = np.ascontiguousarray(new_id.numpy(), dtype=np.int64)
-        keep = np.empty(src.shape[0], dtype=np.bool_)
+        keep = empty_array((src.shape[0],), np.bool_)
         k = _node_edges_nb(src, dst, nid, keep)
-        out = np.empty((2, k), dtype=np.int64)
-        idx = np.empty(k, dtype=np.int64)
+        out = empty_array((2, k), np.int64)
+        idx = empty_array((k,), np.int64)
         _compact_edges_nb(src, dst, keep, nid, out, idx)
         return torch.from_numpy(out), torch.from_numpy(idx)
     keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
-from augkit._memory import fresh_copy
+from augkit._memory import copy_output
 from augkit.plugins.graph._data import mix64
 from augkit.random import derive_seed
 
@@ -447,7 +447,7 @@ def _cached_units(
 def _new_edge_index(edge_index: torch.Tensor) -> torch.Tensor:
     """A contiguous copy of ``edge_index`` in new memory (contiguous() of a non-contiguous
     one copies)."""
-    return fresh_copy(edge_index) if edge_index.is_contiguous() else edge_index.contiguous()
+    return copy_output(edge_index) if edge_index.is_contiguous() else edge_index.contiguous()
 
 
 def _double_edge_swap_numba(

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from augkit._memory import HUGE_OUTPUT_BYTES, fresh_copy, fresh_empty_like
+from augkit._memory import HUGE_OUTPUT_BYTES, copy_output, empty_output_like
 from augkit.errors import InputError
 
 __all__ = [
@@ -230,7 +230,7 @@ def _blur_cv2_planes(x4: torch.Tensor, sig: torch.Tensor, kernel_size: int | Non
     import cv2
 
     src = x4.detach().contiguous().numpy()
-    out = torch.empty(x4.shape, dtype=x4.dtype)
+    out = empty_output_like(x4)
     dst = out.numpy()
     n, c = src.shape[:2]
     kernels: dict[float, np.ndarray] = {}
@@ -483,7 +483,7 @@ def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: int) ->
     # CPU: a clone, then one slice fill per box; writes only the erased pixels, which beats
     # any whole-batch mask on the CPU.
     shape = x.shape
-    out = fresh_copy(x.reshape(-1, *shape[-3:]))
+    out = copy_output(x.reshape(-1, *shape[-3:]))
     means = _channel_means(out) if value == "mean" else None
     boxes = _nonempty(b)
     c = out.shape[1]
@@ -668,11 +668,11 @@ def _chunked_mix_ok(x: torch.Tensor) -> bool:
 
 def _mixup_chunked(x: torch.Tensor, perm: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``lerp(x[perm], x, weight)`` for a large CPU float batch, the same values: the output
-    in huge-page memory (``fresh_empty_like``) and the partners gathered a chunk at a
+    in recycled huge-page memory (``empty_output_like``) and the partners gathered a chunk at a
     time into one small buffer, instead of two fresh batch-sized tensors whose 4 KiB pages
     all fault (256x3x224x224 float32: the whole-batch version ran at ~13x a copy)."""
     n = x.shape[0]
-    out = fresh_empty_like(x)
+    out = empty_output_like(x)
     buf = x.new_empty((min(n, _MIX_CHUNK), *x.shape[1:]))
     per_image = weight.ndim > 0
     for lo in range(0, n, _MIX_CHUNK):
@@ -700,9 +700,9 @@ def cutmix(
     area = ((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])).double()
     lam = 1.0 - area / (h * w)
     if x.device.type == "cpu":
-        # One clone, then copy only the pasted regions: one full copy where torchvision makes
+        # One copy, then copy only the pasted regions: one full copy where torchvision makes
         # two (roll and clone), and cheaper than a whole-batch gather and mask.
-        out = x.clone()
+        out = copy_output(x)
         partner, box_list = perm.tolist(), boxes.tolist()
         src, dst = _numpy_view(x), _numpy_view(out)
         if src is not None and dst is not None:

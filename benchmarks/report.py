@@ -99,7 +99,8 @@ def header_lines(doc: dict[str, Any]) -> list[str]:
         f"- Threads: torch {th['torch_threads']} (interop {th['torch_interop_threads']}), "
         f"OpenCV {th['opencv_threads'] if th['opencv_threads'] is not None else 'not loaded'}, "
         f"numba {th['numba_threads'] if th['numba_threads'] is not None else 'not loaded'}, "
-        f"OMP_NUM_THREADS={th['OMP_NUM_THREADS'] or 'unset'}",
+        f"OMP_NUM_THREADS={th['OMP_NUM_THREADS'] or 'unset'}, "
+        f"OMP_WAIT_POLICY={th.get('OMP_WAIT_POLICY') or 'unset'}",
         f"- Load average (1, 5, 15 min) at start {load.get('start')}, at end {load.get('end')}",
         *_pause_lines(doc.get("host_pauses")),
         f"- Versions: {versions}" + (f" (not installed: {', '.join(absent)})" if absent else ""),

@@ -293,13 +293,24 @@ def test_large_attribute_gather_into_recycled_memory(dim):
         gather(value, dim, torch.tensor([0, value.size(dim)]).repeat(rows))
 
 
-def test_edge_dropout_of_a_large_graph_equals_the_torch_path():
-    """Above 2**18 edges the numba path allocates its outputs apart (recycled buffers):
-    the same edges and edge ids as the torch path, twice in a row."""
+@pytest.mark.parametrize("chunks", [None, 1, 3])
+@pytest.mark.parametrize("undirected", [False, True])
+def test_edge_and_node_kernels_of_a_large_graph_equal_the_torch_path(monkeypatch, chunks,
+                                                                     undirected):
+    """Above 2**18 edges the numba path splits the edge list into chunks (one per thread)
+    and writes into recycled buffers: the same edges and edge ids as the torch path, for
+    any chunk count (a directed edge's draw is keyed by its global position), twice."""
+    if chunks is not None:
+        monkeypatch.setattr(F, "workers_for", lambda n, item: chunks)
     g = torch.Generator().manual_seed(0)
     n = 50_000
     ei = torch.randint(0, n, (2, (1 << 18) + 1234), generator=g)
-    want = F.dropout_edge(ei, 0.3, 7, num_nodes=n, backend="torch")
+    want = F.dropout_edge(ei, 0.3, 7, undirected=undirected, num_nodes=n, backend="torch")
+    new_id = torch.where(torch.rand(n, generator=g) < 0.7, 0, -1)
+    new_id[new_id >= 0] = torch.arange(int((new_id >= 0).sum()))
+    want_nodes = F.induced_edges(ei, new_id, backend="torch")
     for _ in range(2):
-        got = F.dropout_edge(ei, 0.3, 7, num_nodes=n)
+        got = F.dropout_edge(ei, 0.3, 7, undirected=undirected, num_nodes=n)
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+        got = F.induced_edges(ei, new_id)
+        assert torch.equal(got[0], want_nodes[0]) and torch.equal(got[1], want_nodes[1])

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from augkit._memory import HUGE_OUTPUT_BYTES, empty_array
+from augkit._threads import parallel_ranges
 from augkit.errors import InputError
 
 _STRUCTURAL = {"edge_index", "batch", "ptr", "num_nodes", "adj_t"}
@@ -188,13 +189,27 @@ def gather(value: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
             rows = idx.shape[0]
             if arr.nbytes // max(1, arr.shape[dim]) * rows < HUGE_OUTPUT_BYTES:
                 return torch.from_numpy(np.take(arr, idx, axis=dim))
-            # Large: into augkit._memory's recycled buffers, range-checked here because numpy
-            # buffers the whole result when out= meets its own checking (mode="raise").
-            if rows and (int(idx.min()) < 0 or int(idx.max()) >= arr.shape[dim]):
-                raise IndexError(f"gather: index out of range for size {arr.shape[dim]}")
+            # Large: into augkit._memory's recycled buffers, over torch's threads along dim 0
+            # (numpy's take releases the GIL); range-checked here because numpy buffers the
+            # whole result when out= meets its own checking (mode="raise").
+            size = arr.shape[dim]
             shape = (*arr.shape[:dim], rows, *arr.shape[dim + 1:])
             out = empty_array(shape, arr.dtype)
-            return torch.from_numpy(np.take(arr, idx, axis=dim, out=out, mode="wrap"))
+
+            def run(lo: int, hi: int) -> None:
+                part = idx[lo:hi]
+                if hi > lo and (int(part.min()) < 0 or int(part.max()) >= size):
+                    raise IndexError(f"gather: index out of range for size {size}")
+                if dim == 0:
+                    np.take(arr, part, axis=0, out=out[lo:hi], mode="wrap")
+                else:
+                    np.take(arr, part, axis=dim, out=out, mode="wrap")
+
+            if dim == 0:
+                parallel_ranges(run, rows, max(1, out.size // max(1, rows)))
+            else:
+                run(0, rows)
+            return torch.from_numpy(out)
     return value.index_select(dim, index)
 
 

@@ -19,11 +19,13 @@ probability ``p`` up to 2**-24.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
 
 from augkit._memory import empty_array
+from augkit._threads import parallel_ranges, workers_for
 from augkit.plugins.graph._data import hash_bits24, salt_of, threshold24
 
 try:  # numba is an optional accelerator; the torch path is always there.
@@ -49,6 +51,43 @@ def _use_numba(backend: str | None, *tensors: torch.Tensor) -> bool:
 # huge pages, recycled): numba's own allocation faulted per 4 KiB page and made 1e7 edges
 # ~1.5x slower.
 _FUSED_MAX_EDGES = 1 << 18
+
+
+def _chunked_keep_and_compact(
+    src: np.ndarray, dst: np.ndarray, keep_fn: Any, new_id: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept edges (relabelled through ``new_id`` unless it is empty) and their positions,
+    over contiguous chunks of the edge list on torch's threads (the numba kernels release
+    the GIL): ``keep_fn(src_chunk, dst_chunk, keep_chunk, chunk_start)`` marks a chunk's
+    kept edges and returns their count; each chunk then writes its kept edges at its offset.
+    Outputs (and the mask) are recycled buffers (augkit._memory)."""
+    e = src.shape[0]
+    keep = empty_array((e,), np.bool_)
+    chunks = workers_for(e, 1)
+    bounds = [e * j // chunks for j in range(chunks + 1)]
+    counts = [0] * chunks
+
+    def mark(lo: int, hi: int) -> None:
+        for c in range(lo, hi):
+            a, b = bounds[c], bounds[c + 1]
+            counts[c] = int(keep_fn(src[a:b], dst[a:b], keep[a:b], a))
+
+    parallel_ranges(mark, chunks, e // chunks)
+    offsets = [0]
+    for c in counts:
+        offsets.append(offsets[-1] + c)
+    out = empty_array((2, offsets[-1]), np.int64)
+    idx = empty_array((offsets[-1],), np.int64)
+
+    def compact(lo: int, hi: int) -> None:
+        for c in range(lo, hi):
+            a, b = bounds[c], bounds[c + 1]
+            o0, o1 = offsets[c], offsets[c + 1]
+            _compact_edges_nb(src[a:b], dst[a:b], keep[a:b], new_id, out[:, o0:o1],
+                              idx[o0:o1], a)
+
+    parallel_ranges(compact, chunks, e // chunks)
+    return out, idx
 
 
 def _rows(edge_index: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +117,9 @@ if numba is not None:
         return np.int64(z >> _S40)
 
     @njit(cache=True, nogil=True)
-    def _edge_keep_nb(src, dst, n, salt, thresh, undirected, keep):  # noqa: ANN001, ANN202
+    def _edge_keep_nb(src, dst, n, salt, thresh, undirected, keep, base=0):  # noqa: ANN001, ANN202
+        # ``base``: the position of src[0] in the whole edge list (a directed edge's draw is
+        # keyed by its position), so a chunk decides as the whole list would.
         kept = 0
         for i in range(src.shape[0]):
             if undirected:
@@ -86,7 +127,7 @@ if numba is not None:
                 v = dst[i]
                 key = u * n + v if u <= v else v * n + u
             else:
-                key = i
+                key = base + i
             k = _bits24(key, salt) >= thresh
             keep[i] = k
             kept += k
@@ -113,8 +154,8 @@ if numba is not None:
         return out, idx
 
     @njit(cache=True, nogil=True)
-    def _compact_edges_nb(src, dst, keep, new_id, out, idx):  # noqa: ANN001, ANN202
-        # new_id of length 0 means "no relabelling".
+    def _compact_edges_nb(src, dst, keep, new_id, out, idx, base=0):  # noqa: ANN001, ANN202
+        # new_id of length 0 means "no relabelling"; idx holds base + the chunk position.
         j = 0
         relabel = new_id.shape[0] > 0
         for i in range(src.shape[0]):
@@ -125,7 +166,7 @@ if numba is not None:
                 else:
                     out[0, j] = src[i]
                     out[1, j] = dst[i]
-                idx[j] = i
+                idx[j] = base + i
                 j += 1
 
     @njit(cache=True, nogil=True)
@@ -316,11 +357,10 @@ def dropout_edge(
         if src.shape[0] < _FUSED_MAX_EDGES:
             out, idx = _dropout_edge_nb(src, dst, n, salt, thresh, undirected)
         else:
-            keep = empty_array((src.shape[0],), np.bool_)
-            k = _edge_keep_nb(src, dst, n, salt, thresh, undirected, keep)
-            out = empty_array((2, k), np.int64)
-            idx = empty_array((k,), np.int64)
-            _compact_edges_nb(src, dst, keep, np.empty(0, np.int64), out, idx)
+            out, idx = _chunked_keep_and_compact(
+                src, dst, lambda s_, d_, keep, lo: _edge_keep_nb(
+                    s_, d_, n, salt, thresh, undirected, keep, lo),
+                np.empty(0, np.int64))
         return torch.from_numpy(out), torch.from_numpy(idx)
     mask = edge_keep_mask(edge_index, p, seed, undirected=undirected, num_nodes=n,
                           backend="torch")
@@ -457,11 +497,8 @@ def induced_edges(
     if _use_numba(backend, edge_index, new_id) and edge_index.is_contiguous():
         src, dst = _rows(edge_index)
         nid = np.ascontiguousarray(new_id.numpy(), dtype=np.int64)
-        keep = empty_array((src.shape[0],), np.bool_)
-        k = _node_edges_nb(src, dst, nid, keep)
-        out = empty_array((2, k), np.int64)
-        idx = empty_array((k,), np.int64)
-        _compact_edges_nb(src, dst, keep, nid, out, idx)
+        out, idx = _chunked_keep_and_compact(
+            src, dst, lambda s_, d_, keep, lo: _node_edges_nb(s_, d_, nid, keep), nid)
         return torch.from_numpy(out), torch.from_numpy(idx)
     keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)
     idx = keep.nonzero().view(-1)

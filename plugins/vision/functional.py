@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from augkit._memory import HUGE_OUTPUT_BYTES, copy_output, empty_output_like
+from augkit._threads import parallel_ranges
 from augkit.errors import InputError
 
 __all__ = [
@@ -247,40 +248,8 @@ def _blur_cv2_planes(x4: torch.Tensor, sig: torch.Tensor, kernel_size: int | Non
             for ch in range(c):
                 cv2.sepFilter2D(src[i, ch], -1, kernelX=k, kernelY=k, dst=dst[i, ch])
 
-    _parallel_ranges(run, n, src[0].size)
+    parallel_ranges(run, n, src[0].size)
     return out
-
-
-# Below this many elements per worker, a thread hand-off costs more than it saves.
-_MIN_PARALLEL_ELEMENTS = 1 << 18
-_POOL: Any = None
-_POOL_PID = 0
-
-
-def _parallel_ranges(fn: Any, n: int, item_elements: int) -> None:
-    """Run ``fn(lo, hi)`` over ``range(n)`` split into contiguous chunks, one per worker
-    (torch.get_num_threads(), so a DataLoader worker, which torch sets to 1 thread, stays
-    serial); the calling thread takes the first chunk. ``fn`` must release the GIL to gain."""
-    global _POOL, _POOL_PID
-    workers = min(torch.get_num_threads(), n, max(1, n * item_elements // _MIN_PARALLEL_ELEMENTS))
-    if workers <= 1:
-        fn(0, n)
-        return
-    import os
-
-    if _POOL is None or _POOL_PID != os.getpid() or _POOL._max_workers < workers - 1:
-        # A forked child inherits the pool object but not its threads: make a new one.
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="augkit-vision")
-        _POOL_PID = os.getpid()
-    bounds = [n * j // workers for j in range(workers + 1)]
-    futures = [_POOL.submit(fn, bounds[j], bounds[j + 1]) for j in range(1, workers)]
-    try:
-        fn(bounds[0], bounds[1])
-    finally:
-        for f in futures:
-            f.result()
 
 
 def _reflect101_index(n: int, pad: int, device: torch.device) -> torch.Tensor:
@@ -490,14 +459,14 @@ def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: int) ->
     arr = _numpy_view(out)
     if arr is not None and value != "random":
         # numpy fills: a torch op per box opens a thread team per box (a barrier each, slow
-        # when the cores are busy); numpy fills with no team, spread over _parallel_ranges.
+        # when the cores are busy); numpy fills with no team, spread over parallel_ranges.
         fill = means.numpy()[:, :, None, None] if means is not None else None
 
         def run(lo: int, hi: int) -> None:
             for i, _box, t, l, h, w in boxes[lo:hi]:
                 arr[i, :, t : t + h, l : l + w] = 0 if fill is None else fill[i]
 
-        _parallel_ranges(run, len(boxes), c * out.shape[2] * out.shape[3])
+        parallel_ranges(run, len(boxes), c * out.shape[2] * out.shape[3])
         return out.reshape(shape)
     g = torch.Generator().manual_seed(int(seed)) if value == "random" else None
     for i, _box, t, l, h, w in boxes:
@@ -714,7 +683,7 @@ def cutmix(
                     if y2 > y1 and x2 > x1:
                         dst[i, :, y1:y2, x1:x2] = src[partner[i], :, y1:y2, x1:x2]
 
-            _parallel_ranges(run, n, x[0].numel())
+            parallel_ranges(run, n, x[0].numel())
         else:
             for i, (y1, x1, y2, x2) in enumerate(box_list):
                 if y2 > y1 and x2 > x1:

@@ -55,6 +55,9 @@ def _oversampler_cases(quick: bool) -> Iterable[Case]:
             requires=("imblearn", "sklearn"),
             note=f"{key}=5, 3 classes 90/7/3 %",
             goal="overhead <= 5% over imbalanced-learn at 1e5 x 32",
+            # Calls of 0.3-3 s: 5-6 rounds put the median at 0.90-1.07x over runs for a
+            # wrapper whose own overhead is ~2 ms (the k-NN inside is the same call).
+            min_rounds=11,
         )
 
 

@@ -91,6 +91,22 @@ def test_khop_nodes_are_within_num_hops_of_a_root(data, num_hops, seed):
 
 
 @settings(max_examples=12)
+@given(graphs(max_nodes=80), st.sampled_from([0.1, 0.5, 1.0]), st.integers(0, 3),
+       st.integers(0, 2**31))
+def test_khop_of_one_graph_equals_the_batched_path(data, ratio, num_hops, seed):
+    """A single graph takes a shortcut (root and cap as Python integers, no ranking when the
+    ball fits): the same nodes as the general path, which runs when the graph sits in a
+    batch beside an empty graph (that graph draws nothing and ranks nothing)."""
+    n = data.num_nodes
+    if n == 0:
+        return
+    one = F.sample_subgraph_nodes(data.edge_index, n, "khop", ratio, seed, num_hops=num_hops)
+    many = F.sample_subgraph_nodes(data.edge_index, n, "khop", ratio, seed, num_hops=num_hops,
+                                   batch=torch.zeros(n, dtype=torch.long),
+                                   ptr=torch.tensor([0, n, n]))
+    assert torch.equal(one, many)
+
+
 @given(graphs(max_nodes=80), st.integers(0, 3), st.integers(0, 2**31))
 def test_khop_distance_matches_pyg(data, num_hops, seed):
     n = data.num_nodes

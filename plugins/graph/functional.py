@@ -64,6 +64,12 @@ def _chunked_keep_and_compact(
     e = src.shape[0]
     keep = empty_array((e,), np.bool_)
     chunks = workers_for(e, 1)
+    if chunks == 1:  # small graphs: no thread hand-off, no closures
+        k = int(keep_fn(src, dst, keep, 0))
+        out = empty_array((2, k), np.int64)
+        idx = empty_array((k,), np.int64)
+        _compact_edges_nb(src, dst, keep, new_id, out, idx, 0)
+        return out, idx
     bounds = [e * j // chunks for j in range(chunks + 1)]
     counts = [0] * chunks
 

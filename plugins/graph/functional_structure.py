@@ -18,15 +18,18 @@ Conventions shared by the kernels:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
 from augkit._memory import copy_output
 from augkit.plugins.graph._data import mix64
-from augkit.random import derive_seed
+from augkit.random import _mix64, derive_seed
 
 _MASK63 = (1 << 63) - 1
+_M64 = (1 << 64) - 1
 
 
 # ---- counter-based randomness -------------------------------------------------------------
@@ -37,6 +40,13 @@ def hash64(seed: int, stream: int, keys: torch.Tensor) -> torch.Tensor:
     on CPU and CUDA, and the same draw for every stored copy of one key."""
     salt = derive_seed(int(seed), int(stream))
     return mix64(keys.to(torch.long) + salt) & _MASK63
+
+
+def _hash64_int(seed: int, stream: int, key: int) -> int:
+    """:func:`hash64` of one key, in Python integers (the same bits: int64 arithmetic wraps
+    as unsigned 64-bit arithmetic does)."""
+    salt = derive_seed(int(seed), int(stream))
+    return _mix64((int(key) + salt) & _M64) & _MASK63
 
 
 def _randint(seed: int, stream: int, keys: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
@@ -801,9 +811,11 @@ def sample_subgraph_nodes(
     """
     dev = edge_index.device
     n = int(num_nodes)
-    batch, ptr = _graph_info(batch, ptr, n, dev)
     if n == 0:
         return torch.zeros(0, dtype=torch.bool, device=dev)
+    if method == "khop" and (ptr is None or ptr.numel() == 2):
+        return _khop_one_graph(edge_index, n, ratio, seed, num_hops)
+    batch, ptr = _graph_info(batch, ptr, n, dev)
     cap = target_sizes(ptr, ratio)
     if method == "random_node":
         return _mask_from(_roots(batch, ptr, cap, seed), n, dev)
@@ -819,3 +831,24 @@ def sample_subgraph_nodes(
         raise ValueError(f"method: got {method!r}; allowed: random_walk, khop, random_node")
     reached = (level >= 0).nonzero().view(-1)
     return _first_ranked(reached, level[reached], batch, cap, seed, n)
+
+
+def _khop_one_graph(
+    edge_index: torch.Tensor, n: int, ratio: float, seed: int, num_hops: int,
+) -> torch.Tensor:
+    """``sample_subgraph_nodes(..., "khop")`` of a single graph of ``n >= 1`` nodes, with
+    the same draws: the root and the cap in Python integers instead of one-element tensor
+    ops (those were most of a 1e4-edge call), the ranking only when the ball is over the
+    cap."""
+    cap = min(n, max(1, math.floor(n * ratio + 0.5)))
+    # _one_root's draw for graph 0: key 0 of stream 5 under seed + 1, modulo n.
+    root = _hash64_int(seed + 1, 5, 0) % n
+    roots = torch.tensor([root], dtype=torch.long, device=edge_index.device)
+    level = khop_distance_edges(edge_index, n, roots, num_hops)
+    inside = level >= 0
+    reached = _where(inside)
+    if reached.numel() <= cap:
+        return inside
+    batch = torch.zeros(n, dtype=torch.long, device=edge_index.device)
+    cap_t = torch.tensor([cap], dtype=torch.long, device=edge_index.device)
+    return _first_ranked(reached, _take(level, reached), batch, cap_t, seed, n)

@@ -119,6 +119,21 @@ def release_buffers() -> int:
         return freed
 
 
+def empty_output(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised contiguous CPU tensor: :func:`empty_array`'s recycled huge-page
+    memory when it is large and numpy has the dtype, else ``torch.empty``."""
+    numel = prod(int(s) for s in shape)
+    size = torch.empty(0, dtype=dtype).element_size()
+    if numel * size >= HUGE_OUTPUT_BYTES:
+        try:
+            np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
+        except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
+            pass
+        else:
+            return torch.from_numpy(empty_array(tuple(shape), np_dtype))
+    return torch.empty(tuple(shape), dtype=dtype)
+
+
 def empty_output_like(t: torch.Tensor) -> torch.Tensor:
     """An uninitialised contiguous tensor of ``t``'s shape, dtype and device: for a large CPU
     tensor of a dtype numpy has, backed by :func:`empty_array` (huge pages, recycled). The

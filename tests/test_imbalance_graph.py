@@ -267,3 +267,53 @@ def test_knn_within_matches_sklearn_distances(m, d, k, dup, nrows):
     p = pts.double()
     got_d = (p[got] - p[rows].unsqueeze(1)).norm(dim=-1)
     assert torch.allclose(got_d, torch.from_numpy(ref_d[rows.numpy()]), atol=1e-9)
+
+
+@pytest.mark.parametrize("roundoff", [2.0 ** -24, 1e-3, 1.0])
+def test_knn_float32_screen_falls_back_to_exact(monkeypatch, roundoff):
+    """The grouped k-NN screens in float32 and redoes in float64 the rows its error bound
+    cannot vouch for; with the bound inflated (1e-3: some rows, 1.0: every row) the answer
+    must still be the exact one, and the fallbacks must actually run."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from augkit.plugins.imbalance import knn
+
+    calls = {"groups64": 0, "best64": 0}
+    real64, real_best = knn._knn_grouped64, knn._best_in_groups
+
+    def groups64(*a):
+        calls["groups64"] += 1
+        return real64(*a)
+
+    def best64(*a):
+        calls["best64"] += 1
+        return real_best(*a)
+
+    monkeypatch.setattr(knn, "_U32", roundoff)
+    monkeypatch.setattr(knn, "_knn_grouped64", groups64)
+    monkeypatch.setattr(knn, "_best_in_groups", best64)
+    g = torch.Generator().manual_seed(7)
+    pts = torch.randn(3000, 8, generator=g)
+    rows = torch.randperm(3000, generator=g)[:700]
+    got = knn.knn_within(pts, rows, 4)
+    ref_d, _ = NearestNeighbors(n_neighbors=4).fit(pts.double().numpy()).kneighbors()
+    p = pts.double()
+    got_d = (p[got] - p[rows].unsqueeze(1)).norm(dim=-1)
+    assert torch.allclose(got_d, torch.from_numpy(ref_d[rows.numpy()]), atol=1e-9)
+    if roundoff == 1.0:
+        assert calls["groups64"] == 1 and calls["best64"] >= 1
+
+
+@settings(max_examples=40)
+@given(st.integers(1, 30), st.lists(st.integers(0, 29), max_size=80),
+       st.lists(st.integers(0, 29), max_size=20))
+def test_incident_edges_kernel_equals_numpy(n, owner, query):
+    """graph_smote finds the edges of its source nodes with a numba counting sort; it must
+    give the numpy version's pairs in the same order (repeated and edgeless queries too)."""
+    from augkit.plugins.imbalance.functional import _incident_edges_numpy, incident_edges
+
+    owner_a = np.array([o % n for o in owner], dtype=np.int64)
+    query_a = np.array([q % n for q in query], dtype=np.int64)
+    got = incident_edges(owner_a, query_a, n)
+    want = _incident_edges_numpy(owner_a, query_a, n)
+    assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit._memory import empty_output
 from augkit.balance import resolve_sampling_strategy
 from augkit.errors import InputError
 
@@ -100,7 +101,22 @@ def resolve_neighbours(
 def incident_edges(owner: np.ndarray, query: np.ndarray, num_nodes: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (q, e): edge ``e`` has ``owner[e] == query[q]``, for every q (a node may be
-    queried several times). Only the edges of queried nodes are sorted."""
+    queried several times), q ascending and each node's edges in storage order. Only the
+    edges of queried nodes are sorted; in numba when it is installed (a counting sort)."""
+    if len(query) == 0 or len(owner) == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    try:
+        from ._edges_kernel import incident_edges as kernel
+    except ImportError:  # pragma: no cover - numba comes with the graph extra
+        return _incident_edges_numpy(owner, query, num_nodes)
+    return kernel(np.ascontiguousarray(owner, dtype=np.int64),
+                  np.ascontiguousarray(query, dtype=np.int64), int(num_nodes))
+
+
+def _incident_edges_numpy(owner: np.ndarray, query: np.ndarray, num_nodes: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`incident_edges` in numpy (a stable argsort of the queried nodes' edges)."""
     if len(query) == 0 or len(owner) == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
@@ -285,11 +301,11 @@ def graph_smote(
         row, col = ei.cpu().numpy()
         new_row, new_col, copied = _new_edges(row, col, src, nbr, steps, n, edges, seed)
         added = torch.as_tensor(np.stack([new_row, new_col]), device=ei.device)
-        out.edge_index = torch.cat([ei, added], dim=1)
+        out.edge_index = _cat([ei, added], dim=1)
         copied_t = torch.as_tensor(copied, device=ei.device)
         for key in edge_keys:
             value = data[key]
-            out[key] = torch.cat([value, value[copied_t.to(value.device)]], dim=0)
+            out[key] = _cat([value, value[copied_t.to(value.device)]], dim=0)
 
     for key in node_keys:
         value = data[key]
@@ -303,10 +319,22 @@ def graph_smote(
             extra = torch.zeros(m, dtype=value.dtype, device=value.device)
         else:
             extra = value[src_t.to(value.device)]
-        out[key] = torch.cat([value, extra], dim=0)
+        out[key] = _cat([value, extra], dim=0)
     if "num_nodes" in data.keys():
         out.num_nodes = n + m
     return _finish(out, src, nbr, steps, return_info)
+
+
+def _cat(parts: list[torch.Tensor], dim: int) -> torch.Tensor:
+    """``torch.cat``; a large CPU result goes into augkit._memory's recycled buffers (the
+    grown edge_index of a 1e7-edge graph is ~250 MB of new pages otherwise)."""
+    first = parts[0]
+    if (first.device.type != "cpu" or any(p.requires_grad for p in parts)
+            or any(p.dtype != first.dtype for p in parts)):
+        return torch.cat(parts, dim=dim)
+    shape = list(first.shape)
+    shape[dim] = sum(p.shape[dim] for p in parts)
+    return torch.cat(parts, dim=dim, out=empty_output(tuple(shape), first.dtype))
 
 
 def _finish(out: Any, src: np.ndarray, nbr: np.ndarray, steps: np.ndarray, info: bool) -> Any:

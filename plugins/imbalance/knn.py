@@ -53,6 +53,15 @@ def knn_within(points: torch.Tensor, rows: torch.Tensor, k: int) -> torch.Tensor
     return out
 
 
+# The grouped path screens in float32 (GEMM and group minima at twice the float64 rate) and
+# keeps this many groups beyond the k + 1 best, so that rounding cannot hide one that the
+# exact float64 recheck needs (see _knn_grouped); rows where the margin is too thin for that
+# are redone wholly in float64.
+_EXTRA_GROUPS = 1
+_TILE_COLS32 = 2048  # float32 tiles of 512 x 2048: the same 4 MiB, half the Python loop
+_U32 = 2.0 ** -24  # float32 unit roundoff
+
+
 def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
                  k: int) -> torch.Tensor:
     """The k smallest distances all lie in the k groups (of 64 consecutive points) with the
@@ -61,18 +70,129 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
     points of the best groups again and take the top k among those candidates. The query
     itself stays in the tiles (finding it in each cost more than the GEMM) and is left out
     only among the candidates: with it, k + 1 groups hold the k nearest other points (the
-    k + 1 smallest minima belong to k + 1 distinct points, at most one of them the query)."""
+    k + 1 smallest minima belong to k + 1 distinct points, at most one of them the query).
+
+    The tiles are computed in float32, each value within ``E`` of the exact one, ``E`` a
+    bound from the row's and the largest squared norms (below). Every group whose exact
+    minimum is at most the exact (k+1)-th smallest then has a float32 minimum at most
+    ``T + 2E``, ``T`` the float32 (k+1)-th smallest, so the candidates (the
+    ``k + 1 + _EXTRA_GROUPS`` best float32 groups) hold all the groups the argument above
+    needs whenever the first group left out is above ``T + 2E``; the few rows where it is
+    not are redone with float64 tiles. The candidates' distances are then exact float64."""
     m, d = pts.shape
     pad = -m % _GROUP
     if pad:  # whole groups, padded with points at +inf distance (m > k real ones exist)
         pts = torch.cat([pts, pts.new_zeros(pad, d)])
         sq = torch.cat([sq, sq.new_full((pad,), float("inf"))])
     width = pts.size(0)
+    groups_n = width // _GROUP
+    q = rows.numel()
+    out = torch.empty(q, k, dtype=torch.long)
+    pts32 = pts.float()
+    ptT32 = pts32.T.contiguous()
+    sq32 = sq.float()
+    # |fl32(sq_p - 2 q.p) - (sq_p - 2 q.p)| <= E: rounding of sq_p, of the d products and
+    # sums of q.p (and of q, p themselves when the input was float64), and of the result;
+    # all bounded by multiples of u * (|q|^2 + max |p|^2), with slack.
+    max_sq = float(sq[:m].max())
+    take = min(k + 1 + _EXTRA_GROUPS, groups_n)
+    tile = pts32.new_empty(_TILE_ROWS, _TILE_COLS32)
+    redo = []
+    for start in range(0, q, _TILE_ROWS):
+        idx = rows[start:start + _TILE_ROWS]
+        r = idx.numel()
+        qp = pts32.index_select(0, idx)
+        mins = pts32.new_empty(r, groups_n)
+        for c0 in range(0, width, _TILE_COLS32):
+            c1 = min(width, c0 + _TILE_COLS32)
+            t = tile[:r, :c1 - c0]
+            torch.addmm(sq32[c0:c1].unsqueeze(0), qp, ptT32[:, c0:c1], beta=1.0, alpha=-2.0,
+                        out=t)
+            torch.amin(t.view(r, -1, _GROUP), dim=2, out=mins[:, c0 // _GROUP:c1 // _GROUP])
+        vals, groups = mins.topk(take, dim=1, largest=False, sorted=True)
+        err = (2 * d + 16) * _U32 * (sq.index_select(0, idx) + 3.0 * max_sq)
+        if take < groups_n:
+            ok = vals[:, -1].double() > vals[:, k].double() + 2.0 * err
+        else:
+            ok = torch.ones(r, dtype=torch.bool)
+        best, sure = _best_in_groups32(pts, pts32, sq, sq32, idx, groups, k, err)
+        out[start:start + r] = best
+        if not bool(sure.all()):  # the float32 candidate ranking too close to call
+            unsure = (~sure).nonzero().view(-1)
+            out[start + unsure] = _best_in_groups(pts, sq, idx.index_select(0, unsure),
+                                                  groups.index_select(0, unsure), k)
+        if not bool(ok.all()):
+            redo.append(start + (~ok).nonzero().view(-1))
+    if redo:
+        # Redone together: a float64 pass over all points for a few rows at a time wastes
+        # most of the GEMM's width.
+        at = torch.cat(redo)
+        out[at] = _knn_grouped64(pts, sq, rows.index_select(0, at), k)
+    return out
+
+
+_SPARE = 3  # candidates kept beyond k by the float32 ranking, for its exact recheck
+
+
+def _best_in_groups32(pts: torch.Tensor, pts32: torch.Tensor, sq: torch.Tensor,
+                      sq32: torch.Tensor, idx: torch.Tensor, groups: torch.Tensor, k: int,
+                      err: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_best_in_groups` ranking the candidates in float32 first (whole groups
+    gathered as blocks: half the bytes of float64 points) and recomputing exactly only the
+    ``k + _SPARE`` best; returns ``(best, sure)``, ``sure`` false on the rows where the
+    float32 ranking cannot vouch that the exact k nearest are among those (its
+    ``(k + _SPARE)``-th distance within ``2 * err`` of its k-th)."""
+    r, d = idx.numel(), pts.size(1)
+    take = groups.size(1)
+    blocks = pts32.view(-1, _GROUP, d).index_select(0, groups.reshape(-1))
+    qp32 = pts32.index_select(0, idx)
+    cols = (groups.unsqueeze(2) * _GROUP + torch.arange(_GROUP)).view(r, -1)
+    sqc = sq32.view(-1, _GROUP).index_select(0, groups.reshape(-1)).view(r, -1)
+    dist = sqc - 2.0 * torch.bmm(blocks.view(r, take * _GROUP, d),
+                                 qp32.unsqueeze(2)).squeeze(2)
+    dist.masked_fill_(cols == idx.unsqueeze(1), float("inf"))
+    keep = min(k + _SPARE, dist.size(1))
+    vals, pos = dist.topk(keep, dim=1, largest=False, sorted=True)
+    sure = (vals[:, -1].double() > vals[:, k - 1].double() + 2.0 * err) | (keep == dist.size(1))
+    cand = cols.gather(1, pos)
+    flat = cand.reshape(-1)
+    exact = sq.index_select(0, flat).view(r, keep) - 2.0 * torch.bmm(
+        pts.index_select(0, flat).view(r, keep, d), pts.index_select(0, idx).unsqueeze(2)
+    ).squeeze(2)
+    exact.masked_fill_(cand == idx.unsqueeze(1), float("inf"))
+    best = exact.topk(k, dim=1, largest=False).indices
+    return cand.gather(1, best), sure
+
+
+def _best_in_groups(pts: torch.Tensor, sq: torch.Tensor, idx: torch.Tensor,
+                    groups: torch.Tensor, k: int) -> torch.Tensor:
+    """Per query ``idx[i]``: the k nearest points (exact float64 distances, the query left
+    out) among the points of the groups ``groups[i]``."""
+    r, d = idx.numel(), pts.size(1)
+    offsets = torch.arange(_GROUP)
+    cols = (groups.unsqueeze(2) * _GROUP + offsets).view(r, -1)
+    # index_select, not pts[cols]: advanced indexing with a 2-D index was most of the time
+    # of this step.
+    flat = cols.reshape(-1)
+    qp = pts.index_select(0, idx)
+    cand = pts.index_select(0, flat).view(r, -1, d)
+    dist = sq.index_select(0, flat).view(r, -1) - 2.0 * torch.bmm(
+        cand, qp.unsqueeze(2)).squeeze(2)
+    dist.masked_fill_(cols == idx.unsqueeze(1), float("inf"))
+    best = dist.topk(k, dim=1, largest=False).indices
+    return cols.gather(1, best)
+
+
+def _knn_grouped64(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
+                   k: int) -> torch.Tensor:
+    """:func:`_knn_grouped` with float64 tiles and exactly the k + 1 best groups (``pts``
+    and ``sq`` already padded to whole groups): the rows the float32 screen cannot vouch
+    for."""
+    width = pts.size(0)
     q = rows.numel()
     out = torch.empty(q, k, dtype=torch.long)
     ptT = pts.T.contiguous()
     tile = pts.new_empty(_TILE_ROWS, _TILE_COLS)
-    offsets = torch.arange(_GROUP)
     for start in range(0, q, _TILE_ROWS):
         idx = rows[start:start + _TILE_ROWS]
         r = idx.numel()
@@ -84,14 +204,5 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
             torch.addmm(sq[c0:c1].unsqueeze(0), qp, ptT[:, c0:c1], beta=1.0, alpha=-2.0, out=t)
             torch.amin(t.view(r, -1, _GROUP), dim=2, out=mins[:, c0 // _GROUP:c1 // _GROUP])
         groups = mins.topk(min(k + 1, mins.size(1)), dim=1, largest=False, sorted=False).indices
-        cols = (groups.unsqueeze(2) * _GROUP + offsets).view(r, -1)
-        # index_select, not pts[cols]: advanced indexing with a 2-D index was most of the
-        # time of this loop.
-        flat = cols.reshape(-1)
-        cand = pts.index_select(0, flat).view(r, -1, d)
-        dist = sq.index_select(0, flat).view(r, -1) - 2.0 * torch.bmm(
-            cand, qp.unsqueeze(2)).squeeze(2)
-        dist.masked_fill_(cols == idx.unsqueeze(1), float("inf"))
-        best = dist.topk(k, dim=1, largest=False).indices
-        out[start:start + r] = cols.gather(1, best)
+        out[start:start + r] = _best_in_groups(pts, sq, idx, groups, k)
     return out

@@ -35,6 +35,7 @@ _LAZY = {
     "ParamError": "augkit.errors",
     "RegistryError": "augkit.errors",
     "balance": "augkit.balance",
+    "release_buffers": "augkit._memory",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

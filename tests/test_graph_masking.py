@@ -137,3 +137,17 @@ def test_cuda_matches_cpu():
         t = augkit.make("feature_masking", p=0.3, mode=mode, fill="mean")
         assert torch.allclose(t(batch, generator=2).x, t(batch.cuda(), generator=2).x.cpu(),
                               atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["feature", "node"])
+def test_masking_a_large_x_into_recycled_memory(mode):
+    """From 8 MiB on the masked copy is written into augkit._memory's recycled buffers: the
+    values of the plain broadcast, the input untouched, and a held result never reused."""
+    from augkit.plugins.graph.functional import mask_feature
+
+    x = torch.randn(600_000, 4, generator=torch.Generator().manual_seed(0))  # 9.6 MB
+    before = x.clone()
+    out, keep = mask_feature(x, 0.5, 3, mode=mode)
+    again, _ = mask_feature(x, 0.5, 3, mode=mode)
+    assert torch.equal(out, torch.where(keep, x, torch.zeros(()))) and torch.equal(out, again)
+    assert out.data_ptr() != again.data_ptr() and torch.equal(x, before)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from augkit._memory import empty_array
+from augkit._memory import empty_array, empty_output_like
 from augkit._threads import parallel_ranges, workers_for
 from augkit.plugins.graph._data import hash_bits24, salt_of, threshold24
 
@@ -596,11 +596,15 @@ def mask_feature(
             # One broadcast pass over x, as PyG's masked_fill: faster than a loop per row.
             keep_b = keep if mode == "node" or k == 1 else keep.index_select(0, gid)
             fill_b = fvals[:1] if fill == "zero" or k == 1 else fvals.index_select(0, gid)
-            result = torch.where(keep_b.to(dev), x2, fill_b)
+            if x2.device.type == "cpu" and not x2.requires_grad:
+                # Into recycled memory when large (augkit._memory).
+                result = torch.where(keep_b, x2, fill_b, out=empty_output_like(x2))
+            else:
+                result = torch.where(keep_b.to(dev), x2, fill_b)
             return (result.view(-1) if flat else result), keep
     if fast:
         xs = x2.detach().numpy()
-        out = np.empty((n, f), dtype=xs.dtype)
+        out = empty_array((n, f), xs.dtype)
         g = gid.numpy()
         fv = fvals.numpy()
         if mode == "feature":

@@ -89,7 +89,9 @@ def draw_seed(generator: torch.Generator) -> int:
     """One 63-bit integer from ``generator``: the seed of a counter-based or numpy stream."""
     import torch
 
-    return int(torch.randint(0, _MASK63, (1,), generator=generator, dtype=torch.int64))
+    # random_ on a 0-d tensor draws what torch.randint(0, _MASK63, (1,)) draws (the same
+    # kernel; tested) in about half the time, and this runs once per transform call.
+    return int(torch.empty((), dtype=torch.int64).random_(0, _MASK63, generator=generator))
 
 
 def numpy_rng(generator: torch.Generator) -> np.random.Generator:

@@ -144,3 +144,38 @@ def test_graph_contrastive_example_runs():
     losses = [float(line.split("loss")[1]) for line in proc.stdout.splitlines()
               if "loss" in line]
     assert len(losses) == 3
+
+
+def test_set_attr_writes_as_pyg_setattr_would():
+    from augkit.plugins.graph._data import set_attr, shallow_copy
+
+    class Tagged(Data):
+        @property
+        def label(self):
+            return self["tag"]
+
+        @label.setter
+        def label(self, value):
+            self["tag"] = value * 2
+
+    ei = torch.tensor([[0, 1], [1, 0]])
+    for data in (Data(x=torch.ones(2, 3), edge_index=ei),
+                 Batch.from_data_list([Data(x=torch.ones(2, 3), edge_index=ei)] * 2)):
+        assert data.is_edge_attr("edge_index")  # fills the input's attribute-kind cache
+        fast, slow = shallow_copy(data), shallow_copy(data)
+        e = torch.ones(data.edge_index.size(1), 2)
+        set_attr(fast, "edge_attr", e)
+        slow.edge_attr = e
+        assert fast.keys() == slow.keys() and fast.edge_attr is e
+        assert fast.is_edge_attr("edge_attr") and not fast.is_node_attr("edge_attr")
+        assert "edge_attr" not in data  # the input is untouched
+        set_attr(fast, "edge_attr", None)  # None deletes, as PyG's setter does
+        assert "edge_attr" not in fast
+    tagged = Tagged(x=torch.ones(2, 1))
+    set_attr(tagged, "label", 3)  # a property setter still runs
+    assert tagged.tag == 6
+    shared = Data(x=torch.ones(2, 1), edge_index=ei)
+    shared.is_edge_attr("x")  # a copy.copy shares this cache: the write must go through PyG
+    twin = __import__("copy").copy(shared)
+    set_attr(twin, "w", torch.ones(2))
+    assert "w" in twin and "w" not in shared

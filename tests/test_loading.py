@@ -56,6 +56,20 @@ def test_set_epoch_reaches_persistent_workers():
     assert not torch.equal(seen[0], seen[1])
 
 
+def test_epoch_stays_shared_through_pickling():
+    # What a spawned worker receives: the epoch view is rebuilt over the same shared memory.
+    import pickle
+    from multiprocessing.reduction import ForkingPickler
+
+    aug, _ = build("table")
+    assert aug.epoch == 0
+    twin = pickle.loads(ForkingPickler.dumps(aug))
+    aug.set_epoch(4)
+    assert twin.epoch == 4
+    twin.set_epoch(2)
+    assert aug.epoch == 2
+
+
 def test_item_equals_policy_with_index():
     X, y = table_dataset()
     policy = table_policy()

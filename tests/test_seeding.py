@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from augkit.errors import AugkitError
-from augkit.random import as_generator, derive_seed, stream
+from augkit.random import as_generator, derive_seed, draw_seed, stream
 
 from .conftest import AddNoise
 
@@ -46,3 +46,14 @@ def test_as_generator_forms():
     assert isinstance(as_generator(rng), torch.Generator)
     with pytest.raises(AugkitError, match="allowed"):
         as_generator("seed")
+
+
+def test_draw_seed_is_what_randint_draws():
+    # draw_seed uses random_ on a 0-d tensor for speed; the stream of seeds (and so every
+    # seeded output) must stay what torch.randint(0, 2**63 - 1) gives.
+    for seed in (0, 1, 12345, 2**62 + 7):
+        g, ref = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        got = [draw_seed(g) for _ in range(20)]
+        want = [int(torch.randint(0, 2**63 - 1, (1,), generator=ref)) for _ in range(20)]
+        assert got == want
+        assert torch.equal(g.get_state(), ref.get_state())

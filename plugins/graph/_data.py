@@ -9,6 +9,7 @@ changed (PyG's own transforms share tensors with the dataset: pyg#9505).
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import numpy as np
@@ -137,6 +138,32 @@ def shallow_copy(data: Any) -> Any:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _plain_key(cls: type, key: str) -> bool:
+    """Whether ``out.key = value`` on a ``cls`` only stores the value in the storage's dict:
+    PyG's own Data/Batch ``__setattr__``, no property setter of that name, no private key."""
+    from torch_geometric.data import Data
+    from torch_geometric.data.storage import GlobalStorage
+
+    if key[:1] == "_" or cls.__setattr__ is not Data.__setattr__:
+        return False
+    return all(getattr(getattr(owner, key, None), "fset", None) is None
+               for owner in (cls, GlobalStorage))
+
+
+def set_attr(out: Any, key: str, value: Any) -> None:
+    """``out[key] = value`` straight into the storage's dict where that is all PyG's setters
+    would do (they first look the key up on the class and the storage: ~3 us a write, several
+    writes per call, a tenth of augmenting a small graph); anything else goes through them."""
+    store = out.__dict__.get("_store")
+    mapping = getattr(store, "_mapping", None)
+    if (value is not None and type(mapping) is dict and _plain_key(type(out), key)
+            and "_cached_attr" not in store.__dict__):
+        mapping[key] = value
+    else:
+        setattr(out, key, value)
+
+
 def _fix_batch_bookkeeping(
     out: Any,
     keys: list[str],
@@ -235,13 +262,13 @@ def take(
     ekeys = edge_keys(data) if ekeys is None else ekeys
     out = shallow_copy(data)
     if data.edge_index is not None:
-        out.edge_index = edge_index
+        set_attr(out, "edge_index", edge_index)
     for key in ekeys:
-        out[key] = _select(data, key, data[key], edge_idx)
+        set_attr(out, key, _select(data, key, data[key], edge_idx))
     batched = is_batch(data)
     if node_idx is not None:
         for key in nkeys:
-            out[key] = _select(data, key, data[key], node_idx)
+            set_attr(out, key, _select(data, key, data[key], node_idx))
         if "num_nodes" in data or not nkeys:
             out.num_nodes = int(node_idx.numel())
     if batched:

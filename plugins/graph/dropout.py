@@ -47,10 +47,11 @@ class EdgeDropout(_GraphTransform):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         ei = _data.edge_index_of(data)
-        n = _data.num_nodes(data)
         undirected = self.undirected
         if undirected == "auto":
             undirected = F.is_symmetric(ei)
+        # Node count only keys undirected pairs (a directed draw is keyed by position).
+        n = _data.num_nodes(data) if undirected else 0
         out, eid = F.dropout_edge(ei, self.p, params["seed"], undirected=bool(undirected),
                                   num_nodes=n)
         return _data.take(data, out.to(ei.device), eid.to(ei.device))

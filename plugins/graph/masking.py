@@ -43,5 +43,5 @@ class FeatureMasking(_GraphTransform):
                 group = group.index_select(0, _data.edge_index_of(data)[0])
         masked, _ = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
                                    fill=self.fill, group=group, num_groups=k)
-        out[self.target] = masked.to(value.device)
+        _data.set_attr(out, self.target, masked.to(value.device))
         return out

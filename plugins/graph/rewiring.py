@@ -69,7 +69,7 @@ class EdgeRewiring(Transform):
         kernel = rewire_random if self.method == "random" else double_edge_swap
         new_ei, _ = kernel(ei, n, self.ratio, params["seed"], batch=batch, ptr=ptr)
         out = copy_graph(data)
-        out.edge_index = new_ei
+        _data.set_attr(out, "edge_index", new_ei)
         return out
 
 

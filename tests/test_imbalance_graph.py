@@ -304,6 +304,48 @@ def test_knn_float32_screen_falls_back_to_exact(monkeypatch, roundoff):
         assert calls["groups64"] == 1 and calls["best64"] >= 1
 
 
+def test_knn_exact_kernel_equals_the_torch_ranking(monkeypatch):
+    """The numba kernel that ranks each query's candidate groups exactly gives the distances
+    of the torch path it replaces (float32 pre-ranking + float64 recheck), on groups that
+    hold the query itself, duplicates of it and padding at +inf; and knn_within without
+    numba (the torch path) still matches scikit-learn."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from augkit.plugins.imbalance import knn
+
+    kernel = knn._exact_kernel()
+    if kernel is None:
+        pytest.skip("numba is not installed")
+    g = torch.Generator().manual_seed(11)
+    m, d, k = 2500, 6, 5
+    pts = torch.randn(m, d, generator=g, dtype=torch.float64)
+    pts[3::11] = pts[0]  # duplicates of a query
+    pad = -m % knn._GROUP
+    pts_p = torch.cat([pts, pts.new_zeros(pad, d)])
+    sq = torch.cat([(pts * pts).sum(1), pts.new_full((pad,), float("inf"))])
+    rows = torch.randperm(m, generator=g)[:300]
+    rows[0] = 0
+    groups_n = pts_p.size(0) // knn._GROUP
+    groups = torch.stack([torch.randperm(groups_n, generator=g)[:4] for _ in range(300)])
+    groups[:, 0] = rows // knn._GROUP  # the query's own group
+    groups[1, 1] = groups_n - 1  # the padded group
+    got = torch.empty(300, k, dtype=torch.long)
+    knn._exact_in_groups(kernel, pts_p, sq, rows, groups, k, got)
+    ref = knn._best_in_groups(pts_p, sq, rows, groups, k)
+    dist = lambda idx: (pts_p[idx] - pts_p[rows].unsqueeze(1)).norm(dim=-1)  # noqa: E731
+    assert not bool((got == rows.view(-1, 1)).any()) and int(got.max()) < m
+    assert torch.allclose(dist(got), dist(ref), atol=1e-12)
+
+    monkeypatch.setattr(knn, "_exact_kernel", lambda: None)
+    pts32 = torch.randn(3000, 8, generator=g)
+    rows = torch.randperm(3000, generator=g)[:500]
+    out = knn.knn_within(pts32, rows, 4)
+    ref_d, _ = NearestNeighbors(n_neighbors=4).fit(pts32.double().numpy()).kneighbors()
+    p = pts32.double()
+    got_d = (p[out] - p[rows].unsqueeze(1)).norm(dim=-1)
+    assert torch.allclose(got_d, torch.from_numpy(ref_d[rows.numpy()]), atol=1e-9)
+
+
 @settings(max_examples=40)
 @given(st.integers(1, 30), st.lists(st.integers(0, 29), max_size=80),
        st.lists(st.integers(0, 29), max_size=20))

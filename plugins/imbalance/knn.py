@@ -10,6 +10,8 @@ does for float32 input), so the ranking is the exact one up to ties.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 # Elements of the distance buffer per block of query rows (float64: 8 MiB): large enough for
@@ -89,25 +91,30 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
     q = rows.numel()
     out = torch.empty(q, k, dtype=torch.long)
     pts32 = pts.float()
-    ptT32 = pts32.T.contiguous()
     sq32 = sq.float()
-    # |fl32(sq_p - 2 q.p) - (sq_p - 2 q.p)| <= E: rounding of sq_p, of the d products and
-    # sums of q.p (and of q, p themselves when the input was float64), and of the result;
-    # all bounded by multiples of u * (|q|^2 + max |p|^2), with slack.
+    # One plain GEMM per tile: [q, 1] . [-2 p; sq_p] (d + 1 long) is sq_p - 2 q.p, and
+    # without addmm's broadcast of sq over the tile first (a pass over it: ~20 % of the
+    # screen). -2 p is exact in float32.
+    ptT32 = torch.cat([pts32.T * -2.0, sq32.unsqueeze(0)]).contiguous()
+    ones = pts32.new_ones(_TILE_ROWS, 1)
+    # |fl32(sq_p - 2 q.p) - (sq_p - 2 q.p)| <= E: rounding of sq_p, of the d + 1 products
+    # and their sums in any order (BLAS chooses), and of q, p themselves when the input was
+    # float64; all bounded by multiples of u * (|q|^2 + max |p|^2), with slack.
     max_sq = float(sq[:m].max())
     take = min(k + 1 + _EXTRA_GROUPS, groups_n)
     tile = pts32.new_empty(_TILE_ROWS, _TILE_COLS32)
     redo = []
+    kernel = _exact_kernel()
+    all_groups = torch.empty(q, take, dtype=torch.long) if kernel is not None else None
     for start in range(0, q, _TILE_ROWS):
         idx = rows[start:start + _TILE_ROWS]
         r = idx.numel()
-        qp = pts32.index_select(0, idx)
+        qp = torch.cat([pts32.index_select(0, idx), ones[:r]], dim=1)
         mins = pts32.new_empty(r, groups_n)
         for c0 in range(0, width, _TILE_COLS32):
             c1 = min(width, c0 + _TILE_COLS32)
             t = tile[:r, :c1 - c0]
-            torch.addmm(sq32[c0:c1].unsqueeze(0), qp, ptT32[:, c0:c1], beta=1.0, alpha=-2.0,
-                        out=t)
+            torch.mm(qp, ptT32[:, c0:c1], out=t)
             torch.amin(t.view(r, -1, _GROUP), dim=2, out=mins[:, c0 // _GROUP:c1 // _GROUP])
         vals, groups = mins.topk(take, dim=1, largest=False, sorted=True)
         err = (2 * d + 16) * _U32 * (sq.index_select(0, idx) + 3.0 * max_sq)
@@ -115,20 +122,49 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
             ok = vals[:, -1].double() > vals[:, k].double() + 2.0 * err
         else:
             ok = torch.ones(r, dtype=torch.bool)
-        best, sure = _best_in_groups32(pts, pts32, sq, sq32, idx, groups, k, err)
-        out[start:start + r] = best
-        if not bool(sure.all()):  # the float32 candidate ranking too close to call
-            unsure = (~sure).nonzero().view(-1)
-            out[start + unsure] = _best_in_groups(pts, sq, idx.index_select(0, unsure),
-                                                  groups.index_select(0, unsure), k)
+        if all_groups is not None:
+            all_groups[start:start + r] = groups
+        else:
+            best, sure = _best_in_groups32(pts, pts32, sq, sq32, idx, groups, k, err)
+            out[start:start + r] = best
+            if not bool(sure.all()):  # the float32 candidate ranking too close to call
+                unsure = (~sure).nonzero().view(-1)
+                out[start + unsure] = _best_in_groups(pts, sq, idx.index_select(0, unsure),
+                                                      groups.index_select(0, unsure), k)
         if not bool(ok.all()):
             redo.append(start + (~ok).nonzero().view(-1))
+    if all_groups is not None:
+        _exact_in_groups(kernel, pts, sq, rows, all_groups, k, out)
     if redo:
         # Redone together: a float64 pass over all points for a few rows at a time wastes
         # most of the GEMM's width.
         at = torch.cat(redo)
         out[at] = _knn_grouped64(pts, sq, rows.index_select(0, at), k)
     return out
+
+
+def _exact_kernel() -> Any:
+    """The numba kernel of the candidates' exact ranking, or None without numba."""
+    try:
+        from ._knn_kernel import best_in_groups
+    except ImportError:  # pragma: no cover - numba comes with the graph extra
+        return None
+    return best_in_groups
+
+
+def _exact_in_groups(kernel: Any, pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
+                     groups: torch.Tensor, k: int, out: torch.Tensor) -> None:
+    """``out[i]`` = the k nearest points (exact float64, the query left out) among the
+    points of ``groups[i]``: :func:`_best_in_groups` in one pass per query, reading the
+    points where they lie (its gathers and float32 pre-ranking moved ~1 GB for 4e4
+    queries), over torch's threads."""
+    from augkit._threads import parallel_ranges
+
+    p, s_, ix, g, o = (t.numpy() for t in (pts.contiguous(), sq, rows.contiguous(),
+                                              groups, out))
+    work = groups.size(1) * _GROUP * pts.size(1)
+    parallel_ranges(lambda lo, hi: kernel(p, s_, ix, g, _GROUP, k, lo, hi, o),
+                    ix.shape[0], work)
 
 
 _SPARE = 3  # candidates kept beyond k by the float32 ranking, for its exact recheck

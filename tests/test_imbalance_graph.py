@@ -346,6 +346,37 @@ def test_knn_exact_kernel_equals_the_torch_ranking(monkeypatch):
     assert torch.allclose(got_d, torch.from_numpy(ref_d[rows.numpy()]), atol=1e-9)
 
 
+@settings(max_examples=20, deadline=None)
+@given(data=graphs, seed=st.integers(0, 2**30), extra=st.integers(0, 40))
+def test_copy_source_kernel_equals_the_numpy_assembly(data, seed, extra):
+    """copy_source writes the grown edge list straight into the output (numba): the same
+    edge_index and edge attributes as the numpy assembly it replaces, also on a directed
+    graph with self-loops and duplicate edges."""
+    from augkit.plugins.imbalance import functional as F
+
+    g = torch.Generator().manual_seed(seed)
+    n = data.num_nodes
+    more = torch.randint(0, n, (2, extra), generator=g)
+    more[1, : extra // 3] = more[0, : extra // 3]  # self-loops
+    data.edge_index = torch.cat([data.edge_index, more, more[:, :2]], dim=1)  # + duplicates
+    data.edge_attr = torch.randn(data.edge_index.size(1), 3, generator=g)
+    fused = F._grown_by_source(data.edge_index, np.arange(n)[::3], n)
+    if fused is None:
+        pytest.skip("numba is not installed")
+    try:
+        a = graph_smote(data, k_neighbors=1, seed=seed)
+    except InputError:
+        return
+    original = F._grown_by_source
+    try:
+        F._grown_by_source = lambda *args: None
+        b = graph_smote(data, k_neighbors=1, seed=seed)
+    finally:
+        F._grown_by_source = original
+    assert torch.equal(a.edge_index, b.edge_index)
+    assert torch.equal(a.edge_attr, b.edge_attr)
+
+
 @settings(max_examples=40)
 @given(st.integers(1, 30), st.lists(st.integers(0, 29), max_size=80),
        st.lists(st.integers(0, 29), max_size=20))

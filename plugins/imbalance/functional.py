@@ -298,11 +298,15 @@ def graph_smote(
     out = copy.copy(data)
 
     if ei is not None:
-        row, col = ei.cpu().numpy()
-        new_row, new_col, copied = _new_edges(row, col, src, nbr, steps, n, edges, seed)
-        added = torch.as_tensor(np.stack([new_row, new_col]), device=ei.device)
-        out.edge_index = _cat([ei, added], dim=1)
-        copied_t = torch.as_tensor(copied, device=ei.device)
+        grown = _grown_by_source(ei, src, n) if edges == "copy_source" else None
+        if grown is not None:
+            out.edge_index, copied_t = grown
+        else:
+            row, col = ei.cpu().numpy()
+            new_row, new_col, copied = _new_edges(row, col, src, nbr, steps, n, edges, seed)
+            added = torch.as_tensor(np.stack([new_row, new_col]), device=ei.device)
+            out.edge_index = _cat([ei, added], dim=1)
+            copied_t = torch.as_tensor(copied, device=ei.device)
         for key in edge_keys:
             value = data[key]
             out[key] = _cat([value, value[copied_t.to(value.device)]], dim=0)
@@ -342,6 +346,30 @@ def _finish(out: Any, src: np.ndarray, nbr: np.ndarray, steps: np.ndarray, info:
         return out
     return out, {"source": torch.from_numpy(src), "neighbour": torch.from_numpy(nbr),
                  "step": torch.from_numpy(steps)}
+
+
+def _grown_by_source(ei: torch.Tensor, src: np.ndarray, n: int
+                     ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``copy_source`` on the CPU with numba: ``(edge_index, copied)``, the original edges
+    followed by what :func:`_new_edges` gives, written straight into the (recycled) output
+    after two passes over the edges; None where that path does not apply."""
+    if ei.device.type != "cpu" or ei.requires_grad:
+        return None
+    try:
+        from ._edges_kernel import source_edge_counts, write_source_edges
+    except ImportError:  # pragma: no cover - numba comes with the graph extra
+        return None
+    arr = ei.numpy()
+    row, col = np.ascontiguousarray(arr[0]), np.ascontiguousarray(arr[1])
+    query = np.ascontiguousarray(src, dtype=np.int64)
+    ptr_o, sel_o, ptr_i, sel_i, t_o, t_i = source_edge_counts(row, col, query, int(n))
+    e = row.size
+    out = empty_output((2, e + int(t_o + t_i)), torch.long)
+    out[:, :e].copy_(ei)
+    ids = np.empty(int(t_o + t_i), dtype=np.int64)
+    write_source_edges(row, col, query, int(n), ptr_o, sel_o, ptr_i, sel_i, out.numpy(), ids,
+                       e)
+    return out, torch.from_numpy(ids)
 
 
 def _new_edges(row: np.ndarray, col: np.ndarray, src: np.ndarray, nbr: np.ndarray,

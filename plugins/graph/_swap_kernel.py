@@ -102,7 +102,9 @@ def _draw(state, m, start, undirected):
 
 @njit(cache=True)
 def _touch(units, table, i, j, flip, n, undirected, mask):
-    """Reads what a try on units ``i``, ``j`` will read first (a software prefetch)."""
+    """Reads what a try on units ``i``, ``j`` will read from the table (a software
+    prefetch): the slots of its new pairs and of its old ones (a swap turns those into
+    tombstones)."""
     ai = units[i, 0]
     bi = units[i, 1]
     aj = units[j, 0]
@@ -115,7 +117,8 @@ def _touch(units, table, i, j, flip, n, undirected, mask):
     else:
         k1 = ai * n + bj
         k2 = aj * n + bi
-    return table[_slot(k1, mask)] + table[_slot(k2, mask)]
+    return (table[_slot(k1, mask)] + table[_slot(k2, mask)] + table[units[i, 2]]
+            + table[units[j, 2]])
 
 
 @njit(cache=True)
@@ -152,12 +155,17 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
             start += m
             continue
         next_state, ni, nj, nflip = _draw(state, m, start, undirected)
+        far_state, fi, fj, fflip = _draw(next_state, m, start, undirected)
         while done[g] < want and tries < limit:
             tries += 1
             state, i, j, flip = next_state, ni, nj, nflip
-            # The next try's draw (what the next iteration would draw) and a read of its units
-            # and pair slots now: their cache misses then overlap this try's work.
-            next_state, ni, nj, nflip = _draw(state, m, start, undirected)
+            # A two-stage software prefetch: the units of the try after next (independent
+            # loads), and the table slots of the next try, whose units that read one
+            # iteration ago. Their cache misses overlap each other and this try's work; a
+            # swap in between only makes a prefetch useless, never a try wrong.
+            next_state, ni, nj, nflip = far_state, fi, fj, fflip
+            far_state, fi, fj, fflip = _draw(next_state, m, start, undirected)
+            sink += units[fi, 0] + units[fj, 0]
             sink += _touch(units, table, ni, nj, nflip, n, undirected, mask)
             ai = units[i, 0]
             bi = units[i, 1]

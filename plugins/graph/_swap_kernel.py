@@ -121,6 +121,9 @@ def _touch(units, table, i, j, flip, n, undirected, mask):
             + table[units[j, 2]])
 
 
+_AHEAD = 8  # a power of two
+
+
 @njit(cache=True)
 def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, out_src,
                out_dst):
@@ -154,19 +157,29 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
         if m < 2:
             start += m
             continue
-        next_state, ni, nj, nflip = _draw(state, m, start, undirected)
-        far_state, fi, fj, fflip = _draw(next_state, m, start, undirected)
+        # A ring of the next _AHEAD tries' draws: the units of the newest are read now, the
+        # table slots of the one _AHEAD // 2 tries ahead (its units read back then), so the
+        # cache misses of several tries overlap each other and this try's work. A swap in
+        # between only makes such a read useless, never a try wrong.
+        r_state = np.empty(_AHEAD, dtype=np.int64)
+        r_i = np.empty(_AHEAD, dtype=np.int64)
+        r_j = np.empty(_AHEAD, dtype=np.int64)
+        r_flip = np.empty(_AHEAD, dtype=np.bool_)
+        s = state
+        for q in range(_AHEAD):
+            s, r_i[q], r_j[q], r_flip[q] = _draw(s, m, start, undirected)
+            r_state[q] = s
+        h = 0
         while done[g] < want and tries < limit:
             tries += 1
-            state, i, j, flip = next_state, ni, nj, nflip
-            # A two-stage software prefetch: the units of the try after next (independent
-            # loads), and the table slots of the next try, whose units that read one
-            # iteration ago. Their cache misses overlap each other and this try's work; a
-            # swap in between only makes a prefetch useless, never a try wrong.
-            next_state, ni, nj, nflip = far_state, fi, fj, fflip
-            far_state, fi, fj, fflip = _draw(next_state, m, start, undirected)
+            state, i, j, flip = r_state[h], r_i[h], r_j[h], r_flip[h]
+            s, fi, fj, fflip = _draw(r_state[(h + _AHEAD - 1) & (_AHEAD - 1)], m, start,
+                                     undirected)
+            r_state[h], r_i[h], r_j[h], r_flip[h] = s, fi, fj, fflip
+            h = (h + 1) & (_AHEAD - 1)
             sink += units[fi, 0] + units[fj, 0]
-            sink += _touch(units, table, ni, nj, nflip, n, undirected, mask)
+            t = (h + _AHEAD // 2 - 1) & (_AHEAD - 1)
+            sink += _touch(units, table, r_i[t], r_j[t], r_flip[t], n, undirected, mask)
             ai = units[i, 0]
             bi = units[i, 1]
             aj = units[j, 0]

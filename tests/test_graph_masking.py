@@ -112,7 +112,36 @@ def test_masking_numba_and_torch_agree(data, mode, fill, seed):
     b = F.mask_feature(data.x, 0.4, seed, mode=mode, fill=fill, group=group, num_groups=k,
                        backend="torch")
     assert torch.equal(a[1], b[1])
-    assert torch.allclose(a[0], b[0], atol=1e-6)
+    assert torch.equal(a[0], b[0])  # the same selection of the same values: bit for bit
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64,
+                                   torch.int64, torch.uint8])
+@pytest.mark.parametrize("mode", ["feature", "node"])
+@pytest.mark.parametrize("fill", ["zero", "mean"])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_bitwise_select_equals_where_bit_for_bit(dtype, mode, fill, grouped):
+    """The CPU's bitwise select ((x & m) | (fill & ~m)) is torch.where exactly: NaN, -0.0 and
+    infinities kept as they are, masked entries exactly the fill, for every dtype it takes."""
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(300, 7, generator=g) * 50).to(dtype)
+    if dtype.is_floating_point:
+        x[0, 0], x[1, 1], x[2, 2], x[3, 3] = float("nan"), -0.0, float("inf"), float("-inf")
+        x[:, 4] = x[:, 4].nan_to_num()  # a column without NaN, so its mean is a number
+    group = torch.arange(300) // 100 if grouped else None
+    k = 3 if grouped else None
+    before = x.clone()
+    a, ka = F.mask_feature(x, 0.5, 11, mode=mode, fill=fill, group=group, num_groups=k)
+    b, kb = F.mask_feature(x, 0.5, 11, mode=mode, fill=fill, group=group, num_groups=k,
+                           backend="torch")
+    assert torch.equal(ka, kb) and a.dtype == dtype and a.shape == x.shape
+    bits = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}[dtype.itemsize]
+    assert torch.equal(a.view(bits), b.view(bits))
+    assert torch.equal(x.view(bits), before.view(bits))
+    full = ka.expand_as(x) if mode == "node" else (
+        ka.index_select(0, group) if grouped else ka.expand_as(x))
+    assert torch.equal(a.view(bits)[full], x.view(bits)[full])
+    assert 0 < int(full.sum()) < x.numel()
 
 
 def test_graph_without_target_and_other_dtypes():

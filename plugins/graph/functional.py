@@ -254,11 +254,13 @@ if numba is not None:
                 out[i, j] = x[i, j] if colkeep[g, j] else fill[g, j]
 
     @njit(cache=True, nogil=True)
-    def _mask_elems_nb(x, out, gid, fill, salt, thresh, keep):  # noqa: ANN001, ANN202
+    def _mask_elems_nb(x, out, gid, fill, salt, thresh, keep, row0=0):  # noqa: ANN001, ANN202
+        # ``row0``: the row of x[0] in the whole x (the arrays may be a chunk of rows); an
+        # entry's draw is keyed by its global position, so chunks agree with one pass.
         f = x.shape[1]
         for i in range(x.shape[0]):
             g = gid[i]
-            base = i * f
+            base = (row0 + i) * f
             for j in range(f):
                 k = _bits24(base + j, salt) >= thresh
                 keep[i, j] = k
@@ -526,6 +528,34 @@ def _group_stats(x: torch.Tensor, gid: torch.Tensor, k: int) -> tuple[torch.Tens
     return mean, std
 
 
+_INT_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _bits_dtype(dtype: torch.dtype) -> torch.dtype | None:
+    """The integer dtype whose bits :func:`_select_bits` works on, or None (bool, complex)."""
+    if dtype == torch.bool or dtype.is_complex:
+        return None
+    if dtype.is_floating_point:
+        return _INT_OF_SIZE.get(dtype.itemsize)
+    return dtype
+
+
+def _select_bits(keep: torch.Tensor, x: torch.Tensor, fill: torch.Tensor, bits: torch.dtype,
+                 zero: bool) -> torch.Tensor:
+    """``torch.where(keep, x, fill)`` on the CPU as bitwise ops on ``x``'s bits, exactly (NaN,
+    -0.0 and every other value kept bit for bit): ``(x & m) | (fill & ~m)`` with ``m`` all ones
+    where kept. torch's broadcast ``bitwise_and`` runs vectorised on all threads, ~8x faster
+    than its ``where`` (a 100k x 16 float32 x: ~80 us against ~620 us, a clone ~90 us). The
+    output is recycled memory when large (augkit._memory)."""
+    m = keep.to(bits).neg_()  # True -> all ones, False -> 0
+    out = empty_output_like(x)
+    ob = out.view(bits)
+    torch.bitwise_and(x.view(bits), m, out=ob)
+    if not zero:
+        ob.bitwise_or_(fill.view(bits) & ~m)
+    return out
+
+
 def mask_feature(
     x: torch.Tensor,
     p: float,
@@ -596,7 +626,11 @@ def mask_feature(
             # One broadcast pass over x, as PyG's masked_fill: faster than a loop per row.
             keep_b = keep if mode == "node" or k == 1 else keep.index_select(0, gid)
             fill_b = fvals[:1] if fill == "zero" or k == 1 else fvals.index_select(0, gid)
-            if x2.device.type == "cpu" and not x2.requires_grad:
+            bits = _bits_dtype(x2.dtype)
+            if x2.device.type == "cpu" and not x2.requires_grad and bits is not None \
+                    and backend != "torch":
+                result = _select_bits(keep_b, x2, fill_b, bits, zero=fill == "zero")
+            elif x2.device.type == "cpu" and not x2.requires_grad:
                 # Into recycled memory when large (augkit._memory).
                 result = torch.where(keep_b, x2, fill_b, out=empty_output_like(x2))
             else:
@@ -613,7 +647,10 @@ def mask_feature(
             _mask_rows_nb(xs, out, keep.view(-1).numpy(), g, fv)
         else:
             kk = np.empty((n, f), dtype=np.bool_)
-            _mask_elems_nb(xs, out, g, fv, _u64(salt), thresh, kk)
+            s64 = _u64(salt)
+            # Hashing every entry is compute-bound: split the rows over torch's threads.
+            parallel_ranges(lambda lo, hi: _mask_elems_nb(
+                xs[lo:hi], out[lo:hi], g[lo:hi], fv, s64, thresh, kk[lo:hi], lo), n, f)
             keep = torch.from_numpy(kk)
         result = torch.from_numpy(out)
         if fill == "normal":

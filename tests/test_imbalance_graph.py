@@ -245,7 +245,8 @@ def test_scales_without_a_dense_matrix():
 @pytest.mark.parametrize(("m", "d", "k", "dup", "nrows"),
                          [(6, 2, 5, False, 400), (300, 16, 5, True, 400),
                           (2500, 8, 3, False, 400), (3000, 16, 5, True, 400),
-                          (2100, 16, 5, True, 2100)])
+                          (2100, 16, 5, True, 2100), (5000, 16, 5, True, 5000),
+                          (4100, 8, 4, False, 3000)])
 def test_knn_within_matches_sklearn_distances(m, d, k, dup, nrows):
     # The exact k-NN graph_smote uses (blocked brute force, grouped pruning over tiles from
     # 2048 points; the last case spans several row and column tiles): the same neighbour
@@ -269,8 +270,36 @@ def test_knn_within_matches_sklearn_distances(m, d, k, dup, nrows):
     assert torch.allclose(got_d, torch.from_numpy(ref_d[rows.numpy()]), atol=1e-9)
 
 
+def test_knn_symmetric_screen_equals_the_row_screen(monkeypatch):
+    """When most points are queried the screen computes each distance once for both ends
+    (several row tiles, column tiles and a last partial tile here): its group minima are
+    those of the row-by-row screen plus the row's own |p|^2, within float32 rounding, and
+    knn_within takes that path only then."""
+    from augkit.plugins.imbalance import knn
+
+    g = torch.Generator().manual_seed(5)
+    m, d = 4 * knn._SYM_TILE_ROWS + 3 * knn._GROUP, 12
+    pts = torch.randn(m, d, generator=g, dtype=torch.float64) * 3
+    sq = (pts * pts).sum(1)
+    p32, s32 = pts.float(), sq.float()
+    got = knn._screen_symmetric(p32, s32)
+    dist = (sq.view(-1, 1) + sq.view(1, -1) - 2.0 * pts @ pts.T).view(m, -1, knn._GROUP)
+    want = dist.amin(2)
+    assert got.shape == want.shape
+    assert torch.allclose(got.double(), want, atol=1e-3 * float(sq.max()) * 2.0 ** -10)
+    assert torch.equal(got.argmin(1), want.argmin(1))
+
+    calls = []
+    real = knn._screen_symmetric
+    monkeypatch.setattr(knn, "_screen_symmetric", lambda *a: calls.append(1) or real(*a))
+    knn.knn_within(pts, torch.arange(m), 3)  # every point queried: symmetric
+    knn.knn_within(pts, torch.arange(m // 3), 3)  # a third: row by row
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("nrows", [700, 3000])
 @pytest.mark.parametrize("roundoff", [2.0 ** -24, 1e-3, 1.0])
-def test_knn_float32_screen_falls_back_to_exact(monkeypatch, roundoff):
+def test_knn_float32_screen_falls_back_to_exact(monkeypatch, roundoff, nrows):
     """The grouped k-NN screens in float32 and redoes in float64 the rows its error bound
     cannot vouch for; with the bound inflated (1e-3: some rows, 1.0: every row) the answer
     must still be the exact one, and the fallbacks must actually run."""
@@ -294,7 +323,7 @@ def test_knn_float32_screen_falls_back_to_exact(monkeypatch, roundoff):
     monkeypatch.setattr(knn, "_best_in_groups", best64)
     g = torch.Generator().manual_seed(7)
     pts = torch.randn(3000, 8, generator=g)
-    rows = torch.randperm(3000, generator=g)[:700]
+    rows = torch.randperm(3000, generator=g)[:nrows]  # 3000: the symmetric screen
     got = knn.knn_within(pts, rows, 4)
     ref_d, _ = NearestNeighbors(n_neighbors=4).fit(pts.double().numpy()).kneighbors()
     p = pts.double()

@@ -62,6 +62,11 @@ def knn_within(points: torch.Tensor, rows: torch.Tensor, k: int) -> torch.Tensor
 _EXTRA_GROUPS = 1
 _TILE_COLS32 = 2048  # float32 tiles of 512 x 2048: the same 4 MiB, half the Python loop
 _U32 = 2.0 ** -24  # float32 unit roundoff
+# When most points are queried, the screen computes each distance once for both its ends
+# (:func:`_screen_symmetric`): half the GEMM, but the minima of every point's groups are held
+# at once (points x groups float32), so only up to this many bytes of them (~65k points).
+_SYMMETRIC_MAX_BYTES = 256 << 20
+_SYM_TILE_ROWS = 1024  # 1024 x 2048 float32 tiles: fastest of 256..2048 x 1024..4096 on 3e4
 
 
 def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
@@ -106,16 +111,23 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
     redo = []
     kernel = _exact_kernel()
     all_groups = torch.empty(q, take, dtype=torch.long) if kernel is not None else None
+    every = None
+    if 2 * q >= width and width * groups_n * 4 <= _SYMMETRIC_MAX_BYTES:
+        every = _screen_symmetric(pts32, sq32)
     for start in range(0, q, _TILE_ROWS):
         idx = rows[start:start + _TILE_ROWS]
         r = idx.numel()
-        qp = torch.cat([pts32.index_select(0, idx), ones[:r]], dim=1)
-        mins = pts32.new_empty(r, groups_n)
-        for c0 in range(0, width, _TILE_COLS32):
-            c1 = min(width, c0 + _TILE_COLS32)
-            t = tile[:r, :c1 - c0]
-            torch.mm(qp, ptT32[:, c0:c1], out=t)
-            torch.amin(t.view(r, -1, _GROUP), dim=2, out=mins[:, c0 // _GROUP:c1 // _GROUP])
+        if every is not None:
+            mins = every.index_select(0, idx)
+        else:
+            qp = torch.cat([pts32.index_select(0, idx), ones[:r]], dim=1)
+            mins = pts32.new_empty(r, groups_n)
+            for c0 in range(0, width, _TILE_COLS32):
+                c1 = min(width, c0 + _TILE_COLS32)
+                t = tile[:r, :c1 - c0]
+                torch.mm(qp, ptT32[:, c0:c1], out=t)
+                torch.amin(t.view(r, -1, _GROUP), dim=2,
+                           out=mins[:, c0 // _GROUP:c1 // _GROUP])
         vals, groups = mins.topk(take, dim=1, largest=False, sorted=True)
         err = (2 * d + 16) * _U32 * (sq.index_select(0, idx) + 3.0 * max_sq)
         if take < groups_n:
@@ -141,6 +153,39 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
         at = torch.cat(redo)
         out[at] = _knn_grouped64(pts, sq, rows.index_select(0, at), k)
     return out
+
+
+def _screen_symmetric(pts32: torch.Tensor, sq32: torch.Tensor) -> torch.Tensor:
+    """``mins[i, g]``: the smallest float32 ``|p_i|^2 + |p|^2 - 2 p_i.p`` over the points p of
+    group g, for every (padded) point i. Each tile of rows I x columns J (J from I on) is one
+    GEMM of ``[p, 1, |p|^2]`` by ``[-2 p; |p|^2; 1]``: its group minima along the rows are
+    those of the rows I, and along the columns (in blocks of 64 rows) those of the points J
+    beyond I over the groups of I, the same distance from its other end. So every distance
+    is computed once, not twice. The full form (|p_i|^2 included, which ranks a row's groups
+    as before) is what makes the tile symmetric; its float32 error stays within the bound
+    ``_knn_grouped`` uses (a sum of d + 2 terms whose magnitudes add up to at most
+    ``2 (|p_i|^2 + |p|^2)``). Padding (zeros, ``|p|^2 = +inf``) gives +inf, never NaN."""
+    width = pts32.size(0)
+    one = pts32.new_ones(width, 1)
+    a_all = torch.cat([pts32, one, sq32.unsqueeze(1)], dim=1)
+    b_all = torch.cat([pts32.T * -2.0, sq32.unsqueeze(0), one.T]).contiguous()
+    mins = pts32.new_empty(width, width // _GROUP)
+    tile = pts32.new_empty(_SYM_TILE_ROWS, _TILE_COLS32)
+    col_mins = pts32.new_empty(_SYM_TILE_ROWS // _GROUP, _TILE_COLS32)
+    for r0 in range(0, width, _SYM_TILE_ROWS):  # width and the tile: multiples of _GROUP
+        r1 = min(width, r0 + _SYM_TILE_ROWS)
+        r, g0, g1 = r1 - r0, r0 // _GROUP, r1 // _GROUP
+        for c0 in range(r0, width, _TILE_COLS32):
+            c1 = min(width, c0 + _TILE_COLS32)
+            t = tile[:r, :c1 - c0]
+            torch.mm(a_all[r0:r1], b_all[:, c0:c1], out=t)
+            torch.amin(t.view(r, -1, _GROUP), dim=2, out=mins[r0:r1, c0 // _GROUP:c1 // _GROUP])
+            lo = max(c0, r1)  # the columns past this row tile: rows of later tiles
+            if lo < c1:
+                cm = col_mins[:g1 - g0, :c1 - lo]
+                torch.amin(t[:, lo - c0:].view(g1 - g0, _GROUP, c1 - lo), dim=1, out=cm)
+                mins[lo:c1, g0:g1] = cm.T
+    return mins
 
 
 def _exact_kernel() -> Any:

@@ -362,13 +362,12 @@ def _grown_by_source(ei: torch.Tensor, src: np.ndarray, n: int
     arr = ei.numpy()
     row, col = np.ascontiguousarray(arr[0]), np.ascontiguousarray(arr[1])
     query = np.ascontiguousarray(src, dtype=np.int64)
-    ptr_o, sel_o, ptr_i, sel_i, t_o, t_i = source_edge_counts(row, col, query, int(n))
+    csr, t_o, t_i = source_edge_counts(row, col, query, int(n))
     e = row.size
     out = empty_output((2, e + int(t_o + t_i)), torch.long)
     out[:, :e].copy_(ei)
     ids = np.empty(int(t_o + t_i), dtype=np.int64)
-    write_source_edges(row, col, query, int(n), ptr_o, sel_o, ptr_i, sel_i, out.numpy(), ids,
-                       e)
+    write_source_edges(query, int(n), csr, out.numpy(), ids, e)
     return out, torch.from_numpy(ids)
 
 

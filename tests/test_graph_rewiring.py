@@ -301,6 +301,46 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
         assert torch.equal(new, old) and done == done_old
 
 
+@settings(max_examples=25)
+@given(graphs_or_batches(ids=True), st.sampled_from([0.2, 0.6, 1.0]), st.integers(0, 2**31))
+def test_random_rewiring_numba_pairs_equal_torch_sort(data, ratio, seed):
+    """On the CPU, random rewiring takes the direction and the set of pairs present from the
+    cached counting-sort units instead of sorting the keys: the result must be the sorted
+    path's exactly, on a second (cached) call too, and after an in-place change."""
+    ei, n = data.edge_index.clone(), data.num_nodes
+    batch = data.batch if isinstance(data, Batch) else None
+    ptr = data.ptr if isinstance(data, Batch) else None
+    def pairs_present(ei):  # what the torch path sorts: the distinct non-loop keys
+        src, dst = ei
+        und = F.is_undirected_fast(ei, n)
+        key = torch.minimum(src, dst) * n + torch.maximum(src, dst) if und else src * n + dst
+        return und, torch.unique(key[src != dst])
+
+    for _ in range(2):
+        got = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr)
+        want = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr, backend="torch")
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+        units = F._cached_units(ei, n, None)
+        und, keys = pairs_present(ei)
+        assert units[4] == und and torch.equal(units[0], keys)
+    if ei.size(1) >= 2:  # make the graph directed in place: the cache must notice
+        ei[1, 0] = ei[0, 0]
+        got = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr)
+        want = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr, backend="torch")
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_rewiring_numba_pairs_on_dense_graphs(seed):
+    """Dense graphs deal out their free pairs by enumeration, so every pair present counts:
+    the cached pairs must give the sorted path's result there too."""
+    ei = _random_undirected(12, 60, seed)
+    for e in (ei, ei[:, : ei.size(1) // 2 + 3]):  # undirected, then directed
+        got = F.rewire_random(e, 12, 1.0, seed)
+        want = F.rewire_random(e, 12, 1.0, seed, backend="torch")
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
 def test_units_cache_is_invisible():
     """The CPU path keeps the swap units per edge_index tensor: a second call on the same
     tensor, a call on an equal copy, and a call after an in-place change must all give what a

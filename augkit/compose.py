@@ -58,7 +58,7 @@ class Container(Transform):
         return self._params["transforms"]
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
-        prob = self.apply_probability
+        prob = self._apply_p
         if prob < 1.0 and uniform(generator) >= prob:
             return data, {"applied": False}
         out, params = self.run(data, generator)
@@ -68,8 +68,9 @@ class Container(Transform):
         """Apply the chosen children; return (output, params naming what was chosen)."""
         order = self.choose(generator)
         out, children = data, []
+        kids = self._params["transforms"]
         for i in order:
-            out, child = self.children[i].forward(out, generator)
+            out, child = kids[i].forward(out, generator)
             children.append(child)
         return out, {"order": order, "children": children}
 

@@ -42,6 +42,8 @@ class Transform:
 
     def __init__(self, **params: Any) -> None:
         self._params = check_params(self.declared_params(), params, self.label())
+        # Read on every call; parameters never change after construction.
+        self._apply_p = float(self._params[self.apply_key])
 
     # ---- declaration ---------------------------------------------------------------------
 
@@ -74,7 +76,7 @@ class Transform:
 
     @property
     def apply_probability(self) -> float:
-        return float(self._params[self.apply_key])
+        return self._apply_p
 
     # ---- the contract ----------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class Transform:
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
         """Decide whether to apply, draw, apply: returns (output, params)."""
         self.check_input(data)
-        prob = self.apply_probability
+        prob = self._apply_p
         if prob < 1.0 and uniform(generator) >= prob:
             return data, {"applied": False}
         params = self.make_params(data, generator)

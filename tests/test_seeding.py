@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from augkit.errors import AugkitError
-from augkit.random import as_generator, derive_seed, draw_seed, stream
+from augkit.random import as_generator, derive_seed, draw_seed, stream, uniform
 
 from .conftest import AddNoise
 
@@ -20,6 +20,30 @@ def test_derive_seed_is_stable_and_distinct():
     seeds = {derive_seed(0, e, i) for e in range(5) for i in range(200)}
     assert len(seeds) == 1000
     assert 0 <= derive_seed(2**70, 3) < 2**63
+
+
+def test_derive_seed_equals_the_plain_chain():
+    # derive_seed caches the chain up to the last key; every seed must stay the plain
+    # splitmix64 chain over (count, *keys), whatever came before in the cache.
+    m64 = (1 << 64) - 1
+
+    def mix(z: int) -> int:
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m64
+        return z ^ (z >> 31)
+
+    def plain(*keys: int) -> int:
+        h = mix(len(keys) + 0x243F6A8885A308D3)
+        for k in keys:
+            h = mix((h + 0x9E3779B97F4A7C15 + (int(k) & m64)) & m64)
+        return h & ((1 << 63) - 1)
+
+    rng = random.Random(3)
+    for _ in range(3000):
+        keys = tuple(rng.choice([rng.randint(-2**70, 2**70), rng.randint(0, 4),
+                                 np.int64(rng.randint(-9, 9))])
+                     for _ in range(rng.randint(0, 5)))
+        assert derive_seed(*keys) == plain(*keys), keys
 
 
 def test_global_state_is_neither_read_nor_changed():
@@ -46,6 +70,24 @@ def test_as_generator_forms():
     assert isinstance(as_generator(rng), torch.Generator)
     with pytest.raises(AugkitError, match="allowed"):
         as_generator("seed")
+
+
+def test_uniform_is_what_rand_draws_in_every_thread():
+    # uniform fills a per-thread 0-d scratch tensor for speed; the draws (and so every apply
+    # decision) must stay what torch.rand((), dtype=float64) gives, in any thread at once.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def draws(seed: int) -> tuple[list[float], list[float], bool]:
+        g, ref = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        got = [uniform(g) for _ in range(2000)]
+        want = [float(torch.rand((), generator=ref, dtype=torch.float64)) for _ in range(2000)]
+        return got, want, torch.equal(g.get_state(), ref.get_state())
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(draws, range(8)))
+    for got, want, same_state in results:
+        assert got == want and same_state
+    assert len({r[0][0] for r in results}) == 8
 
 
 def test_draw_seed_is_what_randint_draws():

@@ -34,13 +34,18 @@ class _Noop(Transform):
 
 
 class _HFlip(Transform):
-    """Flips an HWC numpy image left-right into a new array (as albumentations does)."""
+    """Flips an HWC numpy image left-right into a new array with ``cv2.flip``, the kernel
+    albumentations' ``HorizontalFlip`` calls (albucore.hflip), so that the two pipelines
+    differ only in their machinery (numpy's reversed-stride copy took ~4.5 us of a 32x32x3
+    image, cv2 ~0.9 us)."""
 
     name = "bench.hflip"
     kinds = ("image",)
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
-        return np.ascontiguousarray(data[:, ::-1])
+        import cv2
+
+        return cv2.flip(data, 1)
 
 
 def _setup() -> dict[str, Any]:
@@ -107,7 +112,7 @@ def _compose_case(n: int, kind: str) -> Case:
     return Case(
         suite=SUITE, name=f"compose/{kind}", transforms=("compose",), size=n,
         size_unit="transforms", items=1, unit="calls/s", setup=setup, run=run,
-        anchors=_anchors(n, kind), goal=GOAL,
+        anchors=_anchors(n, kind), goal=GOAL, requires=("cv2",) if kind == "hflip" else (),
         note=(f"a {_HW}x{_HW}x3 uint8 image; augkit gets one torch.Generator for the whole "
               "run, as albumentations' Compose(seed=0) keeps one generator"),
     )
@@ -128,7 +133,7 @@ def _policy_case(n: int) -> Case:
     return Case(
         suite=SUITE, name="policy/hflip", transforms=("compose",), size=n,
         size_unit="transforms", items=1, unit="calls/s", setup=setup, run=run,
-        anchors=_anchors(n, "hflip"), goal=GOAL,
+        anchors=_anchors(n, "hflip"), goal=GOAL, requires=("cv2",),
         note=("policy(image, index=i): every call derives its own stream from (seed, epoch, "
               "index), so any item replays alone in any loader worker; the anchors draw from "
               "one generator held by the pipeline"),

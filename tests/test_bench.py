@@ -297,3 +297,25 @@ def test_case_min_rounds_raises_the_round_count_up_to_max_runs():
     for asked, want in ((0, 5), (9, 9), (100, 12)):
         record = run_case(case(asked), "t", settings)
         assert [r["runs"] for r in record["results"]] == [want, want]
+
+
+def test_calibration_is_not_pinned_by_one_slow_first_call():
+    """A call that stalls once (GC, a page fault) just after warm-up must not leave the case
+    at one call per measurement: the first single call is timed again before it decides."""
+    import time
+
+    calls = {"n": 0}
+
+    def fn(state):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            time.sleep(0.003)  # the stall: above the 1 ms target, below 10x it
+
+    settings = harness.Settings()
+    reps = harness._calibrate(fn, None, lambda: None, settings)
+    assert reps > 10
+
+    def slow(state):  # a call that really lasts the target keeps one call per measurement
+        time.sleep(0.0015)
+
+    assert harness._calibrate(slow, None, lambda: None, settings) == 1

@@ -124,6 +124,21 @@ def test_khop_distance_matches_pyg(data, num_hops, seed):
                                              backend="torch"))
 
 
+@settings(max_examples=30)
+@given(graphs_or_batches(), st.integers(1, 9), st.integers(0, 2**40))
+def test_random_walk_numba_equals_torch(data, walk_length, seed):
+    """The CPU walk kernel moves every walker as the torch ops do (the same counter-based
+    draw per walker and step), from one root per graph and from many roots."""
+    n = data.num_nodes
+    rowptr, col = F.csr(data.edge_index, n)
+    for roots in (torch.tensor([seed % max(n, 1)]) if n else torch.zeros(0, dtype=torch.long),
+                  torch.unique(torch.randint(0, max(n, 1), (min(n, 12),),
+                                             generator=torch.Generator().manual_seed(seed)))):
+        got = F.random_walk_steps(rowptr, col, roots, walk_length, seed)
+        want = F.random_walk_steps(rowptr, col, roots, walk_length, seed, backend="torch")
+        assert torch.equal(got, want)
+
+
 def test_random_walk_on_a_path_follows_edges():
     # A directed path 0 -> 1 -> ... -> 9: the walk from the root moves one node per step.
     ei = torch.stack([torch.arange(9), torch.arange(1, 10)])

@@ -394,6 +394,49 @@ def directed_units(sk, spos):
     return existing[:ne].copy(), ukeys[:nu].copy(), upos[:nu].copy()
 
 
+_K1 = np.uint64(0xBF58476D1CE4E5B9)
+_K2 = np.uint64(0x94D049BB133111EB)
+_M63 = np.uint64((1 << 63) - 1)
+_U27, _U30, _U31 = np.uint64(27), np.uint64(30), np.uint64(31)
+
+
+@njit(cache=True, inline="always")
+def _hash63(key, salt):
+    """``functional_structure.hash64`` of one key: splitmix64's finaliser of ``key + salt``
+    (``salt`` the stream's derive_seed, as uint64), its low 63 bits."""
+    z = np.uint64(key) + salt
+    z = (z ^ (z >> _U30)) * _K1
+    z = (z ^ (z >> _U27)) * _K2
+    z = z ^ (z >> _U31)
+    return np.int64(z & _M63)
+
+
+@njit(cache=True, nogil=True)
+def random_walk_first(rowptr, col, roots, salts, first):
+    """``functional_structure.random_walk_steps`` in one pass per step over the walkers:
+    ``first`` (filled by the caller with ``walk_length + 1``) gets the step at which each node
+    is first visited; step s moves walker w to neighbour ``hash63(w, salts[s - 1]) % deg`` of
+    its node, the torch path's draw, and a walker at a node without out-neighbours stays."""
+    cur = roots.copy()
+    for w in range(roots.size):
+        first[roots[w]] = 0
+    for step in range(1, salts.size + 1):
+        salt = salts[step - 1]
+        moved = False
+        for w in range(cur.size):
+            c = cur[w]
+            start = rowptr[c]
+            deg = rowptr[c + 1] - start
+            if deg > 0:
+                moved = True
+                c = col[start + _hash63(w, salt) % deg]
+                cur[w] = c
+                if step < first[c]:
+                    first[c] = step
+        if not moved:
+            break
+
+
 @njit(cache=True)
 def khop_distances(src, dst, roots, num_hops, dist):
     """``dist`` (filled with -1 by the caller) gets the hop distance from the nearest root

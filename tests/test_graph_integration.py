@@ -9,13 +9,20 @@ from pathlib import Path
 
 import networkx as nx
 import torch
+from hypothesis import given, settings
 from torch_geometric.data import Batch, Data, InMemoryDataset
 
 import augkit
 from augkit import load_policy
 from augkit.plugins.graph import from_networkx, to_networkx
 
-from .graph_strategies import assert_unchanged, assert_valid, is_undirected, snapshot
+from .graph_strategies import (
+    assert_unchanged,
+    assert_valid,
+    graphs_or_batches,
+    is_undirected,
+    snapshot,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "examples" / "policies" / "graph.yaml"
@@ -179,3 +186,48 @@ def test_set_attr_writes_as_pyg_setattr_would():
     twin = __import__("copy").copy(shared)
     set_attr(twin, "w", torch.ones(2))
     assert "w" in twin and "w" not in shared
+
+
+@settings(max_examples=60)
+@given(graphs_or_batches(ids=True))
+def test_num_nodes_reads_what_pyg_infers(data):
+    """augkit's node count reads the storage's dict for plain Data/Batch objects; it must be
+    PyG's own inference on every generated graph and on the edge cases of its rules."""
+    import warnings
+
+    from augkit.plugins.graph._data import num_nodes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyG warns when it guesses from edge_index
+        assert num_nodes(data) == (data.num_nodes or 0)
+
+
+def test_num_nodes_edge_cases_follow_pyg():
+    import warnings
+
+    import numpy as np
+
+    from augkit.plugins.graph._data import num_nodes
+
+    class Counted(Data):
+        @property
+        def num_nodes(self):
+            return 42
+
+    ei = torch.tensor([[0, 3], [3, 0]])
+    cases = [
+        Data(x=torch.ones(5, 2), edge_index=ei),
+        Data(edge_index=ei, pos=torch.ones(7, 3), x=torch.ones(5, 2)),  # first N_KEY wins
+        Data(edge_index=ei, num_nodes=9, x=torch.ones(5, 2)),  # explicit count wins
+        Data(edge_index=ei, node_feat=torch.ones(6, 1)),  # 'node' in a key: PyG's 2nd rule
+        Data(edge_index=ei, x=np.ones((4, 2))),  # an array: PyG's rule for arrays
+        Data(edge_index=ei, x=[1, 2, 3], pos=torch.ones(3, 1)),  # a list under x is skipped
+        Data(edge_index=ei),  # only edges: PyG's guess (with its warning)
+        Data(),
+        Counted(x=torch.ones(5, 2)),  # an overridden property is asked
+        Batch.from_data_list([Data(x=torch.ones(3, 1)), Data(x=torch.ones(4, 1))]),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for data in cases:
+            assert num_nodes(data) == (data.num_nodes or 0), data

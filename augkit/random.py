@@ -99,22 +99,26 @@ def as_generator(generator: GeneratorLike = None) -> torch.Generator:
     )
 
 
+_SCRATCH = threading.local()  # 0-d tensors that draw_seed and uniform fill, one set per thread
+
+
 def draw_seed(generator: torch.Generator) -> int:
     """One 63-bit integer from ``generator``: the seed of a counter-based or numpy stream."""
-    import torch
-
     # random_ on a 0-d tensor draws what torch.randint(0, _MASK63, (1,)) draws (the same
-    # kernel; tested) in about half the time, and this runs once per transform call.
-    return int(torch.empty((), dtype=torch.int64).random_(0, _MASK63, generator=generator))
+    # kernel; tested) in about half the time, and this runs once per transform call; the
+    # tensor is kept per thread, as uniform's.
+    scratch = getattr(_SCRATCH, "i64", None)
+    if scratch is None:
+        import torch
+
+        scratch = _SCRATCH.i64 = torch.empty((), dtype=torch.int64)
+    return scratch.random_(0, _MASK63, generator=generator).item()
 
 
 def numpy_rng(generator: torch.Generator) -> np.random.Generator:
     """A numpy generator seeded from ``generator`` (for numpy backends: OpenCV, albumentations,
     imbalanced-learn)."""
     return np.random.default_rng(draw_seed(generator))
-
-
-_SCRATCH = threading.local()
 
 
 def uniform(generator: torch.Generator) -> float:

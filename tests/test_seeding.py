@@ -73,14 +73,16 @@ def test_as_generator_forms():
 
 
 def test_uniform_is_what_rand_draws_in_every_thread():
-    # uniform fills a per-thread 0-d scratch tensor for speed; the draws (and so every apply
-    # decision) must stay what torch.rand((), dtype=float64) gives, in any thread at once.
+    # uniform and draw_seed fill per-thread 0-d scratch tensors for speed; the draws (and so
+    # every apply decision and seed) must stay what torch.rand((), dtype=float64) and
+    # torch.randint give, interleaved, in any thread at once.
     from concurrent.futures import ThreadPoolExecutor
 
     def draws(seed: int) -> tuple[list[float], list[float], bool]:
         g, ref = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
-        got = [uniform(g) for _ in range(2000)]
-        want = [float(torch.rand((), generator=ref, dtype=torch.float64)) for _ in range(2000)]
+        got = [uniform(g) if i % 3 else draw_seed(g) for i in range(2000)]
+        want = [float(torch.rand((), generator=ref, dtype=torch.float64)) if i % 3
+                else int(torch.randint(0, 2**63 - 1, (1,), generator=ref)) for i in range(2000)]
         return got, want, torch.equal(g.get_state(), ref.get_state())
 
     with ThreadPoolExecutor(4) as pool:

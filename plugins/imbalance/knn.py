@@ -5,7 +5,10 @@ Brute force on BLAS (``addmm``), because the features graph_smote sees are usual
 nothing and is slower than brute force (scipy's cKDTree, measured on 16-d Gaussian points:
 3x slower than this at 1e3 to 1e4 points). The cost is O(queries x points x d): exact k-NN
 in that regime has no n log n method. Distances are computed in float64 (as scikit-learn
-does for float32 input), so the ranking is the exact one up to ties.
+does for float32 input), so the ranking is the exact one up to ties. Large point sets are
+screened in float32 by group minima first (``_knn_grouped``); when most points are queried,
+each distance of that screen is computed once for both of its ends (``_screen_symmetric``),
+holding points x points / 64 float32 minima up to ``_SYMMETRIC_MAX_BYTES``.
 """
 
 from __future__ import annotations

@@ -648,7 +648,8 @@ def mask_feature(
         else:
             kk = np.empty((n, f), dtype=np.bool_)
             s64 = _u64(salt)
-            # Hashing every entry is compute-bound: split the rows over torch's threads.
+            # A hash per entry: the rows split over torch's threads (a 1e5 x 16 x in the
+            # harness: ~2.4 -> ~1.6 ms; in a DataLoader worker, one thread, no split).
             parallel_ranges(lambda lo, hi: _mask_elems_nb(
                 xs[lo:hi], out[lo:hi], g[lo:hi], fv, s64, thresh, kk[lo:hi], lo), n, f)
             keep = torch.from_numpy(kk)

@@ -181,6 +181,16 @@ def test_set_attr_writes_as_pyg_setattr_would():
     tagged = Tagged(x=torch.ones(2, 1))
     set_attr(tagged, "label", 3)  # a property setter still runs
     assert tagged.tag == 6
+    # PyG's own typed attributes (properties whose setters only store) take the fast path,
+    # on Data and on the dynamic Batch class alike; a subclass's own property does not.
+    from augkit.plugins.graph._data import _plain_key
+
+    batch_cls = type(Batch.from_data_list([Data(x=torch.ones(2, 3), edge_index=ei)]))
+    for cls in (Data, batch_cls, Tagged):
+        for key in ("x", "edge_index", "edge_attr", "edge_weight", "y", "pos", "batch", "ptr",
+                    "num_nodes", "custom"):
+            assert _plain_key(cls, key), (cls, key)
+    assert not _plain_key(Tagged, "label") and not _plain_key(Data, "_store")
     shared = Data(x=torch.ones(2, 1), edge_index=ei)
     shared.is_edge_attr("x")  # a copy.copy shares this cache: the write must go through PyG
     twin = __import__("copy").copy(shared)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
+import re
 from typing import Any
 
 import numpy as np
@@ -174,14 +176,35 @@ def shallow_copy(data: Any) -> Any:
 @functools.lru_cache(maxsize=256)
 def _plain_key(cls: type, key: str) -> bool:
     """Whether ``out.key = value`` on a ``cls`` only stores the value in the storage's dict:
-    PyG's own Data/Batch ``__setattr__``, no property setter of that name, no private key."""
+    PyG's own Data/Batch ``__setattr__``, no private key, no property setter of that name on
+    the storage, and on the class none or PyG's own typed-attribute setter (``x``,
+    ``edge_index``, ``edge_attr``, ``y``, ...: ``self._store.<key> = value``)."""
     from torch_geometric.data import Data
     from torch_geometric.data.storage import GlobalStorage
 
     if key[:1] == "_" or cls.__setattr__ is not Data.__setattr__:
         return False
-    return all(getattr(getattr(owner, key, None), "fset", None) is None
-               for owner in (cls, GlobalStorage))
+    k = re.escape(key)
+    return (_trivial_setter(getattr(cls, key, None), Data, rf"self\._store\.{k} = \w+")
+            and _trivial_setter(getattr(GlobalStorage, key, None), GlobalStorage,
+                                rf"self\[['\"]{k}['\"]\] = \w+"))
+
+
+def _trivial_setter(prop: Any, owner: type, line: str) -> bool:
+    """True when ``prop`` has no setter, or is ``owner``'s own (PyG's typed attributes:
+    ``Data.x``, ``EdgeStorage.edge_index``, ...) with a setter whose body is one line
+    matching ``line`` (``self._store.<key> = value`` on Data, ``self[key] = value`` on the
+    storage), read from PyG's source, so a PyG release whose setter does more falls back."""
+    if getattr(prop, "fset", None) is None:
+        return True
+    if not any(vars(c).get(prop.fget.__name__) is prop for c in owner.__mro__):
+        return False
+    try:
+        lines = inspect.getsource(prop.fset).splitlines()
+    except (OSError, TypeError):
+        return False
+    body = [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith(("@", "def "))]
+    return len(body) == 1 and re.fullmatch(line, body[0]) is not None
 
 
 def set_attr(out: Any, key: str, value: Any) -> None:

@@ -84,8 +84,10 @@ def empty_array(shape: tuple[int, ...], dtype: np.dtype | type | str) -> np.ndar
     dt = np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
     nbytes = prod(shape) * dt.itemsize
+    if nbytes < HUGE_OUTPUT_BYTES:  # before reading the environment: most calls are small
+        return np.empty(shape, dtype=dt)
     limit = _limit_bytes()
-    if nbytes < HUGE_OUTPUT_BYTES or nbytes > limit:
+    if nbytes > limit:
         return np.empty(shape, dtype=dt)
     global _pooled_bytes
     buckets = -(-nbytes // _BUCKET)

@@ -100,23 +100,24 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
     out = torch.empty(q, k, dtype=torch.long)
     pts32 = pts.float()
     sq32 = sq.float()
-    # One plain GEMM per tile: [q, 1] . [-2 p; sq_p] (d + 1 long) is sq_p - 2 q.p, and
-    # without addmm's broadcast of sq over the tile first (a pass over it: ~20 % of the
-    # screen). -2 p is exact in float32.
-    ptT32 = torch.cat([pts32.T * -2.0, sq32.unsqueeze(0)]).contiguous()
-    ones = pts32.new_ones(_TILE_ROWS, 1)
     # |fl32(sq_p - 2 q.p) - (sq_p - 2 q.p)| <= E: rounding of sq_p, of the d + 1 products
     # and their sums in any order (BLAS chooses), and of q, p themselves when the input was
     # float64; all bounded by multiples of u * (|q|^2 + max |p|^2), with slack.
     max_sq = float(sq[:m].max())
     take = min(k + 1 + _EXTRA_GROUPS, groups_n)
-    tile = pts32.new_empty(_TILE_ROWS, _TILE_COLS32)
     redo = []
     kernel = _exact_kernel()
     all_groups = torch.empty(q, take, dtype=torch.long) if kernel is not None else None
     every = None
     if 2 * q >= width and width * groups_n * 4 <= _SYMMETRIC_MAX_BYTES:
         every = _screen_symmetric(pts32, sq32)
+    else:
+        # One plain GEMM per tile: [q, 1] . [-2 p; sq_p] (d + 1 long) is sq_p - 2 q.p, and
+        # without addmm's broadcast of sq over the tile first (a pass over it: ~20 % of the
+        # screen). -2 p is exact in float32.
+        ptT32 = torch.cat([pts32.T * -2.0, sq32.unsqueeze(0)]).contiguous()
+        ones = pts32.new_ones(_TILE_ROWS, 1)
+        tile = pts32.new_empty(_TILE_ROWS, _TILE_COLS32)
     for start in range(0, q, _TILE_ROWS):
         idx = rows[start:start + _TILE_ROWS]
         r = idx.numel()

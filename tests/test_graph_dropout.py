@@ -179,6 +179,12 @@ def test_node_kernels_numba_and_torch_agree(data, p, min_nodes, seed):
                        min_nodes=min_nodes, backend="torch")
     for x, y in zip(a, b, strict=True):
         assert torch.equal(x, y)
+    # One graph, no ptr (the fused kernel builds its own [0, n]).
+    a = F.dropout_node(data.edge_index, p, seed, num_nodes=data.num_nodes, min_nodes=min_nodes)
+    b = F.dropout_node(data.edge_index, p, seed, num_nodes=data.num_nodes, min_nodes=min_nodes,
+                       backend="torch")
+    for x, y in zip(a, b, strict=True):
+        assert torch.equal(x, y)
 
 
 def test_node_dropout_rate_matches_p():

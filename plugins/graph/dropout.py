@@ -75,7 +75,7 @@ class NodeDropout(_GraphTransform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         ei = _data.edge_index_of(data)
         n = _data.num_nodes(data)
-        ptr = _data.ptr_of(data)
+        ptr = _data.ptr_of(data) if _data.is_batch(data) else None  # None: one graph
         out, nid, eid, counts = F.dropout_node(ei, self.p, params["seed"], num_nodes=n,
                                                ptr=ptr, min_nodes=self.min_nodes)
         dev = ei.device

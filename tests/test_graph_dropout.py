@@ -157,9 +157,10 @@ def test_node_dropout_properties(data, p, min_nodes, seed):
     after = (out.ptr[1:] - out.ptr[:-1]) if batched else torch.tensor([out.num_nodes])
     assert bool((after >= torch.clamp(sizes, max=min_nodes)).all())
     assert bool((after <= sizes).all())
-    if batched and not bool((sizes == 1).all()):
+    if batched and not bool((sizes == 1).all()) and data.num_graphs != data.num_edges:
         # (When every graph has exactly one node, a per-graph tensor has the size of a node
-        # attribute and PyG's size rule, which augkit follows, calls it node-level.)
+        # attribute and PyG's size rule, which augkit follows, calls it node-level; when the
+        # Batch has as many edges as graphs, it calls it edge-level.)
         assert torch.equal(out.graph_y, data.graph_y)
     if p == 0.0:
         assert_same(out, data)

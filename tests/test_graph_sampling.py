@@ -139,6 +139,22 @@ def test_random_walk_numba_equals_torch(data, walk_length, seed):
         assert torch.equal(got, want)
 
 
+@settings(max_examples=40, deadline=None)
+@given(graphs_or_batches(), st.sampled_from(["random_walk", "khop", "random_node"]),
+       st.sampled_from([0.2, 0.5, 1.0]), st.integers(0, 2**40))
+def test_sampling_kernels_equal_the_torch_ops(data, method, ratio, seed):
+    """The CPU helpers in numba (target sizes, roots, the ranking, the relabelling) give the
+    nodes, edges and attributes the torch ops give (what CUDA runs): the whole transform is
+    run twice, the second time with the numba module hidden."""
+    t = augkit.make("subgraph_sampling", method=method, ratio=ratio, walk_length=3)
+    got = t(data, generator=seed)
+    from unittest import mock
+
+    with mock.patch.object(F, "_numba_module", lambda: None):
+        want = t(data, generator=seed)
+    assert_same(got, want)
+
+
 def test_random_walk_on_a_path_follows_edges():
     # A directed path 0 -> 1 -> ... -> 9: the walk from the root moves one node per step.
     ei = torch.stack([torch.arange(9), torch.arange(1, 10)])

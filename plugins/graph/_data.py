@@ -378,9 +378,18 @@ def keep_nodes(data: Any, mask: torch.Tensor, edge_mask: torch.Tensor | None = N
     ei = edge_index_of(data)
     dev = ei.device
     mask = mask.to(dev)
-    new_id = torch.full((n,), -1, dtype=torch.long, device=dev)
-    kept = mask.nonzero().view(-1)
-    new_id[kept] = torch.arange(kept.numel(), device=dev)
+    kernels = None
+    if dev.type == "cpu" and mask.dtype == torch.bool and mask.is_contiguous():
+        from augkit.plugins.graph.functional_structure import _numba_module
+
+        kernels = _numba_module()
+    if kernels is not None:  # one pass instead of full, nonzero, arange and a scatter
+        new_id = torch.empty(n, dtype=torch.long)
+        kept = torch.from_numpy(kernels.relabel_mask(mask.numpy(), new_id.numpy()))
+    else:
+        new_id = torch.full((n,), -1, dtype=torch.long, device=dev)
+        kept = mask.nonzero().view(-1)
+        new_id[kept] = torch.arange(kept.numel(), device=dev)
     if edge_mask is None:
         from augkit.plugins.graph.functional import induced_edges
 

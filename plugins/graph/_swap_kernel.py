@@ -1,5 +1,5 @@
 """The numba kernels of ``functional_structure``: the sequential double-edge-swap kernel, the
-swap-unit finders and the k-hop distances.
+swap-unit finders, the k-hop distances and the subgraph-sampling helpers.
 
 At module level (not built inside a function) so numba's on-disk cache is reused by every
 later process instead of compiling again; imported only when numba is installed."""
@@ -453,3 +453,110 @@ def khop_distances(src, dst, roots, num_hops, dist):
                 grew = True
         if not grew:
             break
+
+
+# ---- subgraph sampling helpers: one call each instead of a dozen small torch ops ---------
+
+
+@njit(cache=True)
+def first_ranked(nodes, order_key, batch, cap, salt, mask):
+    """``functional_structure._first_ranked`` into ``mask`` (all False on entry): the same
+    sort key, ``(graph << 48) | (order_key << 32) | 32 random bits``, and the same rank
+    (position in the sorted list minus the graph's start). Equal keys (two nodes of one
+    graph, one level, the same 32 bits) are ordered by position, where torch's unstable
+    sort picks either."""
+    m = nodes.size
+    k = cap.size
+    if m == 0:
+        return
+    cnt = np.zeros(k, np.int64)
+    for i in range(m):
+        cnt[batch[nodes[i]]] += 1
+    over = False
+    for g in range(k):
+        if cnt[g] > cap[g]:
+            over = True
+            break
+    if not over:  # every graph keeps all its candidates
+        for i in range(m):
+            mask[nodes[i]] = True
+        return
+    key = np.empty(m, np.int64)
+    for i in range(m):
+        v = nodes[i]
+        key[i] = (batch[v] << 48) | (order_key[i] << 32) | (_hash63(v, salt) >> 31)
+    order = np.argsort(key, kind="mergesort")
+    start = np.empty(k, np.int64)
+    s = 0
+    for g in range(k):
+        start[g] = s
+        s += cnt[g]
+    for j in range(m):
+        v = nodes[order[j]]
+        g = batch[v]
+        if j - start[g] < cap[g]:
+            mask[v] = True
+
+
+@njit(cache=True)
+def one_root(ptr, count, salt, out):
+    """``functional_structure._one_root``: a uniform node of every non-empty graph with
+    ``count[g] > 0`` (``ptr[g] + hash(g) % n_g``) written to ``out``; returns how many."""
+    j = 0
+    for g in range(ptr.size - 1):
+        ng = ptr[g + 1] - ptr[g]
+        if ng > 0 and count[g] > 0:
+            out[j] = ptr[g] + _hash63(g, salt) % ng
+            j += 1
+    return j
+
+
+@njit(cache=True)
+def target_sizes(ptr, ratio, out):
+    """``functional_structure.target_sizes``: ``max(1, floor(ratio * n_g + 0.5))``, at most
+    ``n_g``, 0 for an empty graph (the same float64 arithmetic)."""
+    for g in range(ptr.size - 1):
+        ng = ptr[g + 1] - ptr[g]
+        if ng > 0:
+            t = max(np.int64(np.floor(ng * ratio + 0.5)), 1)
+            out[g] = min(t, ng)
+        else:
+            out[g] = 0
+
+
+@njit(cache=True)
+def relabel_mask(mask, new_id):
+    """``new_id[i]``: the rank of node i among the kept ones (-1 when dropped); returns the
+    kept nodes in order."""
+    j = 0
+    for i in range(mask.size):
+        if mask[i]:
+            new_id[i] = j
+            j += 1
+        else:
+            new_id[i] = -1
+    kept = np.empty(j, np.int64)
+    for i in range(mask.size):
+        if mask[i]:
+            kept[new_id[i]] = i
+    return kept
+
+
+@njit(cache=True)
+def csr(src, dst, n, rowptr, col):
+    """``functional_structure.csr`` by a counting sort: ``rowptr`` (n + 1, zeros on entry)
+    and ``col``, the targets grouped by source in their stored order (a stable sort).
+    Returns False, writing nothing past the arrays, when a node id is outside 0..n-1."""
+    for e in range(src.size):
+        if src[e] < 0 or src[e] >= n or dst[e] < 0 or dst[e] >= n:
+            return False
+    for s in src:
+        rowptr[s + 1] += 1
+    for i in range(n):
+        rowptr[i + 1] += rowptr[i]
+    fill = rowptr[:-1].copy()
+    for e in range(src.size):
+        s = src[e]
+        col[fill[s]] = dst[e]
+        fill[s] += 1
+    return True

@@ -64,7 +64,8 @@ class NodeDropout(_GraphTransform):
     has fewer), chosen at random among its nodes, so no graph disappears and ``batch``, ``ptr``
     and graph-level attributes stay aligned; ``to_data_list()`` still works. Which attributes
     are node-level follows PyG's size rule, so on a Batch whose graphs all have exactly one
-    node a per-graph tensor counts as node-level (the two cannot be told apart there)."""
+    node a per-graph tensor counts as node-level, and on a Batch with as many edges as graphs
+    as edge-level (the kinds cannot be told apart there)."""
 
     name = "node_dropout"
     params = {

@@ -230,6 +230,15 @@ if numba is not None:
         return kept
 
     @njit(cache=True, nogil=True)
+    def _induced_edges_nb(src, dst, new_id):  # noqa: ANN001, ANN202
+        keep = np.empty(src.shape[0], np.bool_)
+        k = _node_edges_nb(src, dst, new_id, keep)
+        out = np.empty((2, k), np.int64)
+        idx = np.empty(k, np.int64)
+        _compact_edges_nb(src, dst, keep, new_id, out, idx, 0)
+        return out, idx
+
+    @njit(cache=True, nogil=True)
     def _dropout_node_nb(ptr, src, dst, salt, thresh, min_nodes):  # noqa: ANN001, ANN202
         # node_keep_ids, induced_edges and the kept node list in one call: on a small graph
         # the four dispatches and their conversions were a third of the transform.
@@ -241,12 +250,7 @@ if numba is not None:
         for i in range(n):
             if new_id[i] >= 0:
                 nid[new_id[i]] = i
-        e = src.shape[0]
-        keep = np.empty(e, np.bool_)
-        k = _node_edges_nb(src, dst, new_id, keep)
-        out = np.empty((2, k), np.int64)
-        idx = np.empty(k, np.int64)
-        _compact_edges_nb(src, dst, keep, new_id, out, idx, 0)
+        out, idx = _induced_edges_nb(src, dst, new_id)
         return out, nid, idx, counts
 
     @njit(cache=True, nogil=True)
@@ -533,6 +537,9 @@ def induced_edges(
     if _use_numba(backend, edge_index, new_id) and edge_index.is_contiguous():
         src, dst = _rows(edge_index)
         nid = np.ascontiguousarray(new_id.numpy(), dtype=np.int64)
+        if src.shape[0] < _FUSED_MAX_EDGES:
+            out, idx = _induced_edges_nb(src, dst, nid)
+            return torch.from_numpy(out), torch.from_numpy(idx)
         out, idx = _chunked_keep_and_compact(
             src, dst, lambda s_, d_, keep, lo: _node_edges_nb(s_, d_, nid, keep), nid)
         return torch.from_numpy(out), torch.from_numpy(idx)

@@ -626,6 +626,15 @@ def _swaps_torch(
     return done
 
 
+def _cpu_kernels(*tensors: torch.Tensor):  # noqa: ANN202 - the kernels' module, or None
+    """The numba kernels when every tensor is a contiguous CPU int64 one (what they take),
+    else None (the torch ops run)."""
+    for t in tensors:
+        if t.device.type != "cpu" or t.dtype != torch.long or not t.is_contiguous():
+            return None
+    return _numba_module()
+
+
 def _numba_module():  # noqa: ANN202 - the compiled kernels' module, or None without numba
     """``_swap_kernel`` (the swap kernel and the unit finders), None when numba is missing."""
     try:
@@ -639,14 +648,26 @@ def _numba_module():  # noqa: ANN202 - the compiled kernels' module, or None wit
 
 
 def csr(edge_index: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(rowptr, col)`` of the out-neighbours (edge_index[0] -> edge_index[1]); no sort when
-    the edges are already ordered by source.
+    """``(rowptr, col)`` of the out-neighbours (edge_index[0] -> edge_index[1]), each node's
+    targets in their stored order (a stable sort by source; none when the edges are already
+    ordered by source). On the CPU a counting sort in numba.
 
     >>> csr(torch.tensor([[1, 0, 1], [2, 1, 0]]), 3)
     (tensor([0, 1, 3, 3]), tensor([1, 2, 0]))
     """
+    kernels = _cpu_kernels(edge_index)
+    if kernels is not None:
+        arr = edge_index.numpy()
+        rowptr = torch.zeros(num_nodes + 1, dtype=torch.long)
+        col = torch.empty(arr.shape[1], dtype=torch.long)
+        if not kernels.csr(arr[0], arr[1], int(num_nodes), rowptr.numpy(), col.numpy()):
+            raise ValueError(f"csr: edge_index holds a node id outside 0..{num_nodes - 1}")
+        return rowptr, col
     src, dst = edge_index
-    order = _argsorted(src)
+    if src.numel() < 2 or bool((src[1:] >= src[:-1]).all()):
+        order = torch.arange(src.numel(), device=src.device)
+    else:
+        order = torch.sort(src, stable=True).indices
     col = dst[order] if order.numel() and not bool(
         (order == torch.arange(order.numel(), device=order.device)).all()) else dst
     rowptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=edge_index.device)
@@ -661,6 +682,11 @@ def target_sizes(ptr: torch.Tensor, ratio: float) -> torch.Tensor:
     >>> target_sizes(torch.tensor([0, 10, 10, 13]), 0.25)
     tensor([3, 0, 1])
     """
+    kernels = _cpu_kernels(ptr)
+    if kernels is not None:
+        out = np.empty(ptr.numel() - 1, np.int64)
+        kernels.target_sizes(ptr.numpy(), float(ratio), out)
+        return torch.from_numpy(out)
     n_g = ptr[1:] - ptr[:-1]
     t = torch.floor(n_g.double() * ratio + 0.5).long().clamp(min=1)
     return torch.where(n_g > 0, torch.minimum(t, n_g), torch.zeros_like(n_g))
@@ -674,6 +700,11 @@ def _first_ranked(
     (smaller first), ties broken by a random priority."""
     mask = torch.zeros(num_nodes, dtype=torch.bool, device=batch.device)
     if nodes.numel() == 0:
+        return mask
+    kernels = _cpu_kernels(nodes, order_key, batch, cap)
+    if kernels is not None:
+        kernels.first_ranked(nodes.numpy(), order_key.numpy(), batch.numpy(), cap.numpy(),
+                             np.uint64(derive_seed(int(seed), 3)), mask.numpy())
         return mask
     g = batch[nodes]
     num_graphs = cap.numel()
@@ -692,6 +723,12 @@ def _first_ranked(
 def _one_root(ptr: torch.Tensor, count: torch.Tensor, seed: int) -> torch.Tensor:
     """One uniform random node of every non-empty graph with ``count[g] == 1`` (``count`` is
     0 or 1): a draw per graph, not a hash and sort of every node."""
+    kernels = _cpu_kernels(ptr, count)
+    if kernels is not None:
+        out = np.empty(ptr.numel() - 1, np.int64)
+        k = kernels.one_root(ptr.numpy(), count.numpy(), np.uint64(derive_seed(int(seed), 5)),
+                             out)
+        return torch.from_numpy(out[:k])
     n_g = ptr[1:] - ptr[:-1]
     graphs = torch.arange(n_g.numel(), device=ptr.device)
     roots = ptr[:-1] + _randint(seed, 5, graphs, n_g)

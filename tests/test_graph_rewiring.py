@@ -341,6 +341,22 @@ def test_random_rewiring_numba_pairs_on_dense_graphs(seed):
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_random_rewiring_kernel_equals_torch_when_proposals_collide(seed):
+    """Sparse graphs with little room, so that two moved pairs often propose the same new pair
+    in one round: the CPU kernel (proposals in order) keeps the one the torch ops keep (the
+    first of equal proposals), on one graph and on a Batch of three, directed and not."""
+    ei = _random_undirected(40, 36, seed)
+    three = torch.cat([ei, ei + 40, ei + 80], 1)
+    batch = torch.arange(3).repeat_interleave(40)
+    ptr = torch.tensor([0, 40, 80, 120])
+    for e, n, b, p in ((ei, 40, None, None), (three, 120, batch, ptr),
+                       (ei[:, : ei.size(1) // 2], 40, None, None)):
+        got = F.rewire_random(e, n, 1.0, seed, batch=b, ptr=p)
+        want = F.rewire_random(e, n, 1.0, seed, batch=b, ptr=p, backend="torch")
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+
+
 def test_units_cache_is_invisible():
     """The CPU path keeps the swap units per edge_index tensor: a second call on the same
     tensor, a call on an equal copy, and a call after an in-place change must all give what a

@@ -560,3 +560,194 @@ def csr(src, dst, n, rowptr, col):
         col[fill[s]] = dst[e]
         fill[s] += 1
     return True
+
+
+# ---- random rewiring ----------------------------------------------------------------------
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, inline="always")
+def _stream_salt(base, stream):
+    """``augkit.random.derive_seed(seed, stream)`` from ``base``, the chain state after
+    ``seed`` (``random._chain((seed,), 2)``), as uint64."""
+    return np.uint64(_hash63(stream, base + _GOLD))  # uint64: int64 + uint64 is a float
+
+
+@njit(cache=True)
+def _bucket_index(keys, n2):
+    """For sorted distinct ``keys`` in ``[0, n2)``: ``(starts, shift)`` with the keys whose
+    top bits ``key >> shift`` equal b at ``keys[starts[b]:starts[b + 1]]``, about one key
+    per bucket on average, so a lookup is one read of ``starts`` and a short binary search
+    instead of ~log2(len) scattered reads (a 5e6-key set is 40 MB, far outside the caches)."""
+    m = keys.size
+    bits = 1
+    while (1 << bits) < m:
+        bits += 1
+    total = 1
+    while (1 << total) < n2:
+        total += 1
+    shift = max(total - bits, 0)
+    nb = ((max(n2, 1) - 1) >> shift) + 1
+    starts = np.empty(nb + 1, np.int64)
+    j = 0
+    for b in range(nb + 1):
+        while j < m and (keys[j] >> shift) < b:
+            j += 1
+        starts[b] = j
+    return starts, shift
+
+
+@njit(cache=True, inline="always")
+def _locate(keys, starts, shift, key):
+    """Position of ``key`` in ``keys`` (see :func:`_bucket_index`), -1 when absent."""
+    b = key >> shift
+    if b < 0 or b >= starts.size - 1:
+        return -1
+    lo = starts[b]
+    hi = starts[b + 1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < starts[b + 1] and keys[lo] == key else -1
+
+
+@njit(cache=True)
+def rewire_random(src, dst, n, undirected, existing, batch, ptr, base, thresh, max_rounds,
+                  out_src, out_dst, moved):
+    """``functional_structure.rewire_random`` after its checks, in one call: the same picks,
+    units, rooms, dense-graph deals and rejection rounds, with the same counter-based draws,
+    written into ``out_src``/``out_dst`` (copies of the input) and ``moved``; returns the
+    edges moved. ``existing`` is the sorted set of pair keys present, so the units (the
+    picked keys, sorted) are read off it without a sort. Within a round the torch ops keep
+    the first of equal proposals; here proposals are taken in order, so a later equal one
+    finds the first already taken: the same winners."""
+    num_graphs = ptr.size - 1
+    n2 = n * n
+    salt1 = _stream_salt(base, 1)
+    nu = 0
+    for k in existing:
+        if (_hash63(k, salt1) >> 23) < thresh:
+            nu += 1
+    if nu == 0:
+        return 0
+    units = np.empty(nu, np.int64)
+    j = 0
+    for k in existing:
+        if (_hash63(k, salt1) >> 23) < thresh:
+            units[j] = k
+            j += 1
+    k_g = np.zeros(num_graphs, np.int64)
+    d_g = np.zeros(num_graphs, np.int64)
+    if num_graphs == 1:
+        k_g[0] = nu
+        d_g[0] = existing.size
+    else:
+        for k in units:
+            k_g[batch[k // n]] += 1
+        for k in existing:
+            d_g[batch[k // n]] += 1
+    ustart = np.zeros(num_graphs + 1, np.int64)
+    room = np.empty(num_graphs, np.int64)
+    dense = np.zeros(num_graphs, np.bool_)
+    for g in range(num_graphs):
+        ustart[g + 1] = ustart[g] + k_g[g]
+        ng = ptr[g + 1] - ptr[g]
+        pg = ng * (ng - 1) // (2 if undirected else 1)
+        room[g] = min(k_g[g], pg - d_g[g])
+        dense[g] = pg <= 4 * (d_g[g] + k_g[g]) and room[g] > 0
+    estarts, eshift = _bucket_index(existing, n2)
+    new_a = np.full(nu, -1, np.int64)
+    new_b = np.full(nu, -1, np.int64)
+    salt2 = _stream_salt(base, 2)
+    for g in range(num_graphs):
+        if not dense[g]:
+            continue
+        # Every free pair of the graph in random order; the first room[g] go to the first
+        # room[g] units of the graph (those with urank < room).
+        ng = ptr[g + 1] - ptr[g]
+        off = ptr[g]
+        ck = np.empty(ng * ng, np.int64)
+        c = 0
+        for la in range(ng):
+            for lb in range(ng):
+                if (la < lb) if undirected else (la != lb):
+                    k = (off + la) * n + (off + lb)
+                    if _locate(existing, estarts, eshift, k) < 0:
+                        ck[c] = k
+                        c += 1
+        ck = ck[:c]
+        pri = np.empty(c, np.int64)
+        for i in range(c):
+            pri[i] = _hash63(ck[i], salt2) >> 23
+        o = np.argsort(pri, kind="mergesort")
+        for r in range(room[g]):
+            u = ustart[g] + r
+            new_a[u] = ck[o[r]] // n
+            new_b[u] = ck[o[r]] % n
+    # Sparse graphs: rejection rounds.
+    pending = np.empty(nu, np.int64)
+    npend = 0
+    for g in range(num_graphs):
+        if dense[g]:
+            continue
+        for r in range(max(room[g], 0)):
+            pending[npend] = ustart[g] + r
+            npend += 1
+    cap = 8
+    while cap < 2 * npend + 8:
+        cap *= 2
+    taken = np.full(cap, -1, np.int64)
+    tmask = cap - 1
+    for rnd in range(max_rounds):
+        if npend == 0:
+            break
+        sa = _stream_salt(base, 16 + 2 * rnd)
+        sb = _stream_salt(base, 17 + 2 * rnd)
+        left = 0
+        for i in range(npend):
+            u = pending[i]
+            pk = units[u]
+            g = batch[pk // n] if num_graphs > 1 else 0
+            ng = ptr[g + 1] - ptr[g]
+            a = _hash63(pk, sa) % max(ng, 1)
+            b = _hash63(pk, sb) % max(ng - 1, 1)
+            if b >= a:
+                b += 1
+            if undirected and b < a:
+                a, b = b, a
+            a += ptr[g]
+            b += ptr[g]
+            k = a * n + b
+            if _locate(existing, estarts, eshift, k) >= 0 or _find(taken, k, tmask) >= 0:
+                pending[left] = u
+                left += 1
+            else:
+                _insert(taken, k, tmask)
+                new_a[u] = a
+                new_b[u] = b
+        npend = left
+    ustarts, ushift = _bucket_index(units, n2)
+    done = 0
+    for p in range(src.size):
+        s_ = src[p]
+        d_ = dst[p]
+        if s_ == d_:
+            continue
+        k = min(s_, d_) * n + max(s_, d_) if undirected else s_ * n + d_
+        if (_hash63(k, salt1) >> 23) >= thresh:
+            continue
+        u = _locate(units, ustarts, ushift, k)
+        if new_a[u] >= 0:
+            a = new_a[u]
+            b = new_b[u]
+            if undirected and s_ > d_:
+                a, b = b, a
+            out_src[p] = a
+            out_dst[p] = b
+            moved[p] = True
+            done += 1
+    return done

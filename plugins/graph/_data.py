@@ -24,10 +24,17 @@ from augkit.errors import InputError
 _STRUCTURAL = {"edge_index", "batch", "ptr", "num_nodes", "adj_t"}
 
 
-def check_graph(data: Any, owner: str) -> None:
-    from torch_geometric.data import Data
+@functools.cache
+def _pyg_classes() -> tuple[type, type]:
+    """PyG's ``(Data, Batch)``, imported once (an import statement per call cost ~1 us, and
+    a small graph's transform asks several times)."""
+    from torch_geometric.data import Batch, Data
 
-    if not isinstance(data, Data):
+    return Data, Batch
+
+
+def check_graph(data: Any, owner: str) -> None:
+    if not isinstance(data, _pyg_classes()[0]):
         raise InputError(
             f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data or Batch "
             "(networkx graphs convert with augkit.plugins.graph.from_networkx)"
@@ -41,9 +48,7 @@ def check_graph(data: Any, owner: str) -> None:
 
 
 def is_batch(data: Any) -> bool:
-    from torch_geometric.data import Batch
-
-    return isinstance(data, Batch)
+    return isinstance(data, _pyg_classes()[1])
 
 
 # PyG's storage infers the node count from the first of these it holds (storage.N_KEYS).

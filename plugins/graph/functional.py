@@ -254,6 +254,19 @@ if numba is not None:
         return out, nid, idx, counts
 
     @njit(cache=True, nogil=True)
+    def _mask_zero_nb(x, salt, thresh, by_col, out, keep):  # noqa: ANN001, ANN202
+        # Draws and masking of a small x in one call (zero fill): what the broadcast select
+        # computes, without its five tensor ops (most of a 1e3 x 16 call).
+        n, f = x.shape
+        for i in range(keep.shape[0]):
+            keep[i] = _bits24(i, salt) >= thresh
+        zero = x.dtype.type(0)
+        for r in range(n):
+            for c in range(f):
+                k = keep[c] if by_col else keep[r]
+                out[r, c] = x[r, c] if k else zero
+
+    @njit(cache=True, nogil=True)
     def _hash_keep_nb(count, salt, thresh, keep):  # noqa: ANN001, ANN202
         for i in range(count):
             keep[i] = _bits24(i, salt) >= thresh
@@ -591,6 +604,10 @@ def _select_bits(keep: torch.Tensor, x: torch.Tensor, fill: torch.Tensor, bits: 
     return out
 
 
+# Up to this many entries, a single graph's zero-fill column/row masking is one numba call.
+_SMALL_MASK = 1 << 15
+
+
 def mask_feature(
     x: torch.Tensor,
     p: float,
@@ -631,6 +648,16 @@ def mask_feature(
         raise ValueError(f"x has shape {tuple(x.shape)}; allowed: [N] or [N, F]")
     n, f = x2.shape
     dev = x.device
+    if (group is None and fill == "zero" and mode != "element" and n * f <= _SMALL_MASK
+            and backend != "torch" and _use_numba(backend, x2) and not x2.requires_grad
+            and x2.dtype in (torch.float32, torch.float64)):
+        out = np.empty((n, f), dtype=x2.dtype == torch.float32 and np.float32 or np.float64)
+        kk = np.empty(f if mode == "feature" else n, dtype=np.bool_)
+        _mask_zero_nb(x2.detach().numpy(), _u64(salt_of(seed)), threshold24(p),
+                      mode == "feature", out, kk)
+        result = torch.from_numpy(out)
+        keep = torch.from_numpy(kk).view((1, f) if mode == "feature" else (n, 1))
+        return (result.view(-1) if flat else result), keep
     if group is None:
         k = 1
         gid = torch.zeros(n, dtype=torch.long, device=dev)

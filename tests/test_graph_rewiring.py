@@ -306,7 +306,8 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
 def test_random_rewiring_numba_pairs_equal_torch_sort(data, ratio, seed):
     """On the CPU, random rewiring takes the direction and the set of pairs present from the
     cached counting-sort units instead of sorting the keys: the result must be the sorted
-    path's exactly, on a second (cached) call too, and after an in-place change."""
+    path's exactly, on a second (cached) call too (writing its moves beside the units, as
+    large graphs do), and after an in-place change."""
     ei, n = data.edge_index.clone(), data.num_nodes
     batch = data.batch if isinstance(data, Batch) else None
     ptr = data.ptr if isinstance(data, Batch) else None
@@ -316,8 +317,9 @@ def test_random_rewiring_numba_pairs_equal_torch_sort(data, ratio, seed):
         key = torch.minimum(src, dst) * n + torch.maximum(src, dst) if und else src * n + dst
         return und, torch.unique(key[src != dst])
 
-    for _ in range(2):
-        got = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr)
+    for walk in (1 << 62, 0):
+        with mock.patch.object(F, "_UNIT_WALK_EDGES", walk):
+            got = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr)
         want = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr, backend="torch")
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
         units = F._cached_units(ei, n, None)
@@ -341,17 +343,29 @@ def test_random_rewiring_numba_pairs_on_dense_graphs(seed):
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
+@pytest.mark.parametrize("walk_units", [False, True])
 @pytest.mark.parametrize("seed", range(8))
-def test_random_rewiring_kernel_equals_torch_when_proposals_collide(seed):
+def test_random_rewiring_kernel_equals_torch_when_proposals_collide(monkeypatch, seed,
+                                                                    walk_units):
     """Sparse graphs with little room, so that two moved pairs often propose the same new pair
     in one round: the CPU kernel (proposals in order) keeps the one the torch ops keep (the
-    first of equal proposals), on one graph and on a Batch of three, directed and not."""
-    ei = _random_undirected(40, 36, seed)
+    first of equal proposals), on one graph and on a Batch of three, directed and not, with
+    pairs stored twice; its moves written by edge lookups or, as large graphs do, beside the
+    cached units (``walk_units``)."""
+    if walk_units:
+        monkeypatch.setattr(F, "_UNIT_WALK_EDGES", 0)
+    base = _random_undirected(40, 36, seed)
+    half = base[:, : base.size(1) // 2]  # one direction only: a directed graph
+    ei = base
+    if seed % 2:  # a pair stored twice in each direction, and a self-loop
+        ei = torch.cat([base, base[:, :1], base[:, base.size(1) // 2:][:, :1],
+                        torch.tensor([[3], [3]])], 1)
+        half = torch.cat([half, half[:, :2]], 1)
     three = torch.cat([ei, ei + 40, ei + 80], 1)
     batch = torch.arange(3).repeat_interleave(40)
     ptr = torch.tensor([0, 40, 80, 120])
     for e, n, b, p in ((ei, 40, None, None), (three, 120, batch, ptr),
-                       (ei[:, : ei.size(1) // 2], 40, None, None)):
+                       (half, 40, None, None)):
         got = F.rewire_random(e, n, 1.0, seed, batch=b, ptr=p)
         want = F.rewire_random(e, n, 1.0, seed, batch=b, ptr=p, backend="torch")
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])

@@ -616,15 +616,22 @@ def _locate(keys, starts, shift, key):
 
 
 @njit(cache=True)
-def rewire_random(src, dst, n, undirected, existing, batch, ptr, base, thresh, max_rounds,
-                  out_src, out_dst, moved):
+def rewire_random(src, dst, n, undirected, existing, ukeys, upos, urev, batch, ptr, base,
+                  thresh, max_rounds, out_src, out_dst, moved):
     """``functional_structure.rewire_random`` after its checks, in one call: the same picks,
     units, rooms, dense-graph deals and rejection rounds, with the same counter-based draws,
     written into ``out_src``/``out_dst`` (copies of the input) and ``moved``; returns the
     edges moved. ``existing`` is the sorted set of pair keys present, so the units (the
     picked keys, sorted) are read off it without a sort. Within a round the torch ops keep
     the first of equal proposals; here proposals are taken in order, so a later equal one
-    finds the first already taken: the same winners."""
+    finds the first already taken: the same winners.
+
+    ``ukeys``, ``upos`` (and ``urev`` on an undirected graph): the swap units of
+    ``_cached_units``, the pairs stored exactly once (per direction) with the positions of
+    their copies. The moves of those pairs are written there, walking the pairs in order;
+    only the edges of pairs stored more than once are looked up, in one pass over the edges
+    (a lookup per picked edge was most of a 1e7-edge call). Empty arrays: look every edge
+    up."""
     num_graphs = ptr.size - 1
     n2 = n * n
     salt1 = _stream_salt(base, 1)
@@ -730,8 +737,77 @@ def rewire_random(src, dst, n, undirected, existing, batch, ptr, base, thresh, m
                 new_a[u] = a
                 new_b[u] = b
         npend = left
-    ustarts, ushift = _bucket_index(units, n2)
     done = 0
+    if ukeys.size > 0:
+        # Walk the pairs in order beside the units; a picked pair that is not a unit (stored
+        # more than once) goes to a small set, whose edges one pass over the edges finds.
+        dup_cap = 8
+        dup_keys = np.full(dup_cap, -1, np.int64)
+        dup_unit = np.empty(dup_cap, np.int64)
+        ndup = 0
+        u = 0
+        i = 0
+        for j in range(existing.size):
+            k = existing[j]
+            while i < ukeys.size and ukeys[i] < k:
+                i += 1
+            is_unit = i < ukeys.size and ukeys[i] == k
+            if (_hash63(k, salt1) >> 23) >= thresh:
+                continue
+            a = new_a[u]
+            b = new_b[u]
+            if not is_unit:
+                if 2 * (ndup + 1) > dup_cap:  # grow the set (linear probing, half full)
+                    old_k = dup_keys
+                    old_u = dup_unit
+                    dup_cap *= 2
+                    dup_keys = np.full(dup_cap, -1, np.int64)
+                    dup_unit = np.empty(dup_cap, np.int64)
+                    for t in range(old_k.size):
+                        if old_k[t] >= 0:
+                            s_ = _free_slot(dup_keys, old_k[t], dup_cap - 1)
+                            dup_keys[s_] = old_k[t]
+                            dup_unit[s_] = old_u[t]
+                s_ = _free_slot(dup_keys, k, dup_cap - 1)
+                dup_keys[s_] = k
+                dup_unit[s_] = u
+                ndup += 1
+            elif a >= 0:
+                p = upos[i]
+                out_src[p] = a
+                out_dst[p] = b
+                moved[p] = True
+                done += 1
+                if undirected:
+                    p = urev[i]
+                    out_src[p] = b
+                    out_dst[p] = a
+                    moved[p] = True
+                    done += 1
+            u += 1
+        if ndup == 0:
+            return done
+        for p in range(src.size):
+            s_ = src[p]
+            d_ = dst[p]
+            if s_ == d_:
+                continue
+            k = min(s_, d_) * n + max(s_, d_) if undirected else s_ * n + d_
+            if (_hash63(k, salt1) >> 23) >= thresh:
+                continue
+            t = _find(dup_keys, k, dup_cap - 1)
+            if t < 0 or new_a[dup_unit[t]] < 0:
+                continue
+            a = new_a[dup_unit[t]]
+            b = new_b[dup_unit[t]]
+            if undirected and s_ > d_:
+                a, b = b, a
+            out_src[p] = a
+            out_dst[p] = b
+            moved[p] = True
+            done += 1
+        return done
+    ustarts, ushift = _bucket_index(units, n2)
     for p in range(src.size):
         s_ = src[p]
         d_ = dst[p]

@@ -315,12 +315,13 @@ if numba is not None:
                 out[i, j] = x[i, j] if colkeep[g, j] else fill[g, j]
 
     @njit(cache=True, nogil=True)
-    def _mask_elems_nb(x, out, gid, fill, salt, thresh, keep, row0=0):  # noqa: ANN001, ANN202
+    def _mask_elems_nb(x, out, gid, fill, salt, thresh, keep, row0=0, grouped=True):  # noqa: ANN001, ANN202
         # ``row0``: the row of x[0] in the whole x (the arrays may be a chunk of rows); an
         # entry's draw is keyed by its global position, so chunks agree with one pass.
+        # ``grouped`` False: one group, ``gid`` unread.
         f = x.shape[1]
         for i in range(x.shape[0]):
-            g = gid[i]
+            g = gid[i] if grouped else 0
             base = (row0 + i) * f
             for j in range(f):
                 k = _bits24(base + j, salt) >= thresh
@@ -632,6 +633,11 @@ def _select_bits(keep: torch.Tensor, x: torch.Tensor, fill: torch.Tensor, bits: 
 _SMALL_MASK = 1 << 15
 
 
+def _rows_gid(gid: torch.Tensor | None, n: int, dev: torch.device) -> torch.Tensor:
+    """The group of every row: ``gid``, or zeros for one group."""
+    return gid if gid is not None else torch.zeros(n, dtype=torch.long, device=dev)
+
+
 def _select_bits_numba(keep: torch.Tensor, x: torch.Tensor, fvals: torch.Tensor,
                        bits: torch.dtype, by_col: bool, gid: torch.Tensor | None,
                        zero: bool) -> torch.Tensor:
@@ -700,8 +706,10 @@ def mask_feature(
         keep = torch.from_numpy(kk).view((1, f) if mode == "feature" else (n, 1))
         return (result.view(-1) if flat else result), keep
     if group is None:
+        # One group: no per-row ids unless a path below needs them (a zero LongTensor per
+        # row, ~100 us of fresh pages on a 1e5-row x, was a fifth of the call).
         k = 1
-        gid = torch.zeros(n, dtype=torch.long, device=dev)
+        gid = None
     else:
         gid = group.to(dev)
         k = int(num_groups) if num_groups is not None else (int(gid.max()) + 1 if n else 1)
@@ -712,7 +720,7 @@ def mask_feature(
         fvals = torch.zeros(k, f, dtype=x2.dtype, device=dev)
         std = None
     else:
-        mean, std = _group_stats(x2, gid, k)
+        mean, std = _group_stats(x2, _rows_gid(gid, n, dev), k)
         fvals = mean.to(x2.dtype) if x2.is_floating_point() else mean.round().to(x2.dtype)
     fast = _use_numba(backend, x2) and x2.dtype in (torch.float32, torch.float64)
     keep = None
@@ -746,7 +754,9 @@ def mask_feature(
     if fast:
         xs = x2.detach().numpy()
         out = empty_array((n, f), xs.dtype)
-        g = gid.numpy()
+        if mode != "element":
+            gid = _rows_gid(gid, n, dev)
+        g = gid.numpy() if gid is not None else None
         fv = fvals.numpy()
         if mode == "feature":
             _mask_cols_nb(xs, out, keep.numpy(), g, fv)
@@ -755,17 +765,24 @@ def mask_feature(
         else:
             kk = np.empty((n, f), dtype=np.bool_)
             s64 = _u64(salt)
+            grouped = gid is not None
+            ge = gid.numpy() if grouped else np.zeros(1, np.int64)
             # A hash per entry: the rows split over torch's threads (a 1e5 x 16 x in the
             # harness: ~2.4 -> ~1.6 ms; in a DataLoader worker, one thread, no split).
             parallel_ranges(lambda lo, hi: _mask_elems_nb(
-                xs[lo:hi], out[lo:hi], g[lo:hi], fv, s64, thresh, kk[lo:hi], lo), n, f)
+                xs[lo:hi], out[lo:hi], ge[lo:hi] if grouped else ge, fv, s64, thresh,
+                kk[lo:hi], lo, grouped), n, f)
             keep = torch.from_numpy(kk)
         result = torch.from_numpy(out)
         if fill == "normal":
+            if gid is None:
+                gid = _rows_gid(gid, n, dev)
+                g = gid.numpy()
             full = keep.index_select(0, gid) if mode == "feature" else keep.expand(n, f)
             _normal_fill_nb(out, np.ascontiguousarray(full.numpy()), g, mean.numpy(),
                             std.numpy(), _u64(salt_of(seed + 1)))
     else:
+        gid = _rows_gid(gid, n, dev)
         if keep is None:
             keep = hash_bits24(seed, torch.arange(n * f, device=dev)).view(n, f) >= thresh
         full = keep.index_select(0, gid) if mode == "feature" else keep.expand(n, f)

@@ -641,18 +641,27 @@ def _rows_gid(gid: torch.Tensor | None, n: int, dev: torch.device) -> torch.Tens
 def _select_bits_numba(keep: torch.Tensor, x: torch.Tensor, fvals: torch.Tensor,
                        bits: torch.dtype, by_col: bool, gid: torch.Tensor | None,
                        zero: bool) -> torch.Tensor:
-    """:func:`_select_bits` in numba, rows split over torch's threads: the same bits. In the
-    bench's interleaved rounds (x and the output cold, OpenMP threads asleep) torch's
-    broadcast ops took ~200 us on a 1e4 x 16 x, this ~40 us; 1e5 x 16 ~650 -> ~420 us."""
+    """:func:`_select_bits` in numba (rows split over torch's threads from 2**23 entries):
+    the same bits. In the bench's interleaved rounds (x and the output cold, OpenMP threads
+    asleep) torch's broadcast ops took ~200 us on a 1e4 x 16 x, this ~40 us."""
     n, f = x.shape
     out = empty_output_like(x)
     mb = keep.to(bits).neg_().numpy()  # True -> all ones
     fb = fvals.view(bits).numpy()
     g = gid.numpy() if gid is not None else np.zeros(1, np.int64)
     xb, ob = x.view(bits).numpy(), out.view(bits).numpy()
-    parallel_ranges(lambda lo, hi: _select_bits_nb(xb, ob, mb, fb, g, by_col, gid is not None,
-                                                    zero, lo, hi), n, f)
+    grouped = gid is not None
+    if n * f < _SELECT_SPLIT_MIN:
+        # One thread: the pass is bound by memory, and handing half to a sleeping thread
+        # cost more than it saved (1e5 x 16, bench rounds: ~0.9 -> ~0.73 ms).
+        _select_bits_nb(xb, ob, mb, fb, g, by_col, grouped, zero, 0, n)
+    else:
+        parallel_ranges(lambda lo, hi: _select_bits_nb(xb, ob, mb, fb, g, by_col, grouped,
+                                                        zero, lo, hi), n, f)
     return out
+
+
+_SELECT_SPLIT_MIN = 1 << 23
 
 
 def mask_feature(

@@ -6,8 +6,38 @@ later process instead of compiling again; imported only when numba is installed.
 
 # ruff: noqa: ANN001, ANN201, ANN202 - numba kernels
 
+import llvmlite.binding as _llvm
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# LLVM's prefetch intrinsic takes an opaque pointer from LLVM 15 on, an i8* before.
+_PREFETCH = "llvm.prefetch.p0" if _llvm.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def _prefetch(typingctx, arr, i):
+    """A software prefetch of ``arr[i]`` (a 1-D or, with ``i`` a row, 2-D array): unlike a
+    load, it never holds up the instructions after it while the line comes from memory."""
+    sig = types.void(arr, i)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        index = [args[1]] + [context.get_constant(types.intp, 0)] * (aryty.ndim - 1)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, index, wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, _PREFETCH)
+        # read, highest locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(cache=True)
@@ -102,9 +132,10 @@ def _draw(state, m, start, undirected):
 
 @njit(cache=True)
 def _touch(units, table, i, j, flip, n, undirected, mask):
-    """Reads what a try on units ``i``, ``j`` will read from the table (a software
-    prefetch): the slots of its new pairs and of its old ones (a swap turns those into
-    tombstones)."""
+    """Prefetches what a try on units ``i``, ``j`` will read from the table: the slots of its
+    new pairs and of its old ones (a swap turns those into tombstones). Prefetches, not
+    loads: loads kept the misses of a few tries in flight at most (1e6 edges, 20k swaps
+    after a 64 MB sweep of the caches: ~7.6-9.7 -> ~3.6-6.1 ms)."""
     ai = units[i, 0]
     bi = units[i, 1]
     aj = units[j, 0]
@@ -117,8 +148,10 @@ def _touch(units, table, i, j, flip, n, undirected, mask):
     else:
         k1 = ai * n + bj
         k2 = aj * n + bi
-    return (table[_slot(k1, mask)] + table[_slot(k2, mask)] + table[units[i, 2]]
-            + table[units[j, 2]])
+    _prefetch(table, _slot(k1, mask))
+    _prefetch(table, _slot(k2, mask))
+    _prefetch(table, units[i, 2])
+    _prefetch(table, units[j, 2])
 
 
 _AHEAD = 8  # a power of two
@@ -146,7 +179,6 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
     log_row = np.empty((cap // 2, 3), dtype=np.int64)
     w = 0
     v = 0
-    sink = 0
     state = seed
     start = 0
     for g in range(u_g.size):
@@ -157,10 +189,10 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
         if m < 2:
             start += m
             continue
-        # A ring of the next _AHEAD tries' draws: the units of the newest are read now, the
-        # table slots of the one _AHEAD // 2 tries ahead (its units read back then), so the
-        # cache misses of several tries overlap each other and this try's work. A swap in
-        # between only makes such a read useless, never a try wrong.
+        # A ring of the next _AHEAD tries' draws: the units of the newest are prefetched now,
+        # the table slots of the one _AHEAD // 2 tries ahead (its units read back then), so
+        # the cache misses of several tries overlap each other and this try's work. A swap
+        # in between only makes such a prefetch useless, never a try wrong.
         r_state = np.empty(_AHEAD, dtype=np.int64)
         r_i = np.empty(_AHEAD, dtype=np.int64)
         r_j = np.empty(_AHEAD, dtype=np.int64)
@@ -177,9 +209,10 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
                                      undirected)
             r_state[h], r_i[h], r_j[h], r_flip[h] = s, fi, fj, fflip
             h = (h + 1) & (_AHEAD - 1)
-            sink += units[fi, 0] + units[fj, 0]
+            _prefetch(units, fi)
+            _prefetch(units, fj)
             t = (h + _AHEAD // 2 - 1) & (_AHEAD - 1)
-            sink += _touch(units, table, r_i[t], r_j[t], r_flip[t], n, undirected, mask)
+            _touch(units, table, r_i[t], r_j[t], r_flip[t], n, undirected, mask)
             ai = units[i, 0]
             bi = units[i, 1]
             aj = units[j, 0]
@@ -234,7 +267,6 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
         units[u, 2] = log_row[q, 2]
     for q in range(w - 1, -1, -1):
         table[log_slot[q]] = log_old[q]
-    return sink
 
 
 @njit(cache=True)

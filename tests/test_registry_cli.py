@@ -128,3 +128,13 @@ def test_cli_errors_are_one_line():
     assert proc.returncode == 2
     assert proc.stderr.startswith("augkit: error: unknown transform 'nope'")
     assert "Traceback" not in proc.stderr
+
+
+def test_docs_reference_is_the_cli_output():
+    """docs/transforms.md is what ``augkit list --markdown`` prints: a docstring or parameter
+    changed without regenerating it fails here (it had drifted once)."""
+    from augkit.cli import _markdown_reference
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "transforms.md"
+    want = _markdown_reference(registry.list_transforms(None)) + "\n"
+    assert page.read_text() == want, "regenerate: augkit list --markdown > docs/transforms.md"

@@ -629,8 +629,9 @@ def _select_bits(keep: torch.Tensor, x: torch.Tensor, fill: torch.Tensor, bits: 
     return out
 
 
-# Up to this many entries, a single graph's zero-fill column/row masking is one numba call.
+# Up to this many entries, a single graph's zero-fill masking is one numba call.
 _SMALL_MASK = 1 << 15
+_NO_GROUPS = np.zeros(1, np.int64)  # the group ids the kernels ignore when ungrouped
 
 
 def _rows_gid(gid: torch.Tensor | None, n: int, dev: torch.device) -> torch.Tensor:
@@ -704,15 +705,22 @@ def mask_feature(
         raise ValueError(f"x has shape {tuple(x.shape)}; allowed: [N] or [N, F]")
     n, f = x2.shape
     dev = x.device
-    if (group is None and fill == "zero" and mode != "element" and n * f <= _SMALL_MASK
-            and backend != "torch" and _use_numba(backend, x2) and not x2.requires_grad
+    if (group is None and fill == "zero" and n * f <= _SMALL_MASK and backend != "torch"
+            and _use_numba(backend, x2) and not x2.requires_grad
             and x2.dtype in (torch.float32, torch.float64)):
-        out = np.empty((n, f), dtype=x2.dtype == torch.float32 and np.float32 or np.float64)
-        kk = np.empty(f if mode == "feature" else n, dtype=np.bool_)
-        _mask_zero_nb(x2.detach().numpy(), _u64(salt_of(seed)), threshold24(p),
-                      mode == "feature", out, kk)
+        xs = x2.detach().numpy()
+        out = np.empty((n, f), dtype=xs.dtype)
+        salt, thresh = _u64(salt_of(seed)), threshold24(p)
+        if mode == "element":
+            kk = np.empty((n, f), dtype=np.bool_)
+            _mask_elems_nb(xs, out, _NO_GROUPS, np.zeros((1, f), xs.dtype), salt, thresh, kk,
+                           0, False)
+            keep = torch.from_numpy(kk)
+        else:
+            kk = np.empty(f if mode == "feature" else n, dtype=np.bool_)
+            _mask_zero_nb(xs, salt, thresh, mode == "feature", out, kk)
+            keep = torch.from_numpy(kk).view((1, f) if mode == "feature" else (n, 1))
         result = torch.from_numpy(out)
-        keep = torch.from_numpy(kk).view((1, f) if mode == "feature" else (n, 1))
         return (result.view(-1) if flat else result), keep
     if group is None:
         # One group: no per-row ids unless a path below needs them (a zero LongTensor per

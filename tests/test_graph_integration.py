@@ -241,3 +241,37 @@ def test_num_nodes_edge_cases_follow_pyg():
         warnings.simplefilter("ignore")
         for data in cases:
             assert num_nodes(data) == (data.num_nodes or 0), data
+
+
+GRAPH_TRANSFORMS = [("edge_dropout", {}), ("node_dropout", {}), ("feature_masking", {}),
+                    ("edge_rewiring", {"method": "random"}),
+                    ("edge_rewiring", {"method": "degree_preserving"}),
+                    ("subgraph_sampling", {"method": "khop"}),
+                    ("subgraph_sampling", {"method": "random_walk"}),
+                    ("subgraph_sampling", {"method": "random_node"})]
+
+
+def test_node_ids_outside_the_graph_are_a_clear_error():
+    """An edge to a node the graph does not have (id >= num_nodes, or negative) is an
+    InputError naming the id and the node count, for every graph transform, the input
+    unchanged; before, the CPU kernels read past their arrays (garbage ids in the output,
+    or a crash). A large graph's check is kept per edge_index state, so an in-place change
+    is checked again."""
+    import pytest
+
+    from augkit.errors import InputError
+
+    for bad in (7, -1):
+        data = Data(x=torch.randn(3, 2), edge_index=torch.tensor([[0, 1, bad], [1, 0, 1]]))
+        before = data.edge_index.clone()
+        for name, params in GRAPH_TRANSFORMS:
+            with pytest.raises(InputError, match=f"node id {bad}, outside 0..2"):
+                augkit.make(name, **params)(data, generator=0)
+        assert torch.equal(data.edge_index, before)
+    n = 1000
+    big = Data(x=torch.randn(n, 2), edge_index=torch.randint(0, n, (2, 40_000)))
+    t = augkit.make("edge_dropout", p=0.1)
+    t(big, generator=0)
+    big.edge_index[0, 5] = n  # in place: the cached check must not vouch for it
+    with pytest.raises(InputError, match=f"node id {n}"):
+        t(big, generator=1)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.weak import WeakIdKeyDictionary
 
 from augkit._memory import HUGE_OUTPUT_BYTES, empty_array
 from augkit._threads import parallel_ranges
@@ -45,6 +46,34 @@ def check_graph(data: Any, owner: str) -> None:
             f"{owner}: edge_index has shape {tuple(ei.shape)} and dtype {ei.dtype}; "
             "allowed: a LongTensor of shape [2, num_edges]"
         )
+    if ei is not None and ei.numel():
+        _check_node_ids(ei, num_nodes(data), owner)
+
+
+# edge_index tensors whose ids were found in range, with the state they were checked in:
+# a large graph augmented every epoch pays the pass over its edges once.
+_IDS_CHECKED: WeakIdKeyDictionary = WeakIdKeyDictionary()
+_CACHE_CHECK_EDGES = 1 << 15
+
+
+def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
+    """Every node id in ``edge_index`` is in ``0..n-1``: the kernels index node arrays with
+    them unchecked, so an id past the end read or wrote outside an array (a crash, or
+    garbage in the output) instead of this error."""
+    big = ei.size(1) >= _CACHE_CHECK_EDGES
+    if big:
+        stamp = (ei._version, ei.data_ptr(), tuple(ei.shape), ei.stride(), n)
+        if _IDS_CHECKED.get(ei) == stamp:
+            return
+    lo, hi = (int(v) for v in torch.aminmax(ei))
+    if lo < 0 or hi >= n:
+        bad = lo if lo < 0 else hi
+        raise InputError(
+            f"{owner}: edge_index holds node id {bad}, outside 0..{n - 1} (the graph has {n} "
+            "nodes by PyG's count: x, num_nodes, ...); allowed: ids in [0, num_nodes)"
+        )
+    if big:
+        _IDS_CHECKED[ei] = stamp
 
 
 def is_batch(data: Any) -> bool:

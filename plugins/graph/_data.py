@@ -56,6 +56,14 @@ _IDS_CHECKED: WeakIdKeyDictionary = WeakIdKeyDictionary()
 _CACHE_CHECK_EDGES = 1 << 15
 
 
+@functools.cache
+def _kernels() -> Any:
+    """The graph plugin's numba kernels (None without numba), looked up once."""
+    from augkit.plugins.graph.functional_structure import _numba_module
+
+    return _numba_module()
+
+
 def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
     """Every node id in ``edge_index`` is in ``0..n-1``: the kernels index node arrays with
     them unchecked, so an id past the end read or wrote outside an array (a crash, or
@@ -65,7 +73,11 @@ def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
         stamp = (ei._version, ei.data_ptr(), tuple(ei.shape), ei.stride(), n)
         if _IDS_CHECKED.get(ei) == stamp:
             return
-    lo, hi = (int(v) for v in torch.aminmax(ei))
+    kernels = _kernels() if not big and ei.device.type == "cpu" else None
+    if kernels is not None:
+        lo, hi = kernels.id_range(ei.numpy())
+    else:
+        lo, hi = (int(v) for v in torch.aminmax(ei))
     if lo < 0 or hi >= n:
         bad = lo if lo < 0 else hi
         raise InputError(

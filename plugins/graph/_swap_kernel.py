@@ -819,27 +819,23 @@ def rewire_random(src, dst, n, undirected, existing, ukeys, upos, urev, batch, p
             u += 1
         if ndup == 0:
             return done
-        for p in range(src.size):
-            s_ = src[p]
-            d_ = dst[p]
-            if s_ == d_:
-                continue
-            k = min(s_, d_) * n + max(s_, d_) if undirected else s_ * n + d_
-            if (_hash63(k, salt1) >> 23) >= thresh:
-                continue
-            t = _find(dup_keys, k, dup_cap - 1)
-            if t < 0 or new_a[dup_unit[t]] < 0:
-                continue
-            a = new_a[dup_unit[t]]
-            b = new_b[dup_unit[t]]
-            if undirected and s_ > d_:
-                a, b = b, a
-            out_src[p] = a
-            out_dst[p] = b
-            moved[p] = True
-            done += 1
-        return done
+        # Only the edges of pairs stored more than once: looked up in the small set.
+        return done + _write_picked_edges(src, dst, n, undirected, salt1, thresh, new_a, new_b,
+                                          dup_keys, dup_unit, dup_keys, 0, True,
+                                          out_src, out_dst, moved)
     ustarts, ushift = _bucket_index(units, n2)
+    return _write_picked_edges(src, dst, n, undirected, salt1, thresh, new_a, new_b, units,
+                               ustarts, ustarts, ushift, False, out_src, out_dst, moved)
+
+
+@njit(cache=True)
+def _write_picked_edges(src, dst, n, undirected, salt1, thresh, new_a, new_b, keys, aux,
+                        starts, shift, hashed, out_src, out_dst, moved):
+    """The last pass of :func:`rewire_random`: every picked edge whose unit moved gets the
+    unit's new pair (reversed for an edge stored as (large, small)). The unit of a key is
+    found in the hash set ``keys`` -> ``aux`` (``hashed``) or by :func:`_locate` in the sorted
+    ``keys`` with ``starts``/``shift``. Returns the edges written."""
+    done = 0
     for p in range(src.size):
         s_ = src[p]
         d_ = dst[p]
@@ -848,16 +844,21 @@ def rewire_random(src, dst, n, undirected, existing, ukeys, upos, urev, batch, p
         k = min(s_, d_) * n + max(s_, d_) if undirected else s_ * n + d_
         if (_hash63(k, salt1) >> 23) >= thresh:
             continue
-        u = _locate(units, ustarts, ushift, k)
-        if new_a[u] >= 0:
-            a = new_a[u]
-            b = new_b[u]
-            if undirected and s_ > d_:
-                a, b = b, a
-            out_src[p] = a
-            out_dst[p] = b
-            moved[p] = True
-            done += 1
+        if hashed:
+            t = _find(keys, k, keys.size - 1)
+            u = aux[t] if t >= 0 else -1
+        else:
+            u = _locate(keys, starts, shift, k)
+        if u < 0 or new_a[u] < 0:
+            continue
+        a = new_a[u]
+        b = new_b[u]
+        if undirected and s_ > d_:
+            a, b = b, a
+        out_src[p] = a
+        out_dst[p] = b
+        moved[p] = True
+        done += 1
     return done
 
 

@@ -424,11 +424,8 @@ def keep_nodes(data: Any, mask: torch.Tensor, edge_mask: torch.Tensor | None = N
     ei = edge_index_of(data)
     dev = ei.device
     mask = mask.to(dev)
-    kernels = None
-    if dev.type == "cpu" and mask.dtype == torch.bool and mask.is_contiguous():
-        from augkit.plugins.graph.functional_structure import _numba_module
-
-        kernels = _numba_module()
+    kernels = _kernels() if dev.type == "cpu" and mask.dtype == torch.bool \
+        and mask.is_contiguous() else None
     if kernels is not None:  # one pass instead of full, nonzero, arange and a scatter
         new_id = torch.empty(n, dtype=torch.long)
         kept = torch.from_numpy(kernels.relabel_mask(mask.numpy(), new_id.numpy()))

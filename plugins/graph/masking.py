@@ -31,8 +31,7 @@ class FeatureMasking(_GraphTransform):
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
-        own = self._params  # read once: each attribute read goes through __getattr__
-        target = own["target"]
+        target = self.target
         out = _data.shallow_copy(data)
         value = getattr(data, target, None)
         if value is None:
@@ -44,7 +43,7 @@ class FeatureMasking(_GraphTransform):
             group = data.batch
             if target == "edge_attr":
                 group = group.index_select(0, _data.edge_index_of(data)[0])
-        masked, _ = F.mask_feature(value, own["p"], params["seed"], mode=own["mode"],
-                                   fill=own["fill"], group=group, num_groups=k)
+        masked, _ = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
+                                   fill=self.fill, group=group, num_groups=k)
         _data.set_attr(out, target, masked.to(value.device))
         return out

@@ -68,6 +68,14 @@ def _goal(rec: dict[str, Any], res: dict[str, Any] | None) -> str:
 # ---- markdown ----------------------------------------------------------------------------------
 
 
+# How the rounds ordered the contenders (settings.round_order; files without it: fixed).
+_ORDERS = {
+    "fixed": "augkit, anchor, ..., floor, augkit, ...",
+    "balanced": "every contender once per round, in orders that put each right after each "
+                "other equally often",
+}
+
+
 def _pause_lines(pauses: dict[str, Any] | None) -> list[str]:
     """The host-pause probe (absent from result files older than it)."""
     if not pauses:
@@ -105,7 +113,7 @@ def header_lines(doc: dict[str, Any]) -> list[str]:
         *_pause_lines(doc.get("host_pauses")),
         f"- Versions: {versions}" + (f" (not installed: {', '.join(absent)})" if absent else ""),
         f"- Method: per contender, {s['warmup']} warm-up call(s), then rounds of interleaved "
-        f"measurements (augkit, anchor, ..., floor, augkit, ...), each measurement repeating the "
+        f"measurements ({_ORDERS[s.get('round_order', 'fixed')]}), each measurement repeating the "
         f"call until it lasts ≥ {s['target_s'] * 1e3:g} ms; the figure is the median of "
         f"{s['min_runs']}–{s['max_runs']} rounds ({s['clock']}, CUDA synchronised before each "
         "clock read).",

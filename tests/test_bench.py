@@ -215,6 +215,21 @@ def test_contenders_are_interleaved(fake):
     assert "ABABABABAB" in "".join(runs)
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_round_orders_put_every_contender_after_every_other_equally(k):
+    # A fixed order let one contender always run on what its predecessor left in the caches.
+    live = [f"c{i}" for i in range(k)]
+    period = max(1, k - 1)
+    flat = [c for r in range(3 * period) for c in harness.round_order(live, r)]
+    assert all(sorted(flat[i * k:(i + 1) * k]) == live for i in range(3 * period))
+    follows = {}
+    for before, after in zip(flat, flat[1:] + flat[:1], strict=True):
+        follows[(before, after)] = follows.get((before, after), 0) + 1
+    if k > 1:
+        assert set(follows) == {(a, b) for a in live for b in live if a != b}
+        assert set(follows.values()) == {3}
+
+
 def test_peak_memory_sees_the_output_array(fake):
     mine = fake["cases"][("double", 4000)]["results"][0]
     assert mine["memory"]["method"].startswith("max(tracemalloc")

@@ -751,15 +751,18 @@ def mask_feature(
             keep = hash_bits24(seed, torch.arange(count, device=dev)) >= thresh
         keep = keep.view(k, f) if mode == "feature" else keep.view(n, 1)
         if fill != "normal":
-            # One broadcast pass over x, as PyG's masked_fill: faster than a loop per row.
-            keep_b = keep if mode == "node" or k == 1 else keep.index_select(0, gid)
-            fill_b = fvals[:1] if fill == "zero" or k == 1 else fvals.index_select(0, gid)
             bits = _bits_dtype(x2.dtype)
             if x2.device.type == "cpu" and not x2.requires_grad and bits is not None \
                     and backend != "torch" and numba is not None:
+                # Group ids only where a row's mask or fill depends on its graph.
+                by_graph = k > 1 and (mode == "feature" or fill != "zero")
                 result = _select_bits_numba(keep, x2, fvals, bits, mode == "feature",
-                                            gid if k > 1 else None, zero=fill == "zero")
-            elif x2.device.type == "cpu" and not x2.requires_grad and bits is not None \
+                                            gid if by_graph else None, zero=fill == "zero")
+                return (result.view(-1) if flat else result), keep
+            # One broadcast pass over x, as PyG's masked_fill: faster than a loop per row.
+            keep_b = keep if mode == "node" or k == 1 else keep.index_select(0, gid)
+            fill_b = fvals[:1] if fill == "zero" or k == 1 else fvals.index_select(0, gid)
+            if x2.device.type == "cpu" and not x2.requires_grad and bits is not None \
                     and backend != "torch":
                 result = _select_bits(keep_b, x2, fill_b, bits, zero=fill == "zero")
             elif x2.device.type == "cpu" and not x2.requires_grad:

@@ -144,6 +144,37 @@ def test_bitwise_select_equals_where_bit_for_bit(dtype, mode, fill, grouped):
     assert 0 < int(full.sum()) < x.numel()
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64, torch.int64])
+@pytest.mark.parametrize("mode", ["feature", "node"])
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "batch"])
+def test_large_zero_fill_select_equals_where_bit_for_bit(dtype, mode, layout):
+    """From F._TORCH_AND_MIN entries a zero fill without per-graph masks is one torch AND of
+    the bits: the same output as torch.where, on strided x too, and for node mode on a Batch
+    (its rows need no group ids)."""
+    rows = F._TORCH_AND_MIN // 6 + 7
+    g = torch.Generator().manual_seed(3)
+    x = (torch.randn(rows, 12, generator=g) * 50).to(dtype)
+    if dtype.is_floating_point:
+        x[0, 0], x[1, 1], x[2, 2], x[3, 3] = float("nan"), -0.0, float("inf"), float("-inf")
+    x = x[:, ::2] if layout == "strided" else x[:, :7]
+    group = num = None
+    if layout == "batch":
+        if mode == "feature":
+            pytest.skip("per-graph columns take the numba pass (tested above)")
+        group, num = torch.arange(rows) * 3 // rows, 3
+    assert x.numel() >= F._TORCH_AND_MIN
+    before = x.clone()
+    a, ka = F.mask_feature(x, 0.3, 5, mode=mode, group=group, num_groups=num)
+    b, kb = F.mask_feature(x, 0.3, 5, mode=mode, group=group, num_groups=num, backend="torch")
+    bits = {2: torch.int16, 4: torch.int32, 8: torch.int64}[x.element_size()]
+    assert torch.equal(ka, kb) and a.shape == x.shape and a.is_contiguous()
+    assert torch.equal(a.view(bits), b.view(bits))
+    assert torch.equal(x.view(bits), before.view(bits))
+    kept = ka.expand_as(x)
+    assert torch.equal(a.view(bits)[kept], x.view(bits)[kept])
+    assert bool((a.view(bits)[~kept] == 0).all()) and 0 < int(kept.sum()) < x.numel()
+
+
 def test_graph_without_target_and_other_dtypes():
     data = Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2)
     out = augkit.make("feature_masking", p=0.5)(data, generator=0)

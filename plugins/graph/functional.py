@@ -663,6 +663,9 @@ def _select_bits_numba(keep: torch.Tensor, x: torch.Tensor, fvals: torch.Tensor,
 
 
 _SELECT_SPLIT_MIN = 1 << 23
+# From this many entries a zero fill without per-graph masks is torch's bitwise_and (above);
+# below it the numba pass was faster (warm, 3e3 x 16 entries: ~40 us against ~50 us).
+_TORCH_AND_MIN = 1 << 17
 
 
 def mask_feature(
@@ -756,6 +759,14 @@ def mask_feature(
                     and backend != "torch" and numba is not None:
                 # Group ids only where a row's mask or fill depends on its graph.
                 by_graph = k > 1 and (mode == "feature" or fill != "zero")
+                if fill == "zero" and not by_graph and n * f >= _TORCH_AND_MIN:
+                    # One broadcast AND of the bits: torch splits it over its OpenMP
+                    # threads, which wake faster than augkit's pool (x cold, 1e5 x 16:
+                    # ~0.95 ms numba, ~0.67 torch, a clone ~0.64; warm ~0.50/~0.26).
+                    result = empty_output_like(x2)
+                    torch.bitwise_and(x2.view(bits), keep.to(bits).neg_(),
+                                      out=result.view(bits))
+                    return (result.view(-1) if flat else result), keep
                 result = _select_bits_numba(keep, x2, fvals, bits, mode == "feature",
                                             gid if by_graph else None, zero=fill == "zero")
                 return (result.view(-1) if flat else result), keep

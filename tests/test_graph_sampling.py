@@ -155,6 +155,30 @@ def test_sampling_kernels_equal_the_torch_ops(data, method, ratio, seed):
     assert_same(got, want)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 5), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_smallest_per_group_is_a_stable_sort_and_a_rank(m, groups, key_range, seed):
+    """The ranking kernel keeps, per group, the cap smallest keys with equal keys taken in
+    position order: what a stable argsort by key and a rank within the group below the cap
+    keep. Few distinct keys, so ties at the cut are the rule; caps from 0 past the size."""
+    import numpy as np
+
+    from augkit.plugins.graph import _swap_kernel as K
+
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, key_range, m).astype(np.int64)
+    group = rng.integers(0, groups, m).astype(np.int64)
+    cap = rng.integers(0, m // groups + 3, groups).astype(np.int64)
+    keep = np.zeros(m, np.bool_)
+    K.smallest_per_group(key, group, cap, keep)
+    want = np.zeros(m, np.bool_)
+    for g in range(groups):
+        members = np.flatnonzero(group == g)  # increasing positions
+        order = members[np.argsort(key[members], kind="stable")]
+        want[order[: cap[g]]] = True
+    assert np.array_equal(keep, want)
+
+
 def test_random_walk_on_a_path_follows_edges():
     # A directed path 0 -> 1 -> ... -> 9: the walk from the root moves one node per step.
     ei = torch.stack([torch.arange(9), torch.arange(1, 10)])

@@ -491,6 +491,53 @@ def khop_distances(src, dst, roots, num_hops, dist):
 
 
 @njit(cache=True)
+def smallest_per_group(key, group, cap, keep):
+    """``keep[i]`` (all False on entry) for the ``cap[g]`` smallest keys of every group ``g``
+    (``group[i]`` in ``0..cap.size-1``), equal keys by position: what a stable sort by key
+    and a rank within the group below ``cap`` keep. A selection per group (np.partition)
+    instead of the sort: linear, where numba's mergesort of 1e6 keys took ~0.4 s."""
+    m = key.size
+    k = cap.size
+    start = np.zeros(k + 1, np.int64)
+    for i in range(m):
+        start[group[i] + 1] += 1
+    for g in range(k):
+        start[g + 1] += start[g]
+    # The positions of every group, in increasing order (a stable counting sort).
+    pos = np.empty(m, np.int64)
+    fill = start[:k].copy()
+    for i in range(m):
+        g = group[i]
+        pos[fill[g]] = i
+        fill[g] += 1
+    for g in range(k):
+        a = start[g]
+        b = start[g + 1]
+        c = cap[g]
+        if c <= 0:
+            continue
+        if b - a <= c:
+            for j in range(a, b):
+                keep[pos[j]] = True
+            continue
+        sub = np.empty(b - a, np.int64)
+        for j in range(a, b):
+            sub[j - a] = key[pos[j]]
+        t = np.partition(sub, c - 1)[c - 1]  # the c-th smallest key
+        ties = c
+        for j in range(a, b):
+            if key[pos[j]] < t:
+                ties -= 1
+        for j in range(a, b):  # all keys below t, then the first `ties` equal to it
+            i = pos[j]
+            if key[i] < t:
+                keep[i] = True
+            elif key[i] == t and ties > 0:
+                keep[i] = True
+                ties -= 1
+
+
+@njit(cache=True)
 def first_ranked(nodes, order_key, batch, cap, salt, mask):
     """``functional_structure._first_ranked`` into ``mask`` (all False on entry): the same
     sort key, ``(graph << 48) | (order_key << 32) | 32 random bits``, and the same rank
@@ -514,20 +561,16 @@ def first_ranked(nodes, order_key, batch, cap, salt, mask):
             mask[nodes[i]] = True
         return
     key = np.empty(m, np.int64)
+    group = np.empty(m, np.int64)
     for i in range(m):
         v = nodes[i]
+        group[i] = batch[v]
         key[i] = (batch[v] << 48) | (order_key[i] << 32) | (_hash63(v, salt) >> 31)
-    order = np.argsort(key, kind="mergesort")
-    start = np.empty(k, np.int64)
-    s = 0
-    for g in range(k):
-        start[g] = s
-        s += cnt[g]
-    for j in range(m):
-        v = nodes[order[j]]
-        g = batch[v]
-        if j - start[g] < cap[g]:
-            mask[v] = True
+    keep = np.zeros(m, np.bool_)
+    smallest_per_group(key, group, cap, keep)
+    for i in range(m):
+        if keep[i]:
+            mask[nodes[i]] = True
 
 
 @njit(cache=True)

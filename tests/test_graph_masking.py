@@ -174,6 +174,31 @@ def test_large_zero_fill_select_equals_where_bit_for_bit(dtype, mode, layout):
     assert bool((a.view(bits)[~kept] == 0).all()) and 0 < int(kept.sum()) < x.numel()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64, torch.float16])
+@pytest.mark.parametrize("groups", [None, 1, 4])
+def test_group_stats_are_index_adds_in_row_order(dtype, groups):
+    """The fill statistics (numba's pass on the CPU, column sums for one group elsewhere) are
+    what index_add_ of the rows in order gives, bit for bit where the order is the same, and
+    a group without rows has mean and std 0."""
+    g = torch.Generator().manual_seed(4)
+    x = (torch.randn(500, 6, generator=g) * 30).to(dtype)
+    gid = None if groups is None else torch.randint(0, groups, (500,), generator=g)
+    k = 1 if groups is None else groups + 1  # the last group has no rows
+    mean, std = F._group_stats(x, gid, k)
+    rows = torch.zeros(500, dtype=torch.long) if gid is None else gid
+    xd = x.double()
+    cnt = torch.zeros(k, dtype=torch.float64).index_add_(
+        0, rows, torch.ones(500, dtype=torch.float64)).clamp_(min=1).unsqueeze(1)
+    want_mean = torch.zeros(k, 6, dtype=torch.float64).index_add_(0, rows, xd) / cnt
+    sq = torch.zeros(k, 6, dtype=torch.float64).index_add_(0, rows, xd * xd)
+    want_std = (sq / cnt - want_mean * want_mean).clamp_(min=0).sqrt_()
+    exact = dtype != torch.float16  # float16 takes the torch ops: another summation order
+    check = torch.equal if exact else (lambda a, b: torch.allclose(a, b, rtol=1e-12))
+    assert check(mean, want_mean) and check(std, want_std)
+    if groups:
+        assert not mean[-1].any() and not std[-1].any()
+
+
 def test_graph_without_target_and_other_dtypes():
     data = Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2)
     out = augkit.make("feature_masking", p=0.5)(data, generator=0)

@@ -170,6 +170,35 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cpu_isa() -> dict[str, str | None]:
+    """What the compiled kernels are built for: LLVM's name of the host CPU (numba compiles
+    for it, e.g. ``znver3``) and the widest x86 vector extension the CPU reports. Two VMs
+    that both report "AMD EPYC" timed the same numba kernels ~2-4x apart (AVX-512, unlike
+    AVX2, has a 64-bit vector multiply, which the hash kernels use), so the page says which
+    one ran."""
+    arch = None
+    try:
+        import llvmlite.binding as llvm
+
+        arch = str(llvm.get_host_cpu_name())
+    except Exception:  # noqa: BLE001 - llvmlite comes with numba, an optional dependency
+        pass
+    simd = None
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    for name in ("avx512f", "avx2", "avx", "sse4_2"):
+                        if name in flags:
+                            simd = name
+                            break
+                    break
+    except OSError:
+        pass
+    return {"cpu_arch": arch, "simd": simd}
+
+
 def _total_memory() -> int | None:
     try:
         with open("/proc/meminfo") as fh:
@@ -224,6 +253,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": _cpu_model(),
+        **_cpu_isa(),
         "logical_cpus": os.cpu_count(),
         "usable_cpus": usable,
         "memory_bytes": _total_memory(),

@@ -89,6 +89,13 @@ def _pause_lines(pauses: dict[str, Any] | None) -> list[str]:
             f"{one(pauses['start'])}; at end {one(pauses['end'])}"]
 
 
+def _isa(machine: dict[str, Any]) -> str:
+    """`` (znver3, avx2)``: what the kernels were compiled for; empty in older result files."""
+    parts = [machine.get(k) for k in ("cpu_arch", "simd")]
+    parts = [p for p in parts if p]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def header_lines(doc: dict[str, Any]) -> list[str]:
     m, th = doc["machine"], doc["threads"]
     gpu = m["gpu"]["name"] if m.get("gpu") else "none"
@@ -102,7 +109,8 @@ def header_lines(doc: dict[str, Any]) -> list[str]:
         f"- Date: {doc['created']} · mode: {'quick' if doc['quick'] else 'full'} · "
         f"device: {doc['device']} · total {doc['elapsed_s']:.0f} s wall, "
         f"{doc['cpu_s']:.0f} s CPU",
-        f"- Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs ({m['usable_cpus']} usable), "
+        f"- Machine: {m['cpu']}{_isa(m)}, {m['logical_cpus']} logical CPUs "
+        f"({m['usable_cpus']} usable), "
         f"{mem} RAM, GPU: {gpu}; {m['platform']}, Python {m['python']}",
         f"- Threads: torch {th['torch_threads']} (interop {th['torch_interop_threads']}), "
         f"OpenCV {th['opencv_threads'] if th['opencv_threads'] is not None else 'not loaded'}, "

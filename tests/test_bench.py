@@ -268,6 +268,24 @@ def test_validator_rejects_broken_documents(fake):
     assert "unexpected key 'surprise'" in errors
 
 
+def test_machine_line_names_the_cpu_the_kernels_were_built_for(fake):
+    """The page names LLVM's host CPU and the widest vector extension (two VMs that both
+    report "AMD EPYC" timed the same kernels ~2-4x apart); result files written before have
+    neither and still validate and render."""
+    from augkit.benchmarks.report import header_lines
+
+    doc = copy.deepcopy(fake["doc"])
+    m = doc["machine"]
+    assert "cpu_arch" in m and "simd" in m
+    m["cpu_arch"], m["simd"] = "znver3", "avx2"
+    line = next(x for x in header_lines(doc) if x.startswith("- Machine:"))
+    assert line.startswith(f"- Machine: {m['cpu']} (znver3, avx2), ")
+    del m["cpu_arch"], m["simd"]
+    assert not validate(doc)
+    line = next(x for x in header_lines(doc) if x.startswith("- Machine:"))
+    assert line.startswith(f"- Machine: {m['cpu']}, ")
+
+
 def test_loglog_slope():
     assert harness.loglog_slope([1, 10, 100], [2e-3, 2e-2, 2e-1]) == pytest.approx(1.0)
     assert harness.loglog_slope([10, 1000], [5.0, 5.0]) == pytest.approx(0.0)

@@ -173,7 +173,7 @@ def _cpu_model() -> str:
 def _cpu_isa() -> dict[str, str | None]:
     """What the compiled kernels are built for: LLVM's name of the host CPU (numba compiles
     for it, e.g. ``znver3``) and the widest x86 vector extension the CPU reports. Two VMs
-    that both report "AMD EPYC" timed the same numba kernels ~2-4x apart (AVX-512, unlike
+    that both report "AMD EPYC" timed the same numba kernels ~1.6-4x apart (AVX-512, unlike
     AVX2, has a 64-bit vector multiply, which the hash kernels use), so the page says which
     one ran."""
     arch = None

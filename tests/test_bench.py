@@ -270,7 +270,7 @@ def test_validator_rejects_broken_documents(fake):
 
 def test_machine_line_names_the_cpu_the_kernels_were_built_for(fake):
     """The page names LLVM's host CPU and the widest vector extension (two VMs that both
-    report "AMD EPYC" timed the same kernels ~2-4x apart); result files written before have
+    report "AMD EPYC" timed the same kernels ~1.6-4x apart); result files written before have
     neither and still validate and render."""
     from augkit.benchmarks.report import header_lines
 

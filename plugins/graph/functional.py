@@ -318,13 +318,17 @@ if numba is not None:
     @njit(cache=True, nogil=True)
     def _group_sums_nb(x, gid, grouped, s, sq, cnt):  # noqa: ANN001, ANN202
         # Per-group column sums and sums of squares in float64, the rows added in order.
+        # False (nothing written past the arrays) at a group id outside 0..len(cnt)-1.
         for i in range(x.shape[0]):
             g = gid[i] if grouped else 0
+            if g < 0 or g >= cnt.shape[0]:
+                return False
             cnt[g] += 1.0
             for j in range(x.shape[1]):
                 v = np.float64(x[i, j])
                 s[g, j] += v
                 sq[g, j] += v * v
+        return True
 
     @njit(cache=True, nogil=True)
     def _mask_cols_nb(x, out, colkeep, gid, fill):  # noqa: ANN001, ANN202
@@ -632,7 +636,9 @@ def _group_stats(x: torch.Tensor, gid: torch.Tensor | None, k: int,
         sq = np.zeros((k, f), np.float64)
         cnt = np.zeros(k, np.float64)
         g = gid.numpy() if gid is not None else np.zeros(1, np.int64)
-        _group_sums_nb(x.numpy(), g, gid is not None, s, sq, cnt)
+        if not _group_sums_nb(x.numpy(), g, gid is not None, s, sq, cnt):
+            raise ValueError(f"group holds ids outside 0..{k - 1}; allowed: one id in "
+                             f"[0, num_groups={k}) per row")
         c = np.maximum(cnt, 1.0)[:, None]
         mean = s / c
         with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN columns, as torch

@@ -1,62 +1,31 @@
 """Seeding: every random draw in augkit comes from a generator handed down explicitly.
 
 Streams are derived from a tuple of integers, e.g. ``(seed, stage, epoch, index)``, by a
-splitmix64 hash chain: item i of epoch e gets the same stream in any process, under any number
-of DataLoader workers or distributed ranks. Nothing here reads or
+splitmix64 hash chain (``augkit._counter``): item i of epoch e gets the same stream in any
+process, under any number of DataLoader workers or distributed ranks. Nothing here reads or
 changes the global ``torch``, ``numpy`` or ``random`` state.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from augkit._counter import MASK63 as _MASK63
+from augkit._counter import Stream, derive_seed
+
 if TYPE_CHECKING:
     import torch
-
-_MASK63 = (1 << 63) - 1
 
 #: What a transform accepts as ``generator=``: None (fresh entropy), an int seed, a
 #: ``torch.Generator`` (CPU) or a ``numpy.random.Generator``.
 GeneratorLike = Any
 
-
-_M64 = (1 << 64) - 1
-
-
-def _mix64(z: int) -> int:
-    """splitmix64's finaliser: a bijective 64-bit mix with full avalanche."""
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return z ^ (z >> 31)
-
-
-def derive_seed(*keys: int) -> int:
-    """A 63-bit seed from any tuple of integers, stable across processes and platforms.
-
-    A splitmix64 chain over the keys (and their count, so (1,) and (1, 0) differ): a few
-    microseconds, where numpy's SeedSequence takes tens, and this runs once per item. The
-    chain up to the last key is cached: a policy derives (seed, stage, epoch, index) for
-    every item, and only the index changes from one to the next.
-    """
-    if not keys:
-        return _chain(())
-    return _mix64((_chain(keys[:-1], len(keys)) + 0x9E3779B97F4A7C15
-                   + (int(keys[-1]) & _M64)) & _M64) & _MASK63
-
-
-@functools.lru_cache(maxsize=256)
-def _chain(keys: tuple[int, ...], count: int | None = None) -> int:
-    """The chain state after ``keys`` of a tuple of ``count`` keys (``count`` None: the
-    whole tuple, and the state is the final, masked seed)."""
-    h = _mix64((len(keys) if count is None else count) + 0x243F6A8885A308D3)
-    for k in keys:
-        h = _mix64((h + 0x9E3779B97F4A7C15 + (int(k) & _M64)) & _M64)
-    return h & _MASK63 if count is None else h
+__all__ = ["GeneratorLike", "as_generator", "derive_seed", "draw_seed", "numpy_rng",
+           "process_stream", "stream", "torch_generator", "uniform", "worker_and_rank"]
 
 
 def torch_generator(seed: int) -> torch.Generator:
@@ -104,9 +73,8 @@ _SCRATCH = threading.local()  # 0-d tensors that draw_seed and uniform fill, one
 
 def draw_seed(generator: torch.Generator) -> int:
     """One 63-bit integer from ``generator``: the seed of a counter-based or numpy stream."""
-    # random_ on a 0-d tensor draws what torch.randint(0, _MASK63, (1,)) draws (the same
-    # kernel; tested) in about half the time, and this runs once per transform call; the
-    # tensor is kept per thread, as uniform's.
+    # random_ on a 0-d tensor kept per thread draws what torch.randint(0, _MASK63, (1,))
+    # draws (the same kernel; tested) without a new tensor per transform call.
     scratch = getattr(_SCRATCH, "i64", None)
     if scratch is None:
         import torch
@@ -123,8 +91,8 @@ def numpy_rng(generator: torch.Generator) -> np.random.Generator:
 
 def uniform(generator: torch.Generator) -> float:
     """One uniform float in [0, 1) from ``generator``: what ``torch.rand((), dtype=float64)``
-    draws (the same kernel), into a 0-d tensor kept per thread, which halves the cost of this
-    call (~1.9 -> ~0.9 us); it runs for every apply-probability decision."""
+    draws (the same kernel), into a 0-d tensor kept per thread: a fresh tensor per call cost
+    as much as the draw, and this runs for every apply-probability decision."""
     scratch = getattr(_SCRATCH, "f64", None)
     if scratch is None:
         import torch
@@ -166,4 +134,4 @@ def process_stream(seed: int) -> torch.Generator:
     worker_id, _, rank, _ = worker_and_rank()
     info = torch.utils.data.get_worker_info()
     worker_seed = int(info.seed) if info is not None else 0
-    return stream(seed, 0x5EED, rank, worker_id, worker_seed)
+    return stream(seed, Stream.PROCESS, rank, worker_id, worker_seed)

@@ -56,14 +56,6 @@ _IDS_CHECKED: WeakIdKeyDictionary = WeakIdKeyDictionary()
 _CACHE_CHECK_EDGES = 1 << 15
 
 
-@functools.cache
-def _kernels() -> Any:
-    """The graph plugin's numba kernels (None without numba), looked up once."""
-    from augkit.plugins.graph.functional_structure import _numba_module
-
-    return _numba_module()
-
-
 def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
     """Every node id in ``edge_index`` is in ``0..n-1``: the kernels index node arrays with
     them unchecked, so an id past the end read or wrote outside an array (a crash, or
@@ -73,11 +65,9 @@ def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
         stamp = (ei._version, ei.data_ptr(), tuple(ei.shape), ei.stride(), n)
         if _IDS_CHECKED.get(ei) == stamp:
             return
-    kernels = _kernels() if not big and ei.device.type == "cpu" else None
-    if kernels is not None:
-        lo, hi = kernels.id_range(ei.numpy())
-    else:
-        lo, hi = (int(v) for v in torch.aminmax(ei))
+    from augkit.plugins.graph.functional import node_id_range
+
+    lo, hi = node_id_range(ei)
     if lo < 0 or hi >= n:
         bad = lo if lo < 0 else hi
         raise InputError(
@@ -420,22 +410,13 @@ def keep_nodes(data: Any, mask: torch.Tensor, edge_mask: torch.Tensor | None = N
     """A copy of ``data`` with only the nodes where ``mask`` is true: node ids relabelled to
     0..n'-1, edges touching a removed node dropped (and, if given, those where ``edge_mask`` is
     false), every node- and edge-level attribute compacted, ``batch``/``ptr`` rebuilt."""
-    n = num_nodes(data)
     ei = edge_index_of(data)
     dev = ei.device
     mask = mask.to(dev)
-    kernels = _kernels() if dev.type == "cpu" and mask.dtype == torch.bool \
-        and mask.is_contiguous() else None
-    if kernels is not None:  # one pass instead of full, nonzero, arange and a scatter
-        new_id = torch.empty(n, dtype=torch.long)
-        kept = torch.from_numpy(kernels.relabel_mask(mask.numpy(), new_id.numpy()))
-    else:
-        new_id = torch.full((n,), -1, dtype=torch.long, device=dev)
-        kept = mask.nonzero().view(-1)
-        new_id[kept] = torch.arange(kept.numel(), device=dev)
-    if edge_mask is None:
-        from augkit.plugins.graph.functional import induced_edges
+    from augkit.plugins.graph.functional import induced_edges, relabel_mask
 
+    new_id, kept = relabel_mask(mask)
+    if edge_mask is None:
         out, eidx = induced_edges(ei, new_id)
         return take(data, out.to(dev), eidx.to(dev), kept)
     emask = mask[ei[0]] & mask[ei[1]] & edge_mask.to(dev)
@@ -452,49 +433,3 @@ def is_undirected(edge_index: torch.Tensor, n: int) -> bool:
     rev = v * n + u
     s = torch.unique(key)
     return bool(torch.isin(rev, s).all())
-
-
-# ---- counter-based randomness: the same draw for a key on CPU and GPU ---------------------
-
-_C1 = 0xBF58476D1CE4E5B9 - (1 << 64)
-_C2 = 0x94D049BB133111EB - (1 << 64)
-_GOLDEN = 0x9E3779B97F4A7C15 - (1 << 64)
-
-
-def _srl(z: torch.Tensor, k: int) -> torch.Tensor:
-    """Logical right shift of int64 (torch's >> is arithmetic)."""
-    return (z >> k) & ((1 << (64 - k)) - 1)
-
-
-def mix64(z: torch.Tensor) -> torch.Tensor:
-    """splitmix64's finaliser on int64 (wrapping arithmetic): a bijective 64-bit hash."""
-    z = (z ^ _srl(z, 30)) * _C1
-    z = (z ^ _srl(z, 27)) * _C2
-    return z ^ _srl(z, 31)
-
-
-def salt_of(seed: int) -> int:
-    """The int64 salt a seed adds to every key (seed times the golden ratio, wrapped)."""
-    salt = (int(seed) * (_GOLDEN + (1 << 64))) & ((1 << 64) - 1)
-    return salt - (1 << 64) if salt >= (1 << 63) else salt
-
-
-def hash_bits24(seed: int, keys: torch.Tensor) -> torch.Tensor:
-    """The top 24 bits of ``mix64(key + salt(seed))`` as int64 in [0, 2**24): what
-    ``hash_uniform`` scales, and what the numba kernels compare against ``threshold24``."""
-    return _srl(mix64(keys.to(torch.long) + salt_of(seed)), 40)
-
-
-def threshold24(p: float) -> int:
-    """The integer cut for a drop rate ``p``: a key is dropped when its 24-bit hash is below
-    it, so the drop probability is exactly ``ceil(p * 2**24) / 2**24``."""
-    import math
-
-    return int(math.ceil(float(p) * (1 << 24)))
-
-
-def hash_uniform(seed: int, keys: torch.Tensor) -> torch.Tensor:
-    """Uniform floats in [0, 1) (float32, 24 bits) from (seed, key): a pure function of the
-    key, so both directions of an undirected edge (key = min*n + max) get the same draw, and
-    CPU and CUDA agree bit for bit."""
-    return hash_bits24(seed, keys).to(torch.float32) * (1.0 / (1 << 24))

@@ -645,7 +645,7 @@ _GOLD = np.uint64(0x9E3779B97F4A7C15)
 @njit(cache=True, inline="always")
 def _stream_salt(base, stream):
     """``augkit.random.derive_seed(seed, stream)`` from ``base``, the chain state after
-    ``seed`` (``random._chain((seed,), 2)``), as uint64."""
+    ``seed`` (``augkit._counter.chain_prefix((seed,), 2)``), as uint64."""
     return np.uint64(_hash63(stream, base + _GOLD))  # uint64: int64 + uint64 is a float
 
 

@@ -1,6 +1,6 @@
 """Pure graph kernels: tensors in, tensors out, a ``seed`` instead of hidden state.
 
-Every random decision is a counter-based hash of ``(seed, key)`` (``_data.hash_bits24``):
+Every random decision is a counter-based hash of ``(seed, key)`` (``augkit._counter.hash_bits24``):
 the key of an edge is its position, or ``min(u, v) * num_nodes + max(u, v)`` when the graph
 is undirected, so both directions of a pair get the same draw in whatever order they are
 stored, without a sort; the key of a node is its (global) index; of a feature column on a
@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit._counter import hash_bits24, salt_of, threshold24
 from augkit._memory import empty_array, empty_output_like
 from augkit._threads import parallel_ranges, workers_for
-from augkit.plugins.graph._data import hash_bits24, salt_of, threshold24
 
 try:  # numba is an optional accelerator; the torch path is always there.
     import numba
@@ -614,6 +614,53 @@ def induced_edges(
     keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)
     idx = keep.nonzero().view(-1)
     return new_id[edge_index.index_select(1, idx)], idx
+
+
+def node_id_range(edge_index: torch.Tensor, *, backend: str | None = None) -> tuple[int, int]:
+    """The smallest and largest node id of a non-empty ``edge_index``: one numba pass on a
+    small CPU graph (no tensor allocated), ``torch.aminmax`` otherwise.
+
+    >>> node_id_range(torch.tensor([[0, 4], [2, 1]]))
+    (0, 4)
+    """
+    kernels = _structure_kernels()
+    if (kernels is not None and _use_numba(backend, edge_index)
+            and edge_index.size(1) < _ID_RANGE_NUMBA_MAX):
+        lo, hi = kernels.id_range(edge_index.numpy())
+        return int(lo), int(hi)
+    lo, hi = torch.aminmax(edge_index)
+    return int(lo), int(hi)
+
+
+# From here torch's aminmax (over its threads) beats the single-threaded pass.
+_ID_RANGE_NUMBA_MAX = 1 << 15
+
+
+def relabel_mask(mask: torch.Tensor, *, backend: str | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(new_id, kept)`` for a boolean node mask: the new index of every node (``-1`` where
+    ``mask`` is false) and the kept nodes in order.
+
+    >>> relabel_mask(torch.tensor([True, False, True]))
+    (tensor([ 0, -1,  1]), tensor([0, 2]))
+    """
+    kernels = _structure_kernels()
+    if kernels is not None and _use_numba(backend, mask) and mask.dtype == torch.bool \
+            and mask.is_contiguous():  # one pass instead of full, nonzero, arange, a scatter
+        new_id = torch.empty(mask.numel(), dtype=torch.long)
+        kept = torch.from_numpy(kernels.relabel_mask(mask.numpy(), new_id.numpy()))
+        return new_id, kept
+    dev = mask.device
+    new_id = torch.full((mask.numel(),), -1, dtype=torch.long, device=dev)
+    kept = mask.nonzero().view(-1)
+    new_id[kept] = torch.arange(kept.numel(), device=dev)
+    return new_id, kept
+
+
+def _structure_kernels():  # noqa: ANN202 - the compiled kernels' module, or None
+    from augkit.plugins.graph.functional_structure import _numba_module
+
+    return _numba_module()
 
 
 # ---- features -------------------------------------------------------------------------------

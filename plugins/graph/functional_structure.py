@@ -24,13 +24,8 @@ import numpy as np
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
+from augkit._counter import M64, MASK63, chain_prefix, derive_seed, hash63, mix64
 from augkit._memory import copy_output
-from augkit.plugins.graph._data import mix64
-from augkit.random import _chain, _mix64, derive_seed
-
-_MASK63 = (1 << 63) - 1
-_M64 = (1 << 64) - 1
-
 
 # ---- counter-based randomness -------------------------------------------------------------
 
@@ -38,15 +33,14 @@ _M64 = (1 << 64) - 1
 def hash64(seed: int, stream: int, keys: torch.Tensor) -> torch.Tensor:
     """Non-negative 63-bit integers, a pure function of ``(seed, stream, key)``: the same draw
     on CPU and CUDA, and the same draw for every stored copy of one key."""
-    salt = derive_seed(int(seed), int(stream))
-    return mix64(keys.to(torch.long) + salt) & _MASK63
+    return hash63(derive_seed(int(seed), int(stream)), keys)
 
 
 def _hash64_int(seed: int, stream: int, key: int) -> int:
     """:func:`hash64` of one key, in Python integers (the same bits: int64 arithmetic wraps
     as unsigned 64-bit arithmetic does)."""
     salt = derive_seed(int(seed), int(stream))
-    return _mix64((int(key) + salt) & _M64) & _MASK63
+    return mix64((int(key) + salt) & M64) & MASK63
 
 
 def _randint(seed: int, stream: int, keys: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
@@ -368,7 +362,7 @@ def _rewire_random_numba(
     o = out.numpy()
     kernels.rewire_random(arr[0], arr[1], n, undirected, existing.contiguous().numpy(),
                           ukeys_np, upos_np, urev_np, batch.numpy(), ptr.numpy(),
-                          np.uint64(_chain((int(seed),), 2)),
+                          np.uint64(chain_prefix((int(seed),), 2)),
                           int(ratio * (1 << 40)), int(max_rounds), o[0], o[1], moved.numpy())
     return out, moved
 
@@ -542,7 +536,7 @@ def _double_edge_swap_numba(
     done = np.zeros(num_graphs, dtype=np.int64)
     rev = urev.numpy() if urev is not None else np.empty(0, dtype=np.int64)
     _numba_module().swap_units(rows, rev, table, u_g.numpy(), remaining.numpy(), int(n),
-                               bool(undirected), int(seed) & _MASK63, done, out[0].numpy(),
+                               bool(undirected), int(seed) & MASK63, done, out[0].numpy(),
                                out[1].numpy())
     return out, int(done.sum())
 
@@ -604,7 +598,7 @@ def _swaps_torch(
     start_g = torch.cumsum(u_g, 0) - u_g
     rank = torch.arange(num_units, device=dev) - _take(start_g, ugraph)
     gen = torch.Generator(device=dev)
-    gen.manual_seed(int(seed) & _MASK63)
+    gen.manual_seed(int(seed) & MASK63)
     done = 0
     idle = 0
     for _ in range(max_rounds):

@@ -1,6 +1,6 @@
 """Time augkit against the anchor libraries, case by case, and collect one JSON document.
 
-A suite is any module of the ``augkit.benchmarks`` package that defines ``SUITE`` and
+A suite is any module of the ``augkit.benchmarks.suites`` package that defines ``SUITE`` and
 ``cases(quick, device)`` (see :mod:`augkit.benchmarks.case`); several modules may share one
 ``SUITE`` name. A module that fails to import, or whose ``cases()`` raises, is reported and the
 run goes on.
@@ -39,9 +39,7 @@ from typing import Any, TextIO
 from augkit.benchmarks.case import Case
 
 FORMAT = "augkit-bench/1"
-PACKAGE = "augkit.benchmarks"
-# Modules of the package that are the harness itself, never suites: not imported by discovery.
-INFRASTRUCTURE = frozenset({"case", "harness", "cli", "report", "floor", "validate"})
+SUITES = "augkit.benchmarks.suites"
 
 #: Distributions whose versions go into every result file (absent ones are recorded as null).
 LIBRARIES = (
@@ -94,13 +92,10 @@ def _describe_error(exc: BaseException) -> str:
 
 
 def package_modules() -> list[str]:
-    """Import names of the candidate suite modules of the benchmarks package, sorted."""
-    pkg = importlib.import_module(PACKAGE)
-    names = [
-        m.name for m in pkgutil.iter_modules(pkg.__path__)
-        if not m.name.startswith("_") and m.name not in INFRASTRUCTURE
-    ]
-    return [f"{PACKAGE}.{n}" for n in sorted(names)]
+    """Import names of the modules of the suites package, sorted."""
+    pkg = importlib.import_module(SUITES)
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+    return [f"{SUITES}.{n}" for n in sorted(names)]
 
 
 def discover(extra_modules: Sequence[str] = ()) -> list[SuiteModule]:
@@ -111,7 +106,7 @@ def discover(extra_modules: Sequence[str] = ()) -> list[SuiteModule]:
     """
     found: list[SuiteModule] = []
     for import_name in [*package_modules(), *extra_modules]:
-        short = import_name.removeprefix(PACKAGE + ".")
+        short = import_name.removeprefix(SUITES + ".")
         t0 = time.perf_counter()
         try:
             module = importlib.import_module(import_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import io
 import json
 import statistics
@@ -352,3 +353,31 @@ def test_calibration_is_not_pinned_by_one_slow_first_call():
         time.sleep(0.0015)
 
     assert harness._calibrate(slow, None, lambda: None, settings) == 1
+
+
+# ---- discovery -------------------------------------------------------------------------------
+
+
+def test_discovery_finds_exactly_the_modules_of_the_suites_package(tmp_path, monkeypatch):
+    """Every module of augkit.benchmarks.suites is a suite, and nothing else is: a module with
+    SUITE and cases() beside the harness is infrastructure, never discovered."""
+    from pathlib import Path
+
+    import augkit.benchmarks
+    import augkit.benchmarks.suites as suites
+
+    files = {p.stem for p in Path(suites.__file__).parent.glob("*.py")
+             if not p.stem.startswith("_")}
+    assert files  # the suites are there to find
+    found = harness.discover()
+    assert {m.module for m in found} == files
+    assert all(m.error is None for m in found), [m.error for m in found if m.error]
+
+    (tmp_path / "stray_suite.py").write_text(
+        "SUITE = 'stray'\ndef cases(quick, device):\n    return []\n")
+    monkeypatch.setattr(augkit.benchmarks, "__path__",
+                        [*augkit.benchmarks.__path__, str(tmp_path)])
+    # Importable from the infrastructure package, yet not a suite.
+    assert importlib.util.find_spec("augkit.benchmarks.stray_suite") is not None
+    names = {m.module for m in harness.discover()}
+    assert names == files and "stray_suite" not in names

@@ -225,9 +225,17 @@ def notes(doc: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))  # a note repeated over a size sweep is said once
 
 
-def markdown(doc: dict[str, Any], title: str = "augkit benchmark results") -> str:
-    from augkit.benchmarks.harness import problems
+def problems(doc: dict[str, Any]) -> list[str]:
+    """Everything that went wrong (not skips): failed modules and contenders that raised."""
+    out = [f"suite module {s['module']}: {s['error']}" for s in doc["suites"] if s["error"]]
+    for rec in doc["cases"]:
+        for res in rec["results"]:
+            if res["status"] == "error":
+                out.append(f"{rec['suite']} {rec['name']} [{res['label']}]: {res['reason']}")
+    return out
 
+
+def markdown(doc: dict[str, Any], title: str = "augkit benchmark results") -> str:
     lines = [f"# {title}", "",
              "Written by `augkit bench --markdown FILE`; `make bench` regenerates "
              "benchmarks/RESULTS.md and benchmarks/results.json on this machine (run it when the "

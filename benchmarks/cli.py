@@ -98,9 +98,8 @@ def _passive_omp() -> None:
 
     The harness interleaves contenders call by call. With libgomp's default policy the
     OpenMP threads of a torch op keep spinning after it returns, on the cores the next
-    contender needs: on the 2-core machine a 1e6-edge edge dropout ran ~11 ms right after
-    PyG's dropout_edge and ~6 ms with the threads asleep, PyG itself no slower. Passive
-    waiting gives every contender the machine as it would find it in its own loop."""
+    contender needs, and slow it down. Passive waiting gives every contender the machine as
+    it would find it in its own loop."""
     import os
 
     if "torch" not in sys.modules:

@@ -382,3 +382,14 @@ def test_discovery_finds_exactly_the_modules_of_the_suites_package(tmp_path, mon
     assert importlib.util.find_spec("augkit.benchmarks.stray_suite") is not None
     names = {m.module for m in discovery.discover()}
     assert names == files and "stray_suite" not in names
+
+
+def test_results_page_is_the_generators_output_of_the_saved_results():
+    """benchmarks/RESULTS.md holds nothing by hand: it is the page report.py writes from
+    benchmarks/results.json (`augkit bench --render` rewrites it after report.py changes)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "benchmarks"
+    doc = json.loads((folder / "results.json").read_text())
+    assert validate(doc) == []
+    assert (folder / "RESULTS.md").read_text() == report.markdown(doc)

@@ -1,6 +1,7 @@
 """What a benchmark suite declares: cases the harness times, interleaved against anchors.
 
-A suite is a module ``augkit.benchmarks.<family>`` (file ``benchmarks/<family>.py``) with::
+A suite is a module ``augkit.benchmarks.suites.<family>`` (file
+``benchmarks/suites/<family>.py``) with::
 
     SUITE = "graph"
     def cases(quick: bool, device: str) -> Iterable[Case]: ...
@@ -49,9 +50,8 @@ class Case:
     note: str = ""
     goal: str = ""  # what this case should show, in words (a column of the results table)
     floor_label: str = "copy into a preallocated buffer"  # what the floor does, if not a copy
-    # Rounds this case runs at least (capped by the mode's max_runs): for calls of a second or
-    # so whose times swing with the machine (fresh 512 MB outputs), where the default 5 rounds
-    # gave medians that moved 0.8x..1.9x between runs.
+    # Rounds this case runs at least (capped by the mode's max_runs): for long calls whose
+    # times swing with the machine (fresh large outputs), where 5 rounds give unsteady medians.
     min_rounds: int = 0
 
 

@@ -46,12 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from augkit.benchmarks import harness
+    from augkit.benchmarks import discovery
 
-    modules = harness.discover(args.suite_module)
+    modules = discovery.discover(args.suite_module)
     if args.suite:
         modules = [m for m in modules if m.suite in args.suite or m.error]
-    harness.collect(modules, args.quick, args.device)
+    discovery.collect(modules, args.quick, args.device)
     for m in modules:
         if m.error:
             print(f"{m.module}: {m.error}")
@@ -98,9 +98,8 @@ def _passive_omp() -> None:
 
     The harness interleaves contenders call by call. With libgomp's default policy the
     OpenMP threads of a torch op keep spinning after it returns, on the cores the next
-    contender needs: on the 2-core machine a 1e6-edge edge dropout ran ~11 ms right after
-    PyG's dropout_edge and ~6 ms with the threads asleep, PyG itself no slower. Passive
-    waiting gives every contender the machine as it would find it in its own loop."""
+    contender needs, and slow it down. Passive waiting gives every contender the machine as
+    it would find it in its own loop."""
     import os
 
     if "torch" not in sys.modules:
@@ -151,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_suite = ", ".join(f"{s['module']} {s['elapsed_s']:.1f}s" for s in doc["suites"])
     print(f"augkit bench: {len(doc['cases'])} cases in {doc['elapsed_s']:.1f} s ({per_suite})",
           file=sys.stderr)
-    errs = harness.problems(doc)
+    errs = report.problems(doc)
     if errs:
         print(f"augkit bench: {len(errs)} error(s); first: {errs[0]}", file=sys.stderr)
         return 1

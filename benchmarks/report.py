@@ -225,27 +225,57 @@ def notes(doc: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))  # a note repeated over a size sweep is said once
 
 
-def markdown(doc: dict[str, Any], title: str = "augkit benchmark results") -> str:
-    from augkit.benchmarks.harness import problems
+def problems(doc: dict[str, Any]) -> list[str]:
+    """Everything that went wrong (not skips): failed modules and contenders that raised."""
+    out = [f"suite module {s['module']}: {s['error']}" for s in doc["suites"] if s["error"]]
+    for rec in doc["cases"]:
+        for res in rec["results"]:
+            if res["status"] == "error":
+                out.append(f"{rec['suite']} {rec['name']} [{res['label']}]: {res['reason']}")
+    return out
 
-    lines = [f"# {title}", "",
-             "Written by `augkit bench --markdown FILE`; `make bench` regenerates "
-             "benchmarks/RESULTS.md and benchmarks/results.json on this machine (run it when the "
-             "machine is otherwise idle: ratios within one run are what count). On a GPU "
-             "machine, `augkit bench --device cuda --markdown benchmarks/RESULTS-cuda.md` adds "
-             "the CUDA cases; the card is named below. Format and method: "
-             "benchmarks/README.md.", "", *header_lines(doc), "",
-             "How to read the table: the speed ratio is anchor time ÷ augkit time for the same "
-             "work on the same input, so above 1 augkit is faster and below 1 the anchor is. "
-             "Throughputs are in the unit of each case. \"× floor\" is augkit's time over the "
-             "floor's: copying the case's input into a preallocated buffer (how far from memory "
-             "bandwidth; 1 would be copy speed) unless the notes say otherwise (the loader's "
-             "floor is the same DataLoader without augmentation). Peak memory is the extra "
-             "memory of one augkit call (method below). The ratio of the fastest rounds is the "
-             "same ratio from each side's fastest round instead of its median: pauses of the "
-             "machine only ever add time, so where the host-pause line above is far from 0 % "
-             "and a case had few rounds (its \"rounds\" column), that ratio is the steadier of "
-             "the two; the goals are judged on the median one.", "",
+
+def intro() -> str:
+    """Where the page comes from and how to write it again."""
+    return (
+        "Written by `augkit bench --markdown FILE`; `make bench` regenerates "
+        "benchmarks/RESULTS.md and benchmarks/results.json on this machine (run it when the "
+        "machine is otherwise idle: ratios within one run are what count), and `augkit bench "
+        "--render benchmarks/results.json --markdown benchmarks/RESULTS.md` rewrites this page "
+        "from the saved results without timing anything. On a GPU machine, `augkit bench "
+        "--device cuda --markdown benchmarks/RESULTS-cuda.md` adds the CUDA cases; the card is "
+        "named below. Format and method: benchmarks/README.md."
+    )
+
+
+def how_to_read() -> list[str]:
+    """What the columns and the header mean, for a reader without the README."""
+    return [
+        "How to read the table: the speed ratio is anchor time ÷ augkit time for the same "
+        "work on the same input, so above 1 augkit is faster and below 1 the anchor is. "
+        "Throughputs are in the unit of each case. \"× floor\" is augkit's time over the "
+        "floor's: copying the case's input into a preallocated buffer (how far from memory "
+        "bandwidth; 1 would be copy speed) unless the notes say otherwise (the loader's "
+        "floor is the same DataLoader without augmentation). Peak memory is the extra "
+        "memory of one augkit call (method below). The ratio of the fastest rounds is the "
+        "same ratio from each side's fastest round instead of its median: pauses of the "
+        "machine only ever add time, so where the host-pause line above is far from 0 % "
+        "and a case had few rounds (its \"rounds\" column), that ratio is the steadier of "
+        "the two; the goals are judged on the median one.",
+        "",
+        "The goal column says what a case sets out to show and, per anchor, a target speed "
+        "ratio: \"met\" when the median ratio reaches it, \"MISSED\" when it does not. The "
+        "Machine line names, in parentheses where known, the CPU that compiled kernels "
+        "(numba) were built for and its widest vector extension: machines reporting the "
+        "same CPU model can differ there, and so can the ratios against the same "
+        "anchors. Compare rows within this page; compare pages only from the same machine.",
+    ]
+
+
+def markdown(doc: dict[str, Any], title: str = "augkit benchmark results") -> str:
+    """The results page: header, how to read it, and the results, sweep, memory, suite,
+    note and error tables."""
+    lines = [f"# {title}", "", intro(), "", *header_lines(doc), "", *how_to_read(), "",
              "## Results", "", *results_table(doc), ""]
     sweep = sweep_table(doc)
     if sweep:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import io
 import json
 import statistics
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 from augkit import registry
-from augkit.benchmarks import cli, harness
+from augkit.benchmarks import cli, discovery, report, sweeps, timing
 from augkit.benchmarks.validate import validate
 
 CONTAINERS = {"compose", "one_of", "some_of", "random_apply", "views"}
@@ -49,7 +50,7 @@ def test_quick_run_validates_against_the_documented_schema(quick):
 
 def test_quick_run_has_no_errors(quick):
     # Suite modules that fail to import and contenders that raise are reported, never hidden.
-    assert harness.problems(quick["doc"]) == [], quick["stderr"][-2000:]
+    assert report.problems(quick["doc"]) == [], quick["stderr"][-2000:]
     assert quick["rc"] == 0
 
 
@@ -220,7 +221,7 @@ def test_round_orders_put_every_contender_after_every_other_equally(k):
     # A fixed order let one contender always run on what its predecessor left in the caches.
     live = [f"c{i}" for i in range(k)]
     period = max(1, k - 1)
-    flat = [c for r in range(3 * period) for c in harness.round_order(live, r)]
+    flat = [c for r in range(3 * period) for c in timing.round_order(live, r)]
     assert all(sorted(flat[i * k:(i + 1) * k]) == live for i in range(3 * period))
     follows = {}
     for before, after in zip(flat, flat[1:] + flat[:1], strict=True):
@@ -287,9 +288,9 @@ def test_machine_line_names_the_cpu_the_kernels_were_built_for(fake):
 
 
 def test_loglog_slope():
-    assert harness.loglog_slope([1, 10, 100], [2e-3, 2e-2, 2e-1]) == pytest.approx(1.0)
-    assert harness.loglog_slope([10, 1000], [5.0, 5.0]) == pytest.approx(0.0)
-    assert harness.loglog_slope([10, 10], [1.0, 2.0]) is None
+    assert sweeps.loglog_slope([1, 10, 100], [2e-3, 2e-2, 2e-1]) == pytest.approx(1.0)
+    assert sweeps.loglog_slope([10, 1000], [5.0, 5.0]) == pytest.approx(0.0)
+    assert sweeps.loglog_slope([10, 10], [1.0, 2.0]) is None
 
 
 def test_render_rewrites_the_page_of_a_saved_run(fake, tmp_path):
@@ -317,7 +318,8 @@ def test_case_min_rounds_raises_the_round_count_up_to_max_runs():
     """A case's min_rounds runs that many rounds even with no time budget left, never more
     than the mode's max_runs; without it a spent budget gives the settings' min_runs."""
     from augkit.benchmarks.case import Anchor, Case
-    from augkit.benchmarks.harness import Settings, run_case
+    from augkit.benchmarks.harness import run_case
+    from augkit.benchmarks.timing import Settings
 
     settings = Settings(warmup=1, target_s=1e-5, min_runs=5, max_runs=12, budget_s=0.0,
                         memory=False)
@@ -344,11 +346,50 @@ def test_calibration_is_not_pinned_by_one_slow_first_call():
         if calls["n"] == 1:
             time.sleep(0.003)  # the stall: above the 1 ms target, below 10x it
 
-    settings = harness.Settings()
-    reps = harness._calibrate(fn, None, lambda: None, settings)
+    settings = timing.Settings()
+    reps = timing.calibrate(fn, None, lambda: None, settings)
     assert reps > 10
 
     def slow(state):  # a call that really lasts the target keeps one call per measurement
         time.sleep(0.0015)
 
-    assert harness._calibrate(slow, None, lambda: None, settings) == 1
+    assert timing.calibrate(slow, None, lambda: None, settings) == 1
+
+
+# ---- discovery -------------------------------------------------------------------------------
+
+
+def test_discovery_finds_exactly_the_modules_of_the_suites_package(tmp_path, monkeypatch):
+    """Every module of augkit.benchmarks.suites is a suite, and nothing else is: a module with
+    SUITE and cases() beside the harness is infrastructure, never discovered."""
+    from pathlib import Path
+
+    import augkit.benchmarks
+    import augkit.benchmarks.suites as suites
+
+    files = {p.stem for p in Path(suites.__file__).parent.glob("*.py")
+             if not p.stem.startswith("_")}
+    assert files  # the suites are there to find
+    found = discovery.discover()
+    assert {m.module for m in found} == files
+    assert all(m.error is None for m in found), [m.error for m in found if m.error]
+
+    (tmp_path / "stray_suite.py").write_text(
+        "SUITE = 'stray'\ndef cases(quick, device):\n    return []\n")
+    monkeypatch.setattr(augkit.benchmarks, "__path__",
+                        [*augkit.benchmarks.__path__, str(tmp_path)])
+    # Importable from the infrastructure package, yet not a suite.
+    assert importlib.util.find_spec("augkit.benchmarks.stray_suite") is not None
+    names = {m.module for m in discovery.discover()}
+    assert names == files and "stray_suite" not in names
+
+
+def test_results_page_is_the_generators_output_of_the_saved_results():
+    """benchmarks/RESULTS.md holds nothing by hand: it is the page report.py writes from
+    benchmarks/results.json (`augkit bench --render` rewrites it after report.py changes)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "benchmarks"
+    doc = json.loads((folder / "results.json").read_text())
+    assert validate(doc) == []
+    assert (folder / "RESULTS.md").read_text() == report.markdown(doc)

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from augkit.benchmarks.case import Anchor, Case
-from augkit.benchmarks.graph import (
+from augkit.benchmarks.suites.graph import (
     EDGE_FEATURES,
     augkit_run,
     ba_like,

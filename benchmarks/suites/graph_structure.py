@@ -7,9 +7,9 @@ edges; quick: 1e4 only), every edge stored in both directions.
   networkx finishes in about a second, this row swaps ``min(1, 40000 / pairs)`` of the pairs
   (ratio * pairs / 2 swaps). Like networkx's graph, augkit's index of the swappable pairs is
   built once: augkit keeps it per ``edge_index`` tensor, and the case rewires the same graph
-  on every call, so the timed calls (after the warm-up) do not rebuild it (at 1e6 edges the
-  first call costs ~30 ms more). ``.../full`` swaps every pair once on average
-  (ratio=1), no anchor: the size sweep of the kernel. networkx rows stop at 1e6 edges.
+  on every call, so the timed calls (after the warm-up) do not rebuild it. ``.../full``
+  swaps every pair once on average (ratio=1), no anchor: the size sweep of the kernel.
+  networkx rows stop at 1e6 edges.
 - ``edge_rewiring/random``: against a PyGCL-style reference (drop a share of edges with a
   mask, add as many random ``randint`` pairs): the reference may add self-loops, duplicates
   and, on an undirected graph, edges without their reverse; augkit adds none of these.

@@ -55,10 +55,8 @@ def _oversampler_cases(quick: bool) -> Iterable[Case]:
             requires=("imblearn", "sklearn"),
             note=f"{key}=5, 3 classes 90/7/3 %",
             goal="overhead <= 5% over imbalanced-learn at 1e5 x 32",
-            # Calls of 0.3-3 s: 5-6 rounds put the median at 0.90-1.07x over runs for a
-            # wrapper whose own overhead is ~2 ms (the k-NN inside is the same call), and 11
-            # rounds read ADASYN at 0.91x once (profiled: 7 ms of 1.4 s is augkit's; the
-            # k-NN's own time is bimodal, ~1.5 or ~1.8 s, on either side).
+            # Long calls whose shared k-NN time is bimodal: a median of few rounds swings
+            # on either side of the goal for a wrapper whose own overhead is small.
             min_rounds=15,
         )
 
@@ -114,7 +112,7 @@ def _graph_cases(quick: bool) -> Iterable[Case]:
 
         return augkit.make("graph_smote", k_neighbors=5)(data, generator=0)
 
-    # Against the dense baseline where an (N + M)^2 float32 matrix fits (2e4 nodes: ~2.4 GB).
+    # Against the dense baseline where its (N + M)^2 float32 matrix fits in memory.
     # Quick: 1,000 nodes leaves the 5 % class 10 training nodes, enough for k = 5.
     dense_sizes = (1_000,) if quick else (2_000, 5_000, 10_000, 20_000)
     for n in dense_sizes:
@@ -140,7 +138,7 @@ def _graph_cases(quick: bool) -> Iterable[Case]:
             requires=("torch_geometric", "sklearn"),
             note=f"{n * 10:.0e} edges",
             goal="log-log slope of time against nodes within 0.9..1.2",
-            # The slope rests on the end points: the 1e6 call (~0.6 s) gets more than the
+            # The slope rests on the end points: the largest call gets more than the
             # 5 rounds its time budget allows.
             min_rounds=11,
         )

@@ -36,8 +36,8 @@ class _Noop(Transform):
 class _HFlip(Transform):
     """Flips an HWC numpy image left-right into a new array with ``cv2.flip``, the kernel
     albumentations' ``HorizontalFlip`` calls (albucore.hflip), so that the two pipelines
-    differ only in their machinery (numpy's reversed-stride copy took ~4.5 us of a 32x32x3
-    image, cv2 ~0.9 us)."""
+    differ only in their machinery (numpy's reversed-stride copy is slower on small images
+    and would be counted against augkit)."""
 
     name = "bench.hflip"
     kinds = ("image",)

@@ -17,6 +17,7 @@ from augkit import load_policy
 from augkit.plugins.graph import from_networkx, to_networkx
 
 from .graph_strategies import (
+    GRAPH_TRANSFORMS,
     assert_unchanged,
     assert_valid,
     graphs_or_batches,
@@ -241,14 +242,6 @@ def test_num_nodes_edge_cases_follow_pyg():
         warnings.simplefilter("ignore")
         for data in cases:
             assert num_nodes(data) == (data.num_nodes or 0), data
-
-
-GRAPH_TRANSFORMS = [("edge_dropout", {}), ("node_dropout", {}), ("feature_masking", {}),
-                    ("edge_rewiring", {"method": "random"}),
-                    ("edge_rewiring", {"method": "degree_preserving"}),
-                    ("subgraph_sampling", {"method": "khop"}),
-                    ("subgraph_sampling", {"method": "random_walk"}),
-                    ("subgraph_sampling", {"method": "random_node"})]
 
 
 def test_node_ids_outside_the_graph_are_a_clear_error():

@@ -78,10 +78,10 @@ def _index_select_faster(value: torch.Tensor, dim: int, index: torch.Tensor) -> 
 
 def gather(value: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
     """``value.index_select(dim, index)``. A plain CPU tensor goes through numpy's ``take``,
-    faster on the narrow rows of node and edge attributes (benchmark cases of the graph
-    suite); tensor subclasses, autograd, dtypes numpy lacks, and the outputs where
-    index_select is the faster one (small ones, 1-D and wide rows below the recycled size)
-    keep index_select.
+    faster on the narrow rows of node and edge attributes (graph suite, case
+    ``node_dropout/compact``); tensor subclasses, autograd, dtypes numpy lacks, and the
+    outputs where index_select is the faster one (small ones, 1-D and wide rows below the
+    recycled size) keep index_select.
 
     Example:
         >>> gather(torch.tensor([[1, 2], [3, 4], [5, 6]]), 0, torch.tensor([2, 0])).tolist()

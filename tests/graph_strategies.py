@@ -31,6 +31,14 @@ from torch_geometric.data import Batch, Data
 
 MAX_NODES = 300
 
+# Every graph transform with the parameters that select its code paths.
+GRAPH_TRANSFORMS = [("edge_dropout", {}), ("node_dropout", {}), ("feature_masking", {}),
+                    ("edge_rewiring", {"method": "random"}),
+                    ("edge_rewiring", {"method": "degree_preserving"}),
+                    ("subgraph_sampling", {"method": "khop"}),
+                    ("subgraph_sampling", {"method": "random_walk"}),
+                    ("subgraph_sampling", {"method": "random_node"})]
+
 
 # ---- strategies ---------------------------------------------------------------------------
 

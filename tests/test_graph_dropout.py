@@ -267,7 +267,7 @@ def test_attribute_gather_equals_index_select(dtype, dim):
     """Attributes are compacted through numpy's take on the CPU; the result must be what
     index_select gives (values, dtype, shape) for every dtype, including the ones numpy
     lacks (bfloat16 keeps index_select), and the input must stay as it was."""
-    from augkit.plugins.graph._data import gather
+    from augkit.plugins.graph._subset import gather
 
     g = torch.Generator().manual_seed(0)
     value = (torch.randn(7, 5, generator=g) * 3).to(dtype)
@@ -285,7 +285,7 @@ def test_large_attribute_gather_into_recycled_memory(dim):
     buffers: same values as index_select, new memory each time while the last result is
     held, and an out-of-range index is still an error."""
     from augkit._memory import HUGE_OUTPUT_BYTES
-    from augkit.plugins.graph._data import gather
+    from augkit.plugins.graph._subset import gather
 
     rows = HUGE_OUTPUT_BYTES // 32 + 11
     value = torch.arange(rows * 8, dtype=torch.float32).view(rows, 8)

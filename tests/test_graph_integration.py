@@ -17,6 +17,7 @@ from augkit import load_policy
 from augkit.plugins.graph import from_networkx, to_networkx
 
 from .graph_strategies import (
+    GRAPH_TRANSFORMS,
     assert_unchanged,
     assert_valid,
     graphs_or_batches,
@@ -154,7 +155,7 @@ def test_graph_contrastive_example_runs():
 
 
 def test_set_attr_writes_as_pyg_setattr_would():
-    from augkit.plugins.graph._data import set_attr, shallow_copy
+    from augkit.plugins.graph._pyg import set_attr, shallow_copy
 
     class Tagged(Data):
         @property
@@ -183,14 +184,14 @@ def test_set_attr_writes_as_pyg_setattr_would():
     assert tagged.tag == 6
     # PyG's own typed attributes (properties whose setters only store) take the fast path,
     # on Data and on the dynamic Batch class alike; a subclass's own property does not.
-    from augkit.plugins.graph._data import _plain_key
+    from augkit.plugins.graph._pyg import plain_key
 
     batch_cls = type(Batch.from_data_list([Data(x=torch.ones(2, 3), edge_index=ei)]))
     for cls in (Data, batch_cls, Tagged):
         for key in ("x", "edge_index", "edge_attr", "edge_weight", "y", "pos", "batch", "ptr",
                     "num_nodes", "custom"):
-            assert _plain_key(cls, key), (cls, key)
-    assert not _plain_key(Tagged, "label") and not _plain_key(Data, "_store")
+            assert plain_key(cls, key), (cls, key)
+    assert not plain_key(Tagged, "label") and not plain_key(Data, "_store")
     shared = Data(x=torch.ones(2, 1), edge_index=ei)
     shared.is_edge_attr("x")  # a copy.copy shares this cache: the write must go through PyG
     twin = __import__("copy").copy(shared)
@@ -205,7 +206,7 @@ def test_num_nodes_reads_what_pyg_infers(data):
     PyG's own inference on every generated graph and on the edge cases of its rules."""
     import warnings
 
-    from augkit.plugins.graph._data import num_nodes
+    from augkit.plugins.graph._pyg import num_nodes
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PyG warns when it guesses from edge_index
@@ -217,7 +218,7 @@ def test_num_nodes_edge_cases_follow_pyg():
 
     import numpy as np
 
-    from augkit.plugins.graph._data import num_nodes
+    from augkit.plugins.graph._pyg import num_nodes
 
     class Counted(Data):
         @property
@@ -241,14 +242,6 @@ def test_num_nodes_edge_cases_follow_pyg():
         warnings.simplefilter("ignore")
         for data in cases:
             assert num_nodes(data) == (data.num_nodes or 0), data
-
-
-GRAPH_TRANSFORMS = [("edge_dropout", {}), ("node_dropout", {}), ("feature_masking", {}),
-                    ("edge_rewiring", {"method": "random"}),
-                    ("edge_rewiring", {"method": "degree_preserving"}),
-                    ("subgraph_sampling", {"method": "khop"}),
-                    ("subgraph_sampling", {"method": "random_walk"}),
-                    ("subgraph_sampling", {"method": "random_node"})]
 
 
 def test_node_ids_outside_the_graph_are_a_clear_error():

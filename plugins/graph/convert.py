@@ -110,20 +110,21 @@ def to_networkx(
     """
     import networkx as nx
 
-    from augkit.plugins.graph import _data
+    from augkit.plugins.graph import _pyg
+    from augkit.plugins.graph._subset import check_graph
     from augkit.plugins.graph.functional import is_symmetric
 
-    _data.check_graph(data, "to_networkx")
-    n = _data.num_nodes(data)
-    ei = _data.edge_index_of(data).cpu()
+    check_graph(data, "to_networkx")
+    n = _pyg.num_nodes(data)
+    ei = _pyg.edge_index_of(data).cpu()
     if undirected == "auto":
         undirected = is_symmetric(ei)
     graph = nx.Graph() if undirected else nx.DiGraph()
     names = list(nodes) if nodes is not None else list(range(n))
     if len(names) != n:
         raise InputError(f"to_networkx: {len(names)} node names for {n} nodes")
-    nkeys = _data.node_keys(data)
-    ekeys = _data.edge_keys(data)
+    nkeys = _pyg.node_keys(data)
+    ekeys = _pyg.edge_keys(data)
     node_cols = {k: data[k].cpu() for k in nkeys}
     graph.add_nodes_from(
         (names[i], {k: _py(col[i]) for k, col in node_cols.items()}) for i in range(n))
@@ -133,7 +134,7 @@ def to_networkx(
             continue
         graph.add_edge(names[u], names[v], **{k: _py(col[j]) for k, col in edge_cols.items()})
     skip = {"edge_index", "num_nodes", *nkeys, *ekeys}
-    for key, value in data:
+    for key, value in _pyg.attributes(data):
         if key not in skip:
             graph.graph[key] = value
     return graph

@@ -10,25 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from augkit.params import Choice, Integer, Param, Probability
-from augkit.plugins.graph import _data
+from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
-from augkit.random import draw_seed
-from augkit.transform import Transform
+from augkit.plugins.graph._base import GraphTransform
+from augkit.plugins.graph._subset import take
 
 
-class _GraphTransform(Transform):
-    kinds = ("graph",)
-    levels = ("sample", "batch")
-    apply_key = "apply_p"
-
-    def check_input(self, data: Any) -> None:
-        _data.check_graph(data, self.label())
-
-    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
-        return {"seed": draw_seed(generator)}
-
-
-class EdgeDropout(_GraphTransform):
+class EdgeDropout(GraphTransform):
     """Removes each edge with probability ``p``; every edge-level attribute follows.
 
     ``undirected``: ``true`` decides per unordered pair, so (u, v) and (v, u) go together
@@ -39,6 +27,7 @@ class EdgeDropout(_GraphTransform):
     """
 
     name = "edge_dropout"
+    apply_key = "apply_p"
     params = {
         "p": Param(Probability(), 0.2, "probability that an edge (or undirected pair) is dropped"),
         "undirected": Param(Choice("auto", True, False), "auto",
@@ -46,18 +35,18 @@ class EdgeDropout(_GraphTransform):
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
-        ei = _data.edge_index_of(data)
+        ei = _pyg.edge_index_of(data)
         undirected = self.undirected
         if undirected == "auto":
             undirected = F.is_symmetric(ei)
         # Node count only keys undirected pairs (a directed draw is keyed by position).
-        n = _data.num_nodes(data) if undirected else 0
+        n = _pyg.num_nodes(data) if undirected else 0
         out, eid = F.dropout_edge(ei, self.p, params["seed"], undirected=bool(undirected),
                                   num_nodes=n)
-        return _data.take(data, out.to(ei.device), eid.to(ei.device))
+        return take(data, out.to(ei.device), eid.to(ei.device))
 
 
-class NodeDropout(_GraphTransform):
+class NodeDropout(GraphTransform):
     """Removes each node with probability ``p`` with its edges, relabels the rest and compacts
     every node-level attribute (``x``, ``y``, ``pos``, masks, custom ones) and edge-level
     attribute. On a Batch every graph keeps at least ``min_nodes`` nodes (fewer only when it
@@ -68,17 +57,18 @@ class NodeDropout(_GraphTransform):
     as edge-level (the kinds cannot be told apart there)."""
 
     name = "node_dropout"
+    apply_key = "apply_p"
     params = {
         "p": Param(Probability(), 0.1, "probability that a node is dropped"),
         "min_nodes": Param(Integer(0, None), 1, "nodes every graph keeps at least"),
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
-        ei = _data.edge_index_of(data)
-        n = _data.num_nodes(data)
-        ptr = _data.ptr_of(data) if _data.is_batch(data) else None  # None: one graph
+        ei = _pyg.edge_index_of(data)
+        n = _pyg.num_nodes(data)
+        ptr = _pyg.ptr_of(data) if _pyg.is_batch(data) else None  # None: one graph
         out, nid, eid, counts = F.dropout_node(ei, self.p, params["seed"], num_nodes=n,
                                                ptr=ptr, min_nodes=self.min_nodes)
         dev = ei.device
-        return _data.take(data, out.to(dev), eid.to(dev), nid.to(dev),
-                          node_counts=counts.to(dev))
+        return take(data, out.to(dev), eid.to(dev), nid.to(dev),
+                    node_counts=counts.to(dev))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from augkit.params import Choice, Param, Probability
-from augkit.plugins.graph import _data
+from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
-from augkit.plugins.graph.dropout import _GraphTransform
+from augkit.plugins.graph._base import GraphTransform
 
 
-class FeatureMasking(_GraphTransform):
+class FeatureMasking(GraphTransform):
     """Masks node (``target: x``) or edge (``target: edge_attr``) features at rate ``p``.
 
     ``mode``: ``feature`` masks whole columns (GraphCL attribute masking), drawn per graph on
@@ -21,6 +21,7 @@ class FeatureMasking(_GraphTransform):
     """
 
     name = "feature_masking"
+    apply_key = "apply_p"
     params = {
         "p": Param(Probability(), 0.2, "probability that a feature/row/entry is masked"),
         "mode": Param(Choice(*F.MASK_MODES), "feature",
@@ -32,18 +33,18 @@ class FeatureMasking(_GraphTransform):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         target = self.target
-        out = _data.shallow_copy(data)
+        out = _pyg.shallow_copy(data)
         value = getattr(data, target, None)
         if value is None:
             return out
         group = None
         k = 1
-        if _data.is_batch(data):
-            k = _data.num_graphs(data)
+        if _pyg.is_batch(data):
+            k = _pyg.num_graphs(data)
             group = data.batch
             if target == "edge_attr":
-                group = group.index_select(0, _data.edge_index_of(data)[0])
+                group = group.index_select(0, _pyg.edge_index_of(data)[0])
         masked, _ = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
                                    fill=self.fill, group=group, num_groups=k)
-        _data.set_attr(out, target, masked.to(value.device))
+        _pyg.set_attr(out, target, masked.to(value.device))
         return out

@@ -13,13 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from augkit.params import Choice, Number, Param
-from augkit.plugins.graph import _data
+from augkit.plugins.graph import _pyg
+from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph.functional_structure import double_edge_swap, rewire_random
-from augkit.random import draw_seed
-from augkit.transform import Transform
 
 
-class EdgeRewiring(Transform):
+class EdgeRewiring(GraphTransform):
     """Rewire a share ``ratio`` of the edges of every graph.
 
     - ``method="random"``: every edge (an undirected graph: every unordered pair, both stored
@@ -41,8 +40,6 @@ class EdgeRewiring(Transform):
     """
 
     name = "edge_rewiring"
-    kinds = ("graph",)
-    levels = ("sample", "batch")
     params = {
         "method": Param(
             Choice("random", "degree_preserving"), "random",
@@ -54,27 +51,14 @@ class EdgeRewiring(Transform):
         ),
     }
 
-    def check_input(self, data: Any) -> None:
-        _data.check_graph(data, self.label())
-
-    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
-        return {"seed": draw_seed(generator)}
-
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         ei = data.edge_index
-        n = _data.num_nodes(data)
+        n = _pyg.num_nodes(data)
         if ei is None or ei.size(1) == 0 or self.ratio == 0.0:
-            return copy_graph(data)
-        batch, ptr = _data.batch_vector(data), _data.ptr_of(data)
+            return _pyg.shallow_copy(data)
+        batch, ptr = _pyg.batch_vector(data), _pyg.ptr_of(data)
         kernel = rewire_random if self.method == "random" else double_edge_swap
         new_ei, _ = kernel(ei, n, self.ratio, params["seed"], batch=batch, ptr=ptr)
-        out = copy_graph(data)
-        _data.set_attr(out, "edge_index", new_ei)
+        out = _pyg.shallow_copy(data)
+        _pyg.set_attr(out, "edge_index", new_ei)
         return out
-
-
-def copy_graph(data: Any) -> Any:
-    """A new Data/Batch object sharing the (unchanged) tensors of ``data``."""
-    import copy
-
-    return copy.copy(data)

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from augkit.params import Choice, Integer, Number, Param
-from augkit.plugins.graph import _data
+from augkit.plugins.graph import _pyg
+from augkit.plugins.graph._base import GraphTransform
+from augkit.plugins.graph._subset import keep_nodes
 from augkit.plugins.graph.functional_structure import sample_subgraph_nodes
-from augkit.random import draw_seed
-from augkit.transform import Transform
 
 
-class SubgraphSampling(Transform):
+class SubgraphSampling(GraphTransform):
     """Keep an induced subgraph of at most ``t_g = max(1, floor(ratio * n_g + 0.5))`` nodes
     of every graph (``n_g`` its node count; an empty graph stays empty).
 
@@ -37,8 +37,6 @@ class SubgraphSampling(Transform):
     """
 
     name = "subgraph_sampling"
-    kinds = ("graph",)
-    levels = ("sample", "batch")
     params = {
         "method": Param(
             Choice("random_walk", "khop", "random_node"), "random_walk",
@@ -52,17 +50,11 @@ class SubgraphSampling(Transform):
         "num_hops": Param(Integer(0, None), 2, "hops around the root (khop)"),
     }
 
-    def check_input(self, data: Any) -> None:
-        _data.check_graph(data, self.label())
-
-    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
-        return {"seed": draw_seed(generator)}
-
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
-        n = _data.num_nodes(data)
-        ei = _data.edge_index_of(data)
+        n = _pyg.num_nodes(data)
+        ei = _pyg.edge_index_of(data)
         keep = sample_subgraph_nodes(
             ei, n, self.method, self.ratio, params["seed"], walk_length=self.walk_length,
-            num_hops=self.num_hops, batch=_data.batch_vector(data), ptr=_data.ptr_of(data),
+            num_hops=self.num_hops, batch=_pyg.batch_vector(data), ptr=_pyg.ptr_of(data),
         )
-        return _data.keep_nodes(data, keep)
+        return keep_nodes(data, keep)

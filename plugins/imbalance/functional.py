@@ -331,8 +331,8 @@ def graph_smote(
 
 
 def _cat(parts: list[torch.Tensor], dim: int) -> torch.Tensor:
-    """``torch.cat``; a large CPU result goes into augkit._memory's recycled buffers (the
-    grown edge_index of a 1e7-edge graph is ~250 MB of new pages otherwise)."""
+    """``torch.cat``; a large CPU result goes into augkit._memory's recycled buffers (else
+    the grown edge_index of a large graph is all fresh pages, each faulted in on first write)."""
     first = parts[0]
     if (first.device.type != "cpu" or any(p.requires_grad for p in parts)
             or any(p.dtype != first.dtype for p in parts)):

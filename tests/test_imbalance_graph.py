@@ -419,3 +419,25 @@ def test_incident_edges_kernel_equals_numpy(n, owner, query):
     got = incident_edges(owner_a, query_a, n)
     want = _incident_edges_numpy(owner_a, query_a, n)
     assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+
+
+def test_mix_draw_is_the_counter_hash_of_seed_and_pair():
+    """The per-(new node, neighbour) draw of ``edges="mix"``: a golden-ratio step and a
+    partial mix fold in ``a``, ``b`` is added, and splitmix64's finaliser (``augkit._counter``)
+    does the rest; written out here on Python ints, and pinned."""
+    from augkit import _counter
+    from augkit.plugins.imbalance.functional import _hash_uniform
+
+    def reference(seed: int, a: int, b: int) -> float:
+        z = (seed + a * _counter.GOLDEN) & _counter.M64
+        z = (((z ^ (z >> 31)) * 0xBF58476D1CE4E5B9) + b) & _counter.M64
+        return (_counter.mix64(z) >> 11) / (1 << 53)
+
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 2**40, 200), rng.integers(0, 2**40, 200)
+    for seed in (0, 7, 2**63 - 1, -5):
+        want = [reference(seed & _counter.M64, i, j)
+                for i, j in zip(a.tolist(), b.tolist(), strict=True)]
+        assert _hash_uniform(seed, a, b).tolist() == want
+    assert _hash_uniform(7, np.arange(4), np.arange(4)[::-1]).tolist() == [
+        0.960001168849281, 0.17087389515781004, 0.21744605128022332, 0.6087915901976557]

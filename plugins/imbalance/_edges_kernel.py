@@ -1,8 +1,6 @@
 """numba kernel of ``functional.incident_edges`` (imported only when numba is installed; at
 module level so numba's on-disk cache serves later processes)."""
 
-# ruff: noqa: ANN001, ANN201 - numba kernels
-
 import numpy as np
 from numba import njit
 

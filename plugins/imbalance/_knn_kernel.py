@@ -2,8 +2,6 @@
 points of its candidate groups, one pass per query with nothing gathered (imported only when
 numba is installed; at module level so numba's on-disk cache serves later processes)."""
 
-# ruff: noqa: ANN001, ANN201 - numba kernels
-
 import numpy as np
 from numba import njit
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit import _counter
 from augkit._memory import empty_output
 from augkit.balance import resolve_sampling_strategy
 from augkit.errors import InputError
@@ -135,20 +136,20 @@ def _incident_edges_numpy(owner: np.ndarray, query: np.ndarray, num_nodes: int
     return q, sel[np.repeat(ptr[query], deg) + offset]
 
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN = np.uint64(_counter.GOLDEN)
+#: The pre-mix's multiplier: the finaliser's first one (``augkit._counter``), as it always was.
+_PRE_MUL = np.uint64(_counter._C1)
 
 
 def _hash_uniform(seed: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """A uniform in [0, 1) per pair (a, b), from the splitmix64 finaliser of (seed, a, b): a
-    counter-based draw, so both directions of an edge get the same number without a sort."""
+    counter-based draw, so both directions of an edge get the same number without a sort.
+    ``a`` is folded in by a golden-ratio step and a partial mix (not the finaliser: a shift
+    of 31, then ``b`` added), and the sum goes through ``augkit._counter.mix64_u64``."""
     with np.errstate(over="ignore"):
-        z = np.uint64(seed & ((1 << 64) - 1)) + a.astype(np.uint64) * _GOLD
-        z = (z ^ (z >> np.uint64(31))) * _M1 + b.astype(np.uint64)
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-        z = z ^ (z >> np.uint64(31))
+        z = np.uint64(seed & _counter.M64) + a.astype(np.uint64) * _GOLDEN
+        z = (z ^ (z >> np.uint64(31))) * _PRE_MUL + b.astype(np.uint64)
+        z = _counter.mix64_u64(z)
     return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
@@ -330,8 +331,8 @@ def graph_smote(
 
 
 def _cat(parts: list[torch.Tensor], dim: int) -> torch.Tensor:
-    """``torch.cat``; a large CPU result goes into augkit._memory's recycled buffers (the
-    grown edge_index of a 1e7-edge graph is ~250 MB of new pages otherwise)."""
+    """``torch.cat``; a large CPU result goes into augkit._memory's recycled buffers (else
+    the grown edge_index of a large graph is all fresh pages, each faulted in on first write)."""
     first = parts[0]
     if (first.device.type != "cpu" or any(p.requires_grad for p in parts)
             or any(p.dtype != first.dtype for p in parts)):

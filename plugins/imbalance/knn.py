@@ -2,13 +2,13 @@
 
 Brute force on BLAS (``addmm``), because the features graph_smote sees are usually
 16-plus dimensions of roughly isotropic noise, where a KD-tree or ball tree prunes almost
-nothing and is slower than brute force (scipy's cKDTree, measured on 16-d Gaussian points:
-3x slower than this at 1e3 to 1e4 points). The cost is O(queries x points x d): exact k-NN
-in that regime has no n log n method. Distances are computed in float64 (as scikit-learn
-does for float32 input), so the ranking is the exact one up to ties. Large point sets are
-screened in float32 by group minima first (``_knn_grouped``); when most points are queried,
-each distance of that screen is computed once for both of its ends (``_screen_symmetric``),
-holding points x points / 64 float32 minima up to ``_SYMMETRIC_MAX_BYTES``.
+nothing and is slower than brute force (as scipy's cKDTree is on 16-d Gaussian points).
+The cost is O(queries x points x d): exact k-NN in that regime has no n log n method.
+Distances are computed in float64 (as scikit-learn does for float32 input), so the ranking is
+the exact one up to ties. Large point sets are screened in float32 by group minima first
+(``_knn_grouped``); when most points are queried, each distance of that screen is computed
+once for both of its ends (``_screen_symmetric``), holding points x points / 64 float32 minima
+up to ``_SYMMETRIC_MAX_BYTES``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ _BLOCK_ELEMS = 1 << 20
 _GROUPED_FROM = 2048
 _GROUP = 64
 # The grouped path works on tiles of query rows x point columns (float64: 4 MiB). A strip of
-# 34 rows across 3e4 points (the block above) made a GEMM with 16-long inner products that ran
-# at ~2 GB/s of output; 512 x 1024 tiles cover the same distances ~1.6x faster (measured on
-# 3e4 16-d points, one or two threads).
+# 34 rows across 3e4 points (the block above) makes a GEMM with 16-long inner products whose
+# output dominates; 512 x 1024 tiles cover the same distances faster, reusing each row of
+# points over many queries (bench imbalance/graph_smote/sweep).
 _TILE_ROWS = 512
 _TILE_COLS = 1024
 
@@ -113,8 +113,8 @@ def _knn_grouped(pts: torch.Tensor, sq: torch.Tensor, rows: torch.Tensor,
         every = _screen_symmetric(pts32, sq32)
     else:
         # One plain GEMM per tile: [q, 1] . [-2 p; sq_p] (d + 1 long) is sq_p - 2 q.p, and
-        # without addmm's broadcast of sq over the tile first (a pass over it: ~20 % of the
-        # screen). -2 p is exact in float32.
+        # without addmm's broadcast of sq over the tile first (a whole extra pass over the
+        # tile). -2 p is exact in float32.
         ptT32 = torch.cat([pts32.T * -2.0, sq32.unsqueeze(0)]).contiguous()
         ones = pts32.new_ones(_TILE_ROWS, 1)
         tile = pts32.new_empty(_TILE_ROWS, _TILE_COLS32)
@@ -205,8 +205,8 @@ def _exact_in_groups(kernel: Any, pts: torch.Tensor, sq: torch.Tensor, rows: tor
                      groups: torch.Tensor, k: int, out: torch.Tensor) -> None:
     """``out[i]`` = the k nearest points (exact float64, the query left out) among the
     points of ``groups[i]``: :func:`_best_in_groups` in one pass per query, reading the
-    points where they lie (its gathers and float32 pre-ranking moved ~1 GB for 4e4
-    queries), over torch's threads."""
+    points where they lie instead of gathering each query's candidates (and pre-ranking
+    them in float32) into new tensors first, over torch's threads."""
     from augkit._threads import parallel_ranges
 
     p, s_, ix, g, o = (t.numpy() for t in (pts.contiguous(), sq, rows.contiguous(),

@@ -36,12 +36,8 @@ from augkit.params import Integer, Nullable, Param
 from augkit.random import draw_seed
 from augkit.transform import Transform
 
-from .functional import resolve_neighbours
+from .functional import _label, resolve_neighbours
 from .specs import SAMPLING_STRATEGY, SEED_RANGE, neighbours_param
-
-
-def _label(c: Any) -> Any:
-    return c.item() if isinstance(c, np.generic) else c
 
 
 class _AugkitChecks:

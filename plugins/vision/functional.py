@@ -11,9 +11,10 @@ Inputs:
 
 Backends: numpy images go through OpenCV with exactly the kernel albumentations 2.0.8 builds, so
 results equal albumentations' for the same parameters. CPU tensors also go through OpenCV, one
-call per contiguous (H, W) plane: each call is a fused C kernel and was about 8x faster here than
-a batched torch convolution. Other devices use batched torch ops (a grouped convolution with one
-kernel per image, boxes as broadcast masks), with no Python loop over the images.
+call per contiguous (H, W) plane: each call is a fused C kernel, faster than a batched torch
+convolution (bench vision/gaussian_blur/torch-batch). Other devices use batched torch ops (a
+grouped convolution with one kernel per image, boxes as broadcast masks), with no Python loop
+over the images.
 """
 
 from __future__ import annotations
@@ -323,7 +324,7 @@ def sample_erasing_boxes(
     ``generator``.
     """
     # One generator call for everything, then numpy: a handful of numpy ops costs far less
-    # than torch's per-op overhead on one image (albumentations' per-image budget is ~25 us).
+    # than torch's per-op overhead on one image (bench vision/random_erasing/numpy).
     u = torch.rand((n, count, 2 * attempts + 2), generator=generator, dtype=torch.float64)
     u = u.numpy()
     if n * count <= 8:
@@ -639,7 +640,7 @@ def _mixup_chunked(x: torch.Tensor, perm: torch.Tensor, weight: torch.Tensor) ->
     """``lerp(x[perm], x, weight)`` for a large CPU float batch, the same values: the output
     in recycled huge-page memory (``empty_output_like``) and the partners gathered a chunk at a
     time into one small buffer, instead of two fresh batch-sized tensors whose 4 KiB pages
-    all fault (256x3x224x224 float32: the whole-batch version ran at ~13x a copy)."""
+    all fault (bench vision/mixup/torch-batch, against its copy floor)."""
     n = x.shape[0]
     out = empty_output_like(x)
     buf = x.new_empty((min(n, _MIX_CHUNK), *x.shape[1:]))
@@ -676,7 +677,7 @@ def cutmix(
         src, dst = _numpy_view(x), _numpy_view(out)
         if src is not None and dst is not None:
             # numpy slices, not a torch op per image: each torch copy opens a thread team and
-            # waits at its barrier, which a busy CPU turns into milliseconds per image.
+            # waits at its barrier, which on a busy CPU costs far more than the copy itself.
             def run(lo: int, hi: int) -> None:
                 for i in range(lo, hi):
                     y1, x1, y2, x2 = box_list[i]

@@ -16,7 +16,7 @@ from torch_geometric.data import Batch, Data
 
 import augkit
 from augkit.errors import InputError
-from augkit.plugins.graph import functional_structure as F
+from augkit.plugins.graph.functional import rewiring as F
 
 from .graph_strategies import (
     assert_same,
@@ -269,13 +269,13 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
     """The CPU path finds the swap units by counting sorts and merges in numba (O(E + n)); the
     keys, the positions of keys stored once, the units and so the swaps must be what the torch
     path gives."""
-    from augkit.plugins.graph import _swap_kernel as K
+    from augkit.plugins.graph.kernels import swaps as K
 
     ei, n = data.edge_index, data.num_nodes
     src, dst = ei[0].contiguous().numpy(), ei[1].contiguous().numpy()
     fk, fpos, rk, rpos = (torch.from_numpy(t) for t in K.sorted_pair_keys(src, dst, n))
-    for got_k, got_p, (want_k, want_p) in ((fk, fpos, F._pair_keys(ei, n)[:2]),
-                                           (rk, rpos, F._pair_keys(ei, n)[2:])):
+    for got_k, got_p, (want_k, want_p) in ((fk, fpos, F._direction_keys(ei, n)[:2]),
+                                           (rk, rpos, F._direction_keys(ei, n)[2:])):
         assert torch.equal(got_k, want_k)
         single = F._single_mask(want_k)
         assert torch.equal(got_p[single], want_p[single])

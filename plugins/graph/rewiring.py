@@ -14,7 +14,7 @@ from typing import Any
 
 from augkit.params import Choice, Number, Param
 from augkit.plugins.graph import _data
-from augkit.plugins.graph.functional_structure import double_edge_swap, rewire_random
+from augkit.plugins.graph.functional import double_edge_swap, rewire_random
 from augkit.random import draw_seed
 from augkit.transform import Transform
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from augkit.params import Choice, Integer, Number, Param
 from augkit.plugins.graph import _data
-from augkit.plugins.graph.functional_structure import sample_subgraph_nodes
+from augkit.plugins.graph.functional import sample_subgraph_nodes
 from augkit.random import draw_seed
 from augkit.transform import Transform
 

@@ -308,7 +308,7 @@ def test_edge_and_node_kernels_of_a_large_graph_equal_the_torch_path(monkeypatch
     and writes into recycled buffers: the same edges and edge ids as the torch path, for
     any chunk count (a directed edge's draw is keyed by its global position), twice."""
     if chunks is not None:
-        monkeypatch.setattr(F, "workers_for", lambda n, item: chunks)
+        monkeypatch.setattr(F.dropout, "workers_for", lambda n, item: chunks)
     g = torch.Generator().manual_seed(0)
     n = 50_000
     ei = torch.randint(0, n, (2, (1 << 18) + 1234), generator=g)

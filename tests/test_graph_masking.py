@@ -149,10 +149,10 @@ def test_bitwise_select_equals_where_bit_for_bit(dtype, mode, fill, grouped):
     ("feature", "contiguous"), ("feature", "strided"), ("node", "contiguous"),
     ("node", "strided"), ("node", "batch")])  # per-graph columns take the numba pass
 def test_large_zero_fill_select_equals_where_bit_for_bit(dtype, mode, layout):
-    """From F._TORCH_AND_MIN entries a zero fill without per-graph masks is one torch AND of
+    """From F.masking._TORCH_AND_MIN entries a zero fill without per-graph masks is one torch AND of
     the bits: the same output as torch.where, on strided x too, and for node mode on a Batch
     (its rows need no group ids)."""
-    rows = F._TORCH_AND_MIN // 6 + 7
+    rows = F.masking._TORCH_AND_MIN // 6 + 7
     g = torch.Generator().manual_seed(3)
     x = (torch.randn(rows, 12, generator=g) * 50).to(dtype)
     if dtype.is_floating_point:
@@ -161,7 +161,7 @@ def test_large_zero_fill_select_equals_where_bit_for_bit(dtype, mode, layout):
     group = num = None
     if layout == "batch":
         group, num = torch.arange(rows) * 3 // rows, 3
-    assert x.numel() >= F._TORCH_AND_MIN
+    assert x.numel() >= F.masking._TORCH_AND_MIN
     before = x.clone()
     a, ka = F.mask_feature(x, 0.3, 5, mode=mode, group=group, num_groups=num)
     b, kb = F.mask_feature(x, 0.3, 5, mode=mode, group=group, num_groups=num, backend="torch")
@@ -184,7 +184,7 @@ def test_group_stats_are_index_adds_in_row_order(dtype, groups):
     x = (torch.randn(500, 6, generator=g) * 30).to(dtype)
     gid = None if groups is None else torch.randint(0, groups, (500,), generator=g)
     k = 1 if groups is None else groups + 1  # the last group has no rows
-    mean, std = F._group_stats(x, gid, k)
+    mean, std = F.masking._group_stats(x, gid, k)
     rows = torch.zeros(500, dtype=torch.long) if gid is None else gid
     xd = x.double()
     cnt = torch.zeros(k, dtype=torch.float64).index_add_(
@@ -199,7 +199,7 @@ def test_group_stats_are_index_adds_in_row_order(dtype, groups):
         assert not mean[-1].any() and not std[-1].any()
         if exact:  # an id past the groups is an error, not a write past the sums
             with pytest.raises(ValueError, match="outside 0"):
-                F._group_stats(x, gid, groups - 1 if groups > 1 else 0)
+                F.masking._group_stats(x, gid, groups - 1 if groups > 1 else 0)
 
 
 def test_graph_without_target_and_other_dtypes():

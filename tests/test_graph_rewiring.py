@@ -16,7 +16,9 @@ from torch_geometric.data import Batch, Data
 
 import augkit
 from augkit.errors import InputError
-from augkit.plugins.graph import functional_structure as F
+from augkit.plugins.graph import functional as F
+from augkit.plugins.graph.functional import rewiring as FR
+from augkit.plugins.graph.functional import swaps as FS
 
 from .graph_strategies import (
     assert_same,
@@ -269,15 +271,15 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
     """The CPU path finds the swap units by counting sorts and merges in numba (O(E + n)); the
     keys, the positions of keys stored once, the units and so the swaps must be what the torch
     path gives."""
-    from augkit.plugins.graph import _swap_kernel as K
+    from augkit.plugins.graph.kernels import swaps as K
 
     ei, n = data.edge_index, data.num_nodes
     src, dst = ei[0].contiguous().numpy(), ei[1].contiguous().numpy()
     fk, fpos, rk, rpos = (torch.from_numpy(t) for t in K.sorted_pair_keys(src, dst, n))
-    for got_k, got_p, (want_k, want_p) in ((fk, fpos, F._pair_keys(ei, n)[:2]),
-                                           (rk, rpos, F._pair_keys(ei, n)[2:])):
+    for got_k, got_p, (want_k, want_p) in ((fk, fpos, FS._direction_keys(ei, n)[:2]),
+                                           (rk, rpos, FS._direction_keys(ei, n)[2:])):
         assert torch.equal(got_k, want_k)
-        single = F._single_mask(want_k)
+        single = FS._single_mask(want_k)
         assert torch.equal(got_p[single], want_p[single])
         # Among a repeated key, the same set of positions.
         assert torch.equal(torch.sort(got_p).values, torch.sort(want_p).values)
@@ -290,12 +292,12 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
     for undirected in (None, False):
         new, done = F.double_edge_swap(ei, n, 0.5, seed, batch=batch, ptr=ptr,
                                        undirected=undirected, backend="numba")
-        units = F._units_numba(ei[0], ei[1], n, undirected)
-        want = F._units_torch(ei, n, undirected)
+        units = FS._units_numba(ei[0], ei[1], n, undirected)
+        want = FS._units_torch(ei, n, undirected)
         assert units[4] == want[4]
         for got_t, want_t in zip(units[:4], want[:4], strict=True):
             assert (got_t is None and want_t is None) or torch.equal(got_t, want_t)
-        with mock.patch.object(F, "_cached_units", F._units_torch):
+        with mock.patch.object(FS, "_cached_units", FS._units_torch):
             old, done_old = F.double_edge_swap(ei, n, 0.5, seed, batch=batch, ptr=ptr,
                                                undirected=undirected, backend="numba")
         assert torch.equal(new, old) and done == done_old
@@ -318,11 +320,11 @@ def test_random_rewiring_numba_pairs_equal_torch_sort(data, ratio, seed):
         return und, torch.unique(key[src != dst])
 
     for walk in (1 << 62, 0):
-        with mock.patch.object(F, "_UNIT_WALK_EDGES", walk):
+        with mock.patch.object(FR, "_UNIT_WALK_EDGES", walk):
             got = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr)
         want = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr, backend="torch")
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
-        units = F._cached_units(ei, n, None)
+        units = FS._cached_units(ei, n, None)
         und, keys = pairs_present(ei)
         assert units[4] == und and torch.equal(units[0], keys)
     if ei.size(1) >= 2:  # make the graph directed in place: the cache must notice
@@ -353,7 +355,7 @@ def test_random_rewiring_kernel_equals_torch_when_proposals_collide(monkeypatch,
     pairs stored twice; its moves written by edge lookups or, as large graphs do, beside the
     cached units (``walk_units``)."""
     if walk_units:
-        monkeypatch.setattr(F, "_UNIT_WALK_EDGES", 0)
+        monkeypatch.setattr(FR, "_UNIT_WALK_EDGES", 0)
     base = _random_undirected(40, 36, seed)
     half = base[:, : base.size(1) // 2]  # one direction only: a directed graph
     ei = base
@@ -384,10 +386,10 @@ def test_units_cache_is_invisible():
     first, k1 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
     # The cached swap state (unit rows, hash set of pairs) comes back from the kernel exactly
     # as it went in.
-    rows, table = F._UNITS_CACHE.get(ei)[2]
+    rows, table = FS._UNITS_CACHE.get(ei)[2]
     before = rows.copy(), table.copy()
     again, k2 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")  # from the cache
-    kept = F._UNITS_CACHE.get(ei)[2]
+    kept = FS._UNITS_CACHE.get(ei)[2]
     assert kept[0] is rows and kept[1] is table
     assert (rows == before[0]).all() and (table == before[1]).all()
     fresh, k3 = F.double_edge_swap(ei.clone(), n, 0.7, 11, backend="numba")

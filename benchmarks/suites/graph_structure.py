@@ -97,7 +97,7 @@ def _khop_setup(num_edges: int, device: str) -> Any:
     # so both contenders expand the same root on every call: the one augkit draws for
     # KHOP_SEED, found through the functions the transform itself calls.
     def setup() -> dict[str, Any]:
-        from augkit.plugins.graph.functional_structure import _roots, target_sizes
+        from augkit.plugins.graph.functional.sampling import _roots, target_sizes
         from augkit.random import as_generator, draw_seed
 
         state = _setup(num_edges, device)()

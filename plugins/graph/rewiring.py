@@ -14,8 +14,8 @@ from typing import Any
 
 from augkit.params import Choice, Number, Param
 from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
-from augkit.plugins.graph.functional_structure import double_edge_swap, rewire_random
 
 
 class EdgeRewiring(GraphTransform):
@@ -57,7 +57,7 @@ class EdgeRewiring(GraphTransform):
         if ei is None or ei.size(1) == 0 or self.ratio == 0.0:
             return _pyg.shallow_copy(data)
         batch, ptr = _pyg.batch_vector(data), _pyg.ptr_of(data)
-        kernel = rewire_random if self.method == "random" else double_edge_swap
+        kernel = F.rewire_random if self.method == "random" else F.double_edge_swap
         new_ei, _ = kernel(ei, n, self.ratio, params["seed"], batch=batch, ptr=ptr)
         out = _pyg.shallow_copy(data)
         _pyg.set_attr(out, "edge_index", new_ei)

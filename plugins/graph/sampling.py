@@ -13,9 +13,9 @@ from typing import Any
 
 from augkit.params import Choice, Integer, Number, Param
 from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph._subset import keep_nodes
-from augkit.plugins.graph.functional_structure import sample_subgraph_nodes
 
 
 class SubgraphSampling(GraphTransform):
@@ -53,7 +53,7 @@ class SubgraphSampling(GraphTransform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         n = _pyg.num_nodes(data)
         ei = _pyg.edge_index_of(data)
-        keep = sample_subgraph_nodes(
+        keep = F.sample_subgraph_nodes(
             ei, n, self.method, self.ratio, params["seed"], walk_length=self.walk_length,
             num_hops=self.num_hops, batch=_pyg.batch_vector(data), ptr=_pyg.ptr_of(data),
         )

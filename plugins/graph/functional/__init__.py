@@ -1,0 +1,69 @@
+"""Pure graph functions: tensors in, tensors out, a ``seed`` instead of hidden state.
+
+One module per algorithm: ``dropout`` (edge and node dropout, induced edges, node-id ranges,
+relabelling), ``masking`` (feature masking), ``rewiring`` (random rewiring), ``swaps``
+(degree-preserving double edge swaps), ``sampling`` (subgraph sampling) and ``undirected``
+(pair keys and the undirectedness tests). Every random decision is a counter-based hash of
+``(seed, key)`` (``augkit._counter``), so the same seed gives the same result on any device
+and no global random state is read. Each function takes ``backend`` (``"auto"``,
+``"torch"``, ``"numba"``; see ``augkit.plugins.graph._backend``): torch ops run anywhere and
+are the reference, the numba kernels (``augkit.plugins.graph.kernels``) run on the CPU with
+the same results (``double_edge_swap`` excepted, see there).
+"""
+
+from __future__ import annotations
+
+from augkit.plugins.graph._backend import BACKENDS, numba_disabled
+from augkit.plugins.graph.functional.dropout import (
+    dropout_edge,
+    dropout_node,
+    edge_keep_mask,
+    induced_edges,
+    node_id_range,
+    node_keep_ids,
+    relabel_mask,
+)
+from augkit.plugins.graph.functional.masking import FILL_MODES, MASK_MODES, mask_feature
+from augkit.plugins.graph.functional.rewiring import rewire_random
+from augkit.plugins.graph.functional.sampling import (
+    SAMPLING_METHODS,
+    csr,
+    khop_distance_edges,
+    random_walk_steps,
+    sample_random_nodes,
+    sample_subgraph_nodes,
+    target_sizes,
+)
+from augkit.plugins.graph.functional.swaps import double_edge_swap
+from augkit.plugins.graph.functional.undirected import (
+    is_symmetric,
+    is_undirected_fast,
+    pair_keys,
+)
+
+__all__ = [
+    "BACKENDS",
+    "FILL_MODES",
+    "MASK_MODES",
+    "SAMPLING_METHODS",
+    "csr",
+    "double_edge_swap",
+    "dropout_edge",
+    "dropout_node",
+    "edge_keep_mask",
+    "induced_edges",
+    "is_symmetric",
+    "is_undirected_fast",
+    "khop_distance_edges",
+    "mask_feature",
+    "node_id_range",
+    "node_keep_ids",
+    "numba_disabled",
+    "pair_keys",
+    "random_walk_steps",
+    "relabel_mask",
+    "rewire_random",
+    "sample_random_nodes",
+    "sample_subgraph_nodes",
+    "target_sizes",
+]

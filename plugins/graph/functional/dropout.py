@@ -1,0 +1,335 @@
+"""Edge and node dropout, the edges a node set induces, node-id ranges and relabelling.
+
+Every random decision is a counter-based hash of ``(seed, key)`` (``augkit._counter``): the
+key of an edge is its position, or its pair key ``min(u, v) * num_nodes + max(u, v)`` when
+the graph is undirected, so both directions of a pair get the same draw in whatever order
+they are stored, without a sort; the key of a node is its (global) index. A drop rate ``p``
+drops a key when its 24-bit hash is below ``ceil(p * 2**24)``: exactly probability ``p`` up
+to 2**-24. The same seed gives the same result on the CPU and on CUDA, bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from augkit._counter import hash_bits24, salt_of, threshold24
+from augkit._memory import empty_array
+from augkit._threads import parallel_ranges, workers_for
+from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
+from augkit.plugins.graph.functional._common import _num_nodes_of, _rows, _u64
+from augkit.plugins.graph.functional.undirected import pair_keys
+
+if HAVE_NUMBA:
+    from augkit.plugins.graph.kernels import common as _common_kernels
+    from augkit.plugins.graph.kernels import dropout as _kernels
+
+# Below this many edges a dropout runs as one numba call (a second dispatch costs more than
+# the threads save); above it the outputs are allocated by numpy (augkit._memory: huge
+# pages, recycled) and the edge list is split over threads: numba's own allocation faults
+# per 4 KiB page (bench graph/edge_dropout, the largest graph).
+_FUSED_MAX_EDGES = 1 << 18
+# From here torch's aminmax (over its threads) beats the single-threaded pass.
+_ID_RANGE_NUMBA_MAX = 1 << 15
+
+
+# ---- edges ----------------------------------------------------------------------------------
+
+
+def edge_keep_mask(
+    edge_index: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    undirected: bool = False,
+    num_nodes: int | None = None,
+    backend: str = "auto",
+) -> torch.Tensor:
+    r"""The edges :func:`dropout_edge` keeps, as a boolean mask of shape ``[num_edges]``.
+
+    Args:
+        edge_index (LongTensor): ``[2, num_edges]``.
+        p (float): drop rate in ``[0, 1]``.
+        seed (int): the draw; the same seed gives the same mask on any device.
+        undirected (bool): decide per unordered pair ``{u, v}``, so both stored directions
+            (and every duplicate of the pair) are kept or dropped together.
+        num_nodes (int, optional): defaults to ``edge_index.max() + 1``.
+        backend (str): ``"auto"``, ``"torch"`` or ``"numba"`` (see ``_backend``).
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> mask = edge_keep_mask(ei, 0.5, seed=3, undirected=True)
+        >>> bool(mask[0] == mask[1]) and bool(mask[2] == mask[3])
+        True
+    """
+    numba = use_numba(backend, edge_index)
+    n = _num_nodes_of(edge_index, num_nodes)
+    if numba:
+        keep = np.empty(edge_index.size(1), dtype=np.bool_)
+        _kernels.edge_keep(*_rows(edge_index), n, _u64(salt_of(seed)), threshold24(p),
+                           undirected, keep)
+        return torch.from_numpy(keep)
+    return _edge_keep_mask_torch(edge_index, p, seed, undirected, n)
+
+
+def _edge_keep_mask_torch(edge_index: torch.Tensor, p: float, seed: int, undirected: bool,
+                          n: int) -> torch.Tensor:
+    keys = (pair_keys(edge_index[0], edge_index[1], n) if undirected
+            else torch.arange(edge_index.size(1), device=edge_index.device))
+    return hash_bits24(seed, keys) >= threshold24(p)
+
+
+def dropout_edge(
+    edge_index: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    undirected: bool = False,
+    num_nodes: int | None = None,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Drops each edge with probability ``p``; with ``undirected=True`` each unordered pair.
+
+    Unlike PyG's ``dropout_edge(force_undirected=True)``, pairs stored as ``row > col`` are
+    kept as often as the others, self-loops are not doubled, and the kept edges stay in their
+    stored order. Returns ``(edge_index, edge_id)``: the kept edges and their positions in the
+    input, ready for ``edge_attr.index_select(0, edge_id)``.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 1, 2, 2], [1, 0, 2, 1, 2]])
+        >>> out, eid = dropout_edge(ei, 0.0, seed=0, undirected=True)
+        >>> torch.equal(out, ei), eid.tolist()
+        (True, [0, 1, 2, 3, 4])
+        >>> out, eid = dropout_edge(ei, 1.0, seed=0)
+        >>> out.shape
+        torch.Size([2, 0])
+    """
+    numba = use_numba(backend, edge_index)
+    n = _num_nodes_of(edge_index, num_nodes)
+    if numba:
+        return _dropout_edge_numba(edge_index, p, seed, undirected, n)
+    mask = _edge_keep_mask_torch(edge_index, p, seed, undirected, n)
+    idx = mask.nonzero().view(-1)
+    return edge_index.index_select(1, idx), idx
+
+
+def _dropout_edge_numba(edge_index: torch.Tensor, p: float, seed: int, undirected: bool,
+                        n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    src, dst = _rows(edge_index)
+    salt, thresh = _u64(salt_of(seed)), threshold24(p)
+    if src.shape[0] < _FUSED_MAX_EDGES:
+        out, idx = _kernels.dropout_edge(src, dst, n, salt, thresh, undirected)
+    else:
+        out, idx = _chunked_keep_and_compact(
+            src, dst, lambda s_, d_, keep, lo: _kernels.edge_keep(
+                s_, d_, n, salt, thresh, undirected, keep, lo),
+            np.empty(0, np.int64))
+    return torch.from_numpy(out), torch.from_numpy(idx)
+
+
+def _chunked_keep_and_compact(
+    src: np.ndarray, dst: np.ndarray, keep_fn: Callable[..., int], new_id: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kept edges (relabelled through ``new_id`` unless it is empty) and their positions,
+    over contiguous chunks of the edge list on torch's threads (the numba kernels release
+    the GIL): ``keep_fn(src_chunk, dst_chunk, keep_chunk, chunk_start)`` marks a chunk's
+    kept edges and returns their count; each chunk then writes its kept edges at its offset.
+    Outputs (and the mask) are recycled buffers (augkit._memory)."""
+    compact = _common_kernels.compact_edges
+    e = src.shape[0]
+    keep = empty_array((e,), np.bool_)
+    chunks = workers_for(e, 1)
+    if chunks == 1:  # small graphs: no thread hand-off, no closures
+        k = int(keep_fn(src, dst, keep, 0))
+        out = empty_array((2, k), np.int64)
+        idx = empty_array((k,), np.int64)
+        compact(src, dst, keep, new_id, out, idx, 0)
+        return out, idx
+    bounds = [e * j // chunks for j in range(chunks + 1)]
+    counts = [0] * chunks
+
+    def mark(lo: int, hi: int) -> None:
+        for c in range(lo, hi):
+            a, b = bounds[c], bounds[c + 1]
+            counts[c] = int(keep_fn(src[a:b], dst[a:b], keep[a:b], a))
+
+    parallel_ranges(mark, chunks, e // chunks)
+    offsets = [0]
+    for c in counts:
+        offsets.append(offsets[-1] + c)
+    out = empty_array((2, offsets[-1]), np.int64)
+    idx = empty_array((offsets[-1],), np.int64)
+
+    def write(lo: int, hi: int) -> None:
+        for c in range(lo, hi):
+            a, b = bounds[c], bounds[c + 1]
+            o0, o1 = offsets[c], offsets[c + 1]
+            compact(src[a:b], dst[a:b], keep[a:b], new_id, out[:, o0:o1], idx[o0:o1], a)
+
+    parallel_ranges(write, chunks, e // chunks)
+    return out, idx
+
+
+# ---- nodes ----------------------------------------------------------------------------------
+
+
+def node_keep_ids(
+    ptr: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    min_nodes: int = 1,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Which nodes survive a node dropout of rate ``p`` on graphs with node offsets ``ptr``.
+
+    Each graph ``g`` (nodes ``ptr[g]..ptr[g+1]-1``) keeps at least
+    ``min(min_nodes, its size)`` nodes: when the draw would drop too many, the nodes with the
+    largest draws are kept, which is a uniformly random choice among the graph's nodes.
+    Returns ``(new_id, counts)``: the new index of every node (``-1`` when dropped) and the
+    kept nodes per graph.
+
+    Example:
+        >>> new_id, counts = node_keep_ids(torch.tensor([0, 3, 5]), 1.0, seed=0, min_nodes=1)
+        >>> counts.tolist(), int((new_id >= 0).sum())
+        ([1, 1], 2)
+    """
+    numba = use_numba(backend, ptr)
+    n = int(ptr[-1]) if ptr.numel() else 0
+    thresh = threshold24(p)
+    if numba:
+        new_id = np.empty(n, dtype=np.int64)
+        counts = np.empty(ptr.numel() - 1, dtype=np.int64)
+        _kernels.node_keep(ptr.contiguous().numpy(), _u64(salt_of(seed)), thresh,
+                           int(min_nodes), new_id, counts)
+        return torch.from_numpy(new_id), torch.from_numpy(counts)
+    dev = ptr.device
+    k = ptr.numel() - 1
+    sizes = ptr[1:] - ptr[:-1]
+    gid = torch.repeat_interleave(torch.arange(k, device=dev), sizes)
+    h = hash_bits24(seed, torch.arange(n, device=dev))
+    keep = h >= thresh
+    counts = torch.zeros(k, dtype=torch.long, device=dev).index_add_(0, gid, keep.long())
+    need = torch.clamp(sizes, max=int(min_nodes))
+    short = counts < need
+    if bool(short.any()):
+        # Rank nodes inside their graph by decreasing draw (ties by index): stable sorts.
+        order = torch.sort(-h, stable=True).indices
+        order = order[torch.sort(gid[order], stable=True).indices]
+        rank = torch.empty(n, dtype=torch.long, device=dev)
+        rank[order] = torch.arange(n, device=dev) - ptr[gid[order]]
+        keep |= short[gid] & (rank < need[gid])
+        counts = torch.where(short, need, counts)
+    new_id = torch.cumsum(keep.long(), 0) - 1
+    new_id = torch.where(keep, new_id, torch.full_like(new_id, -1))
+    return new_id, counts
+
+
+def dropout_node(
+    edge_index: torch.Tensor,
+    p: float,
+    seed: int,
+    *,
+    num_nodes: int | None = None,
+    ptr: torch.Tensor | None = None,
+    min_nodes: int = 1,
+    backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Drops each node with probability ``p``, with its edges, and relabels the rest.
+
+    ``ptr`` (node offsets of the graphs of a Batch, default one graph) lets every graph keep
+    at least ``min_nodes`` nodes. Returns ``(edge_index, node_id, edge_id, counts)``: the
+    relabelled edges, the kept nodes and edges (positions in the input, for
+    ``x.index_select(0, node_id)``) and the kept nodes per graph.
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 2], [1, 2, 0]])
+        >>> out, nid, eid, counts = dropout_node(ei, 0.0, seed=0, num_nodes=3)
+        >>> torch.equal(out, ei), nid.tolist(), counts.tolist()
+        (True, [0, 1, 2], [3])
+        >>> out, nid, eid, counts = dropout_node(ei, 1.0, seed=0, num_nodes=3)
+        >>> out.shape, nid.numel()
+        (torch.Size([2, 0]), 1)
+    """
+    tensors = (edge_index,) if ptr is None else (edge_index, ptr)
+    numba = use_numba(backend, *tensors)
+    n = _num_nodes_of(edge_index, num_nodes)
+    dev = edge_index.device
+    if numba and edge_index.is_contiguous() and edge_index.size(1) < _FUSED_MAX_EDGES:
+        # One call: the separate steps' dispatches and conversions dominate a small graph.
+        src, dst = _rows(edge_index)
+        ptr_np = np.array([0, n], np.int64) if ptr is None else ptr.contiguous().numpy()
+        out, nid, idx, counts = _kernels.dropout_node(ptr_np, src, dst, _u64(salt_of(seed)),
+                                                      threshold24(p), int(min_nodes))
+        return (torch.from_numpy(out), torch.from_numpy(nid), torch.from_numpy(idx),
+                torch.from_numpy(counts))
+    if ptr is None:
+        ptr = torch.tensor([0, n], dtype=torch.long, device=dev)
+    new_id, counts = node_keep_ids(ptr, p, seed, min_nodes=min_nodes, backend=backend)
+    out, idx = induced_edges(edge_index, new_id, backend=backend)
+    return out, (new_id >= 0).nonzero().view(-1), idx, counts
+
+
+def induced_edges(
+    edge_index: torch.Tensor, new_id: torch.Tensor, *, backend: str = "auto",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The edges whose two ends are kept (``new_id >= 0``), relabelled through ``new_id``,
+    and their positions in ``edge_index``. With numba one fused pass over the edges instead
+    of two gathers, a mask, a nonzero and an index_select.
+
+    >>> induced_edges(torch.tensor([[0, 1, 2], [1, 2, 0]]), torch.tensor([0, -1, 1]))
+    (tensor([[1],
+            [0]]), tensor([2]))
+    """
+    if use_numba(backend, edge_index, new_id):
+        return _induced_edges_numba(edge_index, new_id)
+    keep = (new_id[edge_index[0]] >= 0) & (new_id[edge_index[1]] >= 0)
+    idx = keep.nonzero().view(-1)
+    return new_id[edge_index.index_select(1, idx)], idx
+
+
+def _induced_edges_numba(edge_index: torch.Tensor, new_id: torch.Tensor,
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    src, dst = _rows(edge_index.contiguous())
+    nid = np.ascontiguousarray(new_id.numpy(), dtype=np.int64)
+    if src.shape[0] < _FUSED_MAX_EDGES:
+        out, idx = _kernels.induced_edges(src, dst, nid)
+    else:
+        out, idx = _chunked_keep_and_compact(
+            src, dst, lambda s_, d_, keep, lo: _kernels.node_edges_keep(s_, d_, nid, keep), nid)
+    return torch.from_numpy(out), torch.from_numpy(idx)
+
+
+def node_id_range(edge_index: torch.Tensor, *, backend: str = "auto") -> tuple[int, int]:
+    """The smallest and largest node id of a non-empty ``edge_index``.
+
+    >>> node_id_range(torch.tensor([[0, 4], [2, 1]]))
+    (0, 4)
+    """
+    if use_numba(backend, edge_index) and edge_index.size(1) < _ID_RANGE_NUMBA_MAX:
+        lo, hi = _common_kernels.id_range(edge_index.numpy())
+        return int(lo), int(hi)
+    lo, hi = torch.aminmax(edge_index)
+    return int(lo), int(hi)
+
+
+def relabel_mask(mask: torch.Tensor, *, backend: str = "auto",
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(new_id, kept)`` for a boolean node mask: the new index of every node (``-1`` where
+    ``mask`` is false) and the kept nodes in order.
+
+    >>> relabel_mask(torch.tensor([True, False, True]))
+    (tensor([ 0, -1,  1]), tensor([0, 2]))
+    """
+    if use_numba(backend, mask) and mask.dtype == torch.bool:
+        # One pass instead of full, nonzero, arange and a scatter.
+        new_id = torch.empty(mask.numel(), dtype=torch.long)
+        kept = _common_kernels.relabel_mask(mask.contiguous().numpy(), new_id.numpy())
+        return new_id, torch.from_numpy(kept)
+    dev = mask.device
+    new_id = torch.full((mask.numel(),), -1, dtype=torch.long, device=dev)
+    kept = mask.nonzero().view(-1)
+    new_id[kept] = torch.arange(kept.numel(), device=dev)
+    return new_id, kept

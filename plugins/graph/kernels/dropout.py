@@ -1,0 +1,141 @@
+"""Kernels of edge and node dropout: one pass that hashes, decides and compacts.
+
+A key's draw is ``bits24(key, salt)`` (``augkit._counter.hash_bits24``); it is kept when the
+draw is at least ``thresh`` (``threshold24(p)``). The key of an edge is its position, or
+``min * n + max`` on an undirected graph; the key of a node is its index."""
+
+import numpy as np
+from numba import njit
+
+from augkit.plugins.graph.kernels.common import GOLDEN, bits24, compact_edges
+
+
+@njit(cache=True, nogil=True)
+def edge_keep(src, dst, n, salt, thresh, undirected, keep, base=0):
+    """Marks the kept edges in ``keep`` and returns their count. ``base``: the position of
+    src[0] in the whole edge list (a directed edge's draw is keyed by its position), so a
+    chunk decides as the whole list would."""
+    kept = 0
+    for i in range(src.shape[0]):
+        if undirected:
+            u = src[i]
+            v = dst[i]
+            key = u * n + v if u <= v else v * n + u
+        else:
+            key = base + i
+        k = bits24(key, salt) >= thresh
+        keep[i] = k
+        kept += k
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def dropout_edge(src, dst, n, salt, thresh, undirected):
+    """The kept edges and their positions, both passes in one call (one dispatch from
+    Python). The second is branchless (a random drop mispredicts a branch); it stops once
+    all k kept edges are written, so the unconditional writes never pass the end."""
+    e = src.shape[0]
+    keep = np.empty(e, np.bool_)
+    k = edge_keep(src, dst, n, salt, thresh, undirected, keep)
+    out = np.empty((2, k), np.int64)
+    idx = np.empty(k, np.int64)
+    j = 0
+    for i in range(e):
+        if j == k:
+            break
+        out[0, j] = src[i]
+        out[1, j] = dst[i]
+        idx[j] = i
+        j += keep[i]
+    return out, idx
+
+
+@njit(cache=True, nogil=True)
+def symmetric_sums_equal(src, dst, salt):
+    """Whether an order-independent sum of a hash of every (u, v) equals that of every
+    (v, u): true on a symmetric multiset of edges, false otherwise except with probability
+    about 2**-64."""
+    a = np.uint64(0)
+    b = np.uint64(0)
+    for i in range(src.shape[0]):
+        u = np.uint64(src[i])
+        v = np.uint64(dst[i])
+        a += np.uint64(bits24(u * GOLDEN ^ v, salt)) * (v + 1)
+        b += np.uint64(bits24(v * GOLDEN ^ u, salt)) * (u + 1)
+    return a == b
+
+
+@njit(cache=True, nogil=True)
+def node_keep(ptr, salt, thresh, min_nodes, new_id, counts):
+    """The nodes a node dropout keeps, at least ``min(min_nodes, size)`` per graph of
+    ``ptr``: ``new_id`` gets every node's new index (-1 when dropped), ``counts`` the kept
+    nodes per graph; returns the kept nodes."""
+    n_graphs = ptr.shape[0] - 1
+    for g in range(n_graphs):
+        a = ptr[g]
+        b = ptr[g + 1]
+        c = 0
+        for i in range(a, b):
+            k = bits24(i, salt) >= thresh
+            new_id[i] = k
+            c += k
+        need = min(min_nodes, b - a)
+        if c < need:
+            # Keep the `need` nodes with the largest draws: a uniformly random subset that
+            # contains the ones already kept (ties by index, as torch's stable sort).
+            h = np.empty(b - a, np.int64)
+            for i in range(a, b):
+                h[i - a] = -bits24(i, salt)
+            order = np.argsort(h, kind="mergesort")
+            for r in range(need):
+                new_id[a + order[r]] = 1
+            c = need
+        counts[g] = c
+    j = 0
+    for i in range(new_id.shape[0]):
+        if new_id[i]:
+            new_id[i] = j
+            j += 1
+        else:
+            new_id[i] = -1
+    return j
+
+
+@njit(cache=True, nogil=True)
+def node_edges_keep(src, dst, new_id, keep):
+    """Marks the edges whose two ends are kept (``new_id >= 0``); returns their count."""
+    kept = 0
+    for i in range(src.shape[0]):
+        # &, not and: both ends read, no branch on the first (a random keep mispredicts).
+        k = (new_id[src[i]] >= 0) & (new_id[dst[i]] >= 0)
+        keep[i] = k
+        kept += k
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def induced_edges(src, dst, new_id):
+    """The edges whose two ends are kept, relabelled through ``new_id``, and their
+    positions."""
+    keep = np.empty(src.shape[0], np.bool_)
+    k = node_edges_keep(src, dst, new_id, keep)
+    out = np.empty((2, k), np.int64)
+    idx = np.empty(k, np.int64)
+    compact_edges(src, dst, keep, new_id, out, idx, 0)
+    return out, idx
+
+
+@njit(cache=True, nogil=True)
+def dropout_node(ptr, src, dst, salt, thresh, min_nodes):
+    """:func:`node_keep`, :func:`induced_edges` and the kept node list in one call (on a
+    small graph the separate dispatches and their conversions dominate)."""
+    n = ptr[-1] if ptr.shape[0] else 0
+    new_id = np.empty(n, np.int64)
+    counts = np.empty(max(ptr.shape[0] - 1, 0), np.int64)
+    kept_nodes = node_keep(ptr, salt, thresh, min_nodes, new_id, counts)
+    nid = np.empty(kept_nodes, np.int64)
+    for i in range(n):
+        if new_id[i] >= 0:
+            nid[new_id[i]] = i
+    out, idx = induced_edges(src, dst, new_id)
+    return out, nid, idx, counts

@@ -35,7 +35,6 @@ if HAVE_NUMBA:
     from augkit.plugins.graph.kernels import swaps as _swap_kernels
 
 
-
 def double_edge_swap(
     edge_index: torch.Tensor,
     num_nodes: int,

@@ -15,7 +15,7 @@ import torch
 
 from augkit.errors import AugkitError
 from augkit.policy import Policy, load_policy
-from augkit.random import stream
+from augkit.random import stage_stream
 
 
 def _as_policy(policy: Any) -> Policy:
@@ -65,7 +65,8 @@ class AugmentedDataset(torch.utils.data.Dataset):
         if _is_table(dataset):
             X, y = dataset
             if self.policy.dataset:
-                X, y = self.policy.fit_resample(X, y, generator=stream(self.seed, 2))
+                g = stage_stream(self.seed, "dataset")
+                X, y = self.policy.fit_resample(X, y, generator=g)
             return _TableItems(X, y)
         if not self.policy.dataset:
             return dataset
@@ -76,7 +77,7 @@ class AugmentedDataset(torch.utils.data.Dataset):
                 "dataset, policy=...) to add minority graphs"
             )
         stage = self.policy.stage("dataset")
-        return [stage(dataset[0], generator=stream(self.seed, 2))]
+        return [stage(dataset[0], generator=stage_stream(self.seed, "dataset"))]
 
     # -- epochs --
 
@@ -106,7 +107,7 @@ class AugmentedDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> Any:
         item = self.base[index]
         # The same stream as policy(item, index=index, epoch=epoch): (seed, stage, epoch, i).
-        g = stream(self.seed, 0, self.epoch, int(index))
+        g = stage_stream(self.seed, "sample", self.epoch, int(index))
         if _is_graph(item) or not isinstance(item, tuple | list):
             return self.policy(item, generator=g)
         head, *rest = item
@@ -117,7 +118,8 @@ class AugmentedDataset(torch.utils.data.Dataset):
     def apply_batch(self, batch: Any, step: int) -> Any:
         """The batch stage for the training loop: batch ``step`` of the current epoch uses
         the stream (seed, epoch, step), so it is reproducible whatever the workers."""
-        return self.policy.apply_batch(batch, generator=stream(self.seed, 1, self.epoch, step))
+        g = stage_stream(self.seed, "batch", self.epoch, step)
+        return self.policy.apply_batch(batch, generator=g)
 
     def collate_fn(self, base_collate: Callable | None = None) -> Callable:
         """A collate function that applies the batch stage in the worker that collates.

@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 SCHEDULES = ("linear", "scaled_linear", "cosine", "sigmoid")
+# Off the CPU the noise comes from a device generator seeded with (seed, _DEVICE_NOISE): the
+# CPU generator of ``seed`` already drew the timesteps.
+_DEVICE_NOISE = 1
 
 
 def beta_schedule(
@@ -335,7 +338,7 @@ class DiffusionNoise(Transform):
             eps = torch.randn(x0.shape, generator=g, dtype=cdt)
         else:
             dev_g = torch.Generator(device=x0.device)
-            dev_g.manual_seed(derive_seed(params["seed"], 1))
+            dev_g.manual_seed(derive_seed(params["seed"], _DEVICE_NOISE))
             eps = torch.randn(x0.shape, generator=dev_g, dtype=cdt, device=x0.device)
         out = _mix(x0, a, b, eps)
         if is_numpy:

@@ -9,7 +9,7 @@ whose text says what is allowed), describes itself in words (``allowed()``) and 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -371,7 +371,3 @@ def describe(declared: dict[str, Param]) -> list[dict[str, Any]]:
         {"name": k, "default": p.default, "allowed": p.spec.allowed(), "doc": p.doc}
         for k, p in declared.items()
     ]
-
-
-def as_sequence(value: Any) -> Sequence:
-    return value if isinstance(value, list | tuple) else (value,)

@@ -22,11 +22,16 @@ from augkit import registry
 from augkit.compose import Compose, Container, Views
 from augkit.errors import AugkitError, PolicyError, RegistryError
 from augkit.params import REQUIRED
-from augkit.random import GeneratorLike, as_generator, process_stream, stream
-from augkit.transform import LEVELS, Transform
+from augkit.random import (
+    GeneratorLike,
+    as_generator,
+    process_stream,
+    stage_stream,
+    worker_and_rank,
+)
+from augkit.transform import STAGES, Transform
 
 FORMAT_VERSION = 1
-STAGES = ("dataset", "sample", "batch")
 TOP_KEYS = ("augkit", "seed", "views", *STAGES)
 _ALLOWED_TOP = (
     "a mapping with keys augkit (format version 1), seed (an integer >= 0), views (an integer "
@@ -401,11 +406,8 @@ class Policy:
     ) -> Any:
         if generator is not None:
             return as_generator(generator)
-        stage_key = LEVELS.index(stage)
         if index is not None:
-            return stream(self.seed, stage_key, epoch, index)
-        from augkit.random import worker_and_rank
-
+            return stage_stream(self.seed, stage, epoch, index)
         key = (os.getpid(), *worker_and_rank())
         if self._process_key != key:
             self._process_key = key
@@ -436,7 +438,7 @@ class Policy:
         t = self.stage("dataset")
         if t is None:
             return X, y
-        g = as_generator(generator) if generator is not None else stream(self.seed, 2)
+        g = stage_stream(self.seed, "dataset") if generator is None else as_generator(generator)
         return t((X, y), generator=g)
 
     def fit(self, data: Any) -> Policy:

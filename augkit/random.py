@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 GeneratorLike = Any
 
 __all__ = ["GeneratorLike", "as_generator", "derive_seed", "draw_seed", "numpy_rng",
-           "process_stream", "stream", "torch_generator", "uniform", "worker_and_rank"]
+           "process_stream", "stage_stream", "stream", "torch_generator", "uniform",
+           "worker_and_rank"]
 
 
 def torch_generator(seed: int) -> torch.Generator:
@@ -40,6 +41,21 @@ def torch_generator(seed: int) -> torch.Generator:
 def stream(*keys: int) -> torch.Generator:
     """The generator for a key tuple, e.g. ``stream(seed, epoch, index)``."""
     return torch_generator(derive_seed(*keys))
+
+
+def stage_stream(seed: int, stage: str, epoch: int = 0, index: int = 0) -> torch.Generator:
+    """The stream of a policy stage, the one place item streams are derived.
+
+    Item ``index`` of ``epoch`` (the sample stage) or batch ``index`` (the batch stage) draws
+    from ``(seed, Stream.SAMPLE or Stream.BATCH, epoch, index)``; the dataset stage runs once,
+    from ``(seed, Stream.DATASET)``. ``Policy`` and ``AugmentedDataset`` both call this.
+    """
+    if stage == "dataset":
+        return stream(seed, Stream.DATASET)
+    return stream(seed, _STAGE_STREAMS[stage], epoch, index)
+
+
+_STAGE_STREAMS = {"sample": Stream.SAMPLE, "batch": Stream.BATCH}
 
 
 def as_generator(generator: GeneratorLike = None) -> torch.Generator:

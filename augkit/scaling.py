@@ -722,12 +722,3 @@ class Standardize(_FeatureScale):
     def _scale(self, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.sub(x, a).div_(b)
 
-
-def finite_or_raise(values: Any, what: str = "X") -> None:
-    """Raise sklearn's ValueError when fitted sums show an infinity in ``what``."""
-    bad = not bool(np.all(np.isfinite(values))) if isinstance(values, np.ndarray) else not bool(
-        torch.isfinite(values).all()
-    )
-    if bad:
-        raise ValueError(f"Input {what} contains infinity or a value too large for the dtype.")
-

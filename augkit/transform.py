@@ -24,8 +24,8 @@ from augkit.errors import InputError
 from augkit.params import Param, Probability, check_params, describe
 from augkit.random import GeneratorLike, as_generator, uniform
 
-LEVELS = ("sample", "batch", "dataset")
-KINDS = ("graph", "image", "table")
+#: The policy stages, in the order a policy file lists them.
+STAGES = ("dataset", "sample", "batch")
 
 
 class Transform:

@@ -8,10 +8,13 @@ whose text says what is allowed), describes itself in words (``allowed()``) and 
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from augkit.errors import ParamError
 
 
 class Spec:
@@ -333,12 +336,8 @@ def check_params(
 
     Raises ``ParamError`` naming the transform, the parameter, the value and what is allowed.
     """
-    from augkit.errors import ParamError
-
     unknown = [k for k in given if k not in declared]
     if unknown:
-        import difflib
-
         name = unknown[0]
         near = difflib.get_close_matches(name, list(declared), n=2)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""

@@ -4,6 +4,9 @@ Streams are derived from a tuple of integers, e.g. ``(seed, stage, epoch, index)
 splitmix64 hash chain (``augkit._counter``): item i of epoch e gets the same stream in any
 process, under any number of DataLoader workers or distributed ranks. Nothing here reads or
 changes the global ``torch``, ``numpy`` or ``random`` state.
+
+torch is imported by the functions that use it: the transform base imports this module, and
+``import augkit`` and ``augkit list`` stay light.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from augkit._counter import MASK63 as _MASK63
 from augkit._counter import Stream, derive_seed
+from augkit.errors import AugkitError
 
 if TYPE_CHECKING:
     import torch
@@ -76,8 +80,6 @@ def as_generator(generator: GeneratorLike = None) -> torch.Generator:
         return torch_generator(int(generator.integers(0, _MASK63)))
     if isinstance(generator, int | np.integer) and not isinstance(generator, bool):
         return torch_generator(int(generator))
-    from augkit.errors import AugkitError
-
     raise AugkitError(
         f"generator: got {type(generator).__name__}; allowed: None, an int seed, "
         "a CPU torch.Generator or a numpy.random.Generator"

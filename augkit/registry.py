@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
@@ -111,8 +112,6 @@ def _discover() -> dict[str, Entry]:
         try:
             manifest = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break augkit
-            import warnings
-
             warnings.warn(
                 f"augkit plugin {ep.name!r} of package {package!r} failed to load: {exc}",
                 stacklevel=3,

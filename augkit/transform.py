@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from augkit.errors import InputError
+from augkit.errors import InputError, ParamError
 from augkit.params import Param, Probability, check_params, describe
 from augkit.random import GeneratorLike, as_generator, uniform
 
@@ -138,8 +138,6 @@ class Transform:
         return None
 
     def load_fitted_state(self, state: dict[str, Any]) -> None:
-        from augkit.errors import ParamError
-
         raise ParamError(f"{self.label()}: has no fitted state to load")
 
     # ---- serialisation -------------------------------------------------------------------

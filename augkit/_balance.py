@@ -14,15 +14,12 @@ every class comes up equally often in expectation.
 ``sampling_strategy`` (float, string, dict, callable) into ``{class: number of new items}``,
 with imbalanced-learn's exact rules (its ties, its rounding), without importing it.
 
-This module (``augkit.balance``) is itself callable, so ``augkit.balance(...)`` works whether
-``augkit.balance`` was reached as the function or imported as the module.
+``augkit.balance`` is the function; the other names live here, in ``augkit._balance``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
 from typing import Any
@@ -32,7 +29,9 @@ from torch.utils.data import Dataset, Sampler
 
 from augkit._counter import Stream
 from augkit.errors import InputError, ParamError
+from augkit.policy import Policy, load_policy
 from augkit.random import derive_seed, stream
+from augkit.transform import Transform
 
 #: The string forms of ``sampling_strategy`` for over-sampling, as in imbalanced-learn.
 STRATEGY_NAMES = ("auto", "minority", "not minority", "not majority", "all")
@@ -187,9 +186,6 @@ def _as_labels(labels: Any, n: int, owner: str) -> np.ndarray:
 
 def _as_augmenter(policy: Any) -> tuple[Callable[[Any, Any], Any] | None, int | None]:
     """(function item, generator -> augmented item, the policy's own seed)."""
-    from augkit.policy import Policy, load_policy
-    from augkit.transform import Transform
-
     if policy is None:
         return None, None
     if isinstance(policy, str | os.PathLike | dict):
@@ -362,20 +358,6 @@ class ClassBalancedSampler(Sampler[int]):
     def __len__(self) -> int:
         return self.num_samples
 
-
-# ``augkit.balance`` reaches this module by the lazy name table (as the function) or by an
-# import (as the module): make both callable, and both carry the sampler.
-balance.ClassBalancedSampler = ClassBalancedSampler  # type: ignore[attr-defined]
-balance.BalancedDataset = BalancedDataset  # type: ignore[attr-defined]
-balance.resolve_sampling_strategy = resolve_sampling_strategy  # type: ignore[attr-defined]
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> BalancedDataset:
-        return balance(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__: Sequence[str] = ["balance", "BalancedDataset", "ClassBalancedSampler",
                           "resolve_sampling_strategy", "labels_of", "STRATEGY_NAMES"]

@@ -134,9 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _exit_now(rc: int) -> None:
     """End the process without the interpreter's teardown: after torch, PyG, scikit-learn
-    and numba it takes 10-15 s on a 2-core machine (C-level finalisers), longer than some
-    demo sections. Only for the demo run as a command, which has written and closed
-    everything by then."""
+    and numba their C-level finalisers take longer than some demo sections. Only for the demo
+    run as a command, which has written and closed everything by then."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(rc)

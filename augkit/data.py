@@ -90,9 +90,9 @@ class AugmentedDataset(torch.utils.data.Dataset):
 
     @property
     def epoch(self) -> int:
-        # Read through a numpy view of the shared tensor: indexing the tensor costs ~5 us, a
-        # noticeable share of augmenting a small graph. The view is rebuilt after pickling
-        # (spawned workers); forked workers inherit it over the same shared memory.
+        # Read through a numpy view of the shared tensor, cheaper than indexing it (read once
+        # per item). The view is rebuilt after pickling (spawned workers); forked workers
+        # inherit it over the same shared memory.
         view = self.__dict__.get("_epoch_view")
         if view is None:
             view = self._epoch_view = self._epoch.numpy()

@@ -109,8 +109,8 @@ def numpy_rng(generator: torch.Generator) -> np.random.Generator:
 
 def uniform(generator: torch.Generator) -> float:
     """One uniform float in [0, 1) from ``generator``: what ``torch.rand((), dtype=float64)``
-    draws (the same kernel), into a 0-d tensor kept per thread: a fresh tensor per call cost
-    as much as the draw, and this runs for every apply-probability decision."""
+    draws (the same kernel), into a 0-d tensor kept per thread: it runs for every
+    apply-probability decision, and a fresh tensor per call would cost more than the draw."""
     scratch = getattr(_SCRATCH, "f64", None)
     if scratch is None:
         import torch

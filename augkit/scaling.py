@@ -380,10 +380,11 @@ class MinMaxScale(_FeatureScale):
 
     >>> import torch
     >>> from augkit.scaling import MinMaxScale
-    >>> X = torch.tensor([[0.0, 10.0], [2.0, 30.0]])
+    >>> X = torch.tensor([[0.0, 1.0], [2.0, 5.0], [1.0, 3.0]])
     >>> MinMaxScale().fit((X, None))((X, None))[0]
-    tensor([[0., 0.],
-            [1., 1.]])
+    tensor([[0.0000, 0.0000],
+            [1.0000, 1.0000],
+            [0.5000, 0.5000]])
     """
 
     name = "minmax_scale"

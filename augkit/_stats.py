@@ -89,14 +89,18 @@ def np_mean_var(
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = s / count
         d = np.where(mask, 0.0, Xz - mean)
-        if sample_weight is None:
-            corr = d.sum(axis=0)
-            m2 = (d * d).sum(axis=0)
-        else:
-            corr = w @ d
-            m2 = w @ (d * d)
-        var = (m2 - corr**2 / count) / count
+        var = _corrected_var(d, None if sample_weight is None else w, count)
     return mean, var, count
+
+
+def _corrected_var(d: Any, w: Any, count: Any) -> Any:
+    """The ddof-0 variance from deviations ``d`` (0 where a value is missing) with the
+    corrected two-pass term; ``w``: the sample weights, or None (numpy or torch)."""
+    if w is None:
+        corr, m2 = d.sum(0), (d * d).sum(0)
+    else:
+        corr, m2 = w @ d, w @ (d * d)
+    return (m2 - corr**2 / count) / count
 
 
 def merge_mean_var(
@@ -218,13 +222,7 @@ def torch_mean_var(
     d = xa - mean
     if has_nan:
         d = d.masked_fill(nan, 0.0)
-    if sample_weight is None:
-        corr = d.sum(0)
-        m2 = (d * d).sum(0)
-    else:
-        corr = w @ d
-        m2 = w @ (d * d)
-    var = (m2 - corr**2 / count) / count
+    var = _corrected_var(d, None if sample_weight is None else w, count)
     return mean, var, count
 
 

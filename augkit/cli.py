@@ -69,10 +69,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from augkit.policy import load_policy
+    from augkit.policy import STAGES, load_policy
 
     policy = load_policy(args.policy)
-    counts = ", ".join(f"{s}: {len(getattr(policy, s))}" for s in ("dataset", "sample", "batch"))
+    counts = ", ".join(f"{s}: {len(getattr(policy, s))}" for s in STAGES)
     print(f"{args.policy}: ok ({counts} steps, seed {policy.seed})")
     return 0
 

@@ -33,7 +33,7 @@ FORMAT_VERSION = 1
 TOP_KEYS = ("augkit", "seed", "views", *STAGES)
 _ALLOWED_TOP = (
     "a mapping with keys augkit (format version 1), seed (an integer >= 0), views (an integer "
-    ">= 1, optional) and stages dataset, sample, batch (each a list of transforms)"
+    f">= 1, optional) and stages {', '.join(STAGES)} (each a list of transforms)"
 )
 
 _T = "tag:yaml.org,2002:"

@@ -42,6 +42,7 @@ class Stream(enum.IntEnum):
     BATCH = 1  # a policy's batch stage: (seed, BATCH, epoch, step)
     DATASET = 2  # a policy's dataset stage: (seed, DATASET)
     PROCESS = 0x5EED  # a bare policy's private stream: (seed, PROCESS, rank, worker, seed)
+    BALANCE = 0xBA1A  # augkit.balance and its sampler: (seed, BALANCE, part, ...)
 
 
 def mix64(z: int) -> int:

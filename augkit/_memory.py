@@ -7,8 +7,7 @@ Two things make those outputs cheap:
 - they are allocated by numpy, which asks the kernel for transparent huge pages (madvise), so
   first touching new memory faults once per 2 MiB instead of once per 4 KiB;
 - their buffers are recycled. Writing into memory the process just got from the kernel costs
-  the kernel's page zeroing on top of the write: a 154 MB batch copy measured ~40 ms into new
-  memory and ~13 ms into memory used before. A training loop makes a same-shaped output every
+  the kernel's page zeroing on top of the write. A training loop makes a same-shaped output every
   step and drops the last one, so augkit keeps the buffers it handed out (up to
   ``AUGKIT_OUTPUT_POOL_MB``, default 1024 MiB; 0 turns recycling off) and hands one out again
   only when nothing references it any more: no tensor, view, storage or array of the caller's
@@ -25,9 +24,8 @@ from math import prod
 import numpy as np
 import torch
 
-# From this size a CPU output is allocated (and recycled) here. A 154 MB batch copy measured
-# 17 ms this way against 35 ms for ``clone()`` on a VM where every 4 KiB fault exits to the
-# hypervisor (fastest of 21), before recycling.
+# From this size a CPU output is allocated (and recycled) here: page faults, not the copy,
+# dominate writing an output this large into fresh memory (the benchmarks' batch cases).
 HUGE_OUTPUT_BYTES = 8 << 20
 
 # Buffers are kept in buckets of this many bytes (one huge page), so that outputs whose size

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
 
 # Below this many elements per worker, a thread hand-off costs more than it saves.
 MIN_PARALLEL_ELEMENTS = 1 << 18
-_POOL: Any = None
+_POOL: ThreadPoolExecutor | None = None
 _POOL_PID = 0
 
 
@@ -37,8 +38,6 @@ def parallel_ranges(fn: Callable[[int, int], Any], n: int, item_elements: int) -
         return
     if _POOL is None or _POOL_PID != os.getpid() or _POOL._max_workers < workers - 1:
         # A forked child inherits the pool object but not its threads: make a new one.
-        from concurrent.futures import ThreadPoolExecutor
-
         _POOL = ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="augkit")
         _POOL_PID = os.getpid()
     bounds = [n * j // workers for j in range(workers + 1)]

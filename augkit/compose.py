@@ -14,22 +14,12 @@ from augkit.transform import Transform
 
 
 def _as_transforms(value: Any) -> tuple[Transform, ...]:
-    """A list of transforms (or one transform) -> tuple; dict/str steps are built for
-    convenience, as a policy would build them."""
+    """A list of transforms (or one transform) -> tuple. Steps written as YAML or dicts are
+    built by the policy loader, which hands containers their children built."""
     items = value if isinstance(value, list | tuple) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, Transform):
-            out.append(item)
-        elif isinstance(item, dict | str):
-            from augkit.policy import build_step
-
-            out.append(build_step(item))
-        else:
-            raise ValueError(item)
-    if not out:
+    if not items or not all(isinstance(item, Transform) for item in items):
         raise ValueError(value)
-    return tuple(out)
+    return tuple(items)
 
 
 _TRANSFORMS = Custom(

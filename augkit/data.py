@@ -1,9 +1,14 @@
-"""Helpers for torch data loading.
+"""Torch data loading: ``AugmentedDataset`` and ``collate``.
 
-``AugmentedDataset`` (defined in ``augkit.dataset``, re-exported here) augments item i of
-epoch e from the stream (seed, e, i); ``collate`` runs a policy's batch stage as the loader's
+``AugmentedDataset`` augments item i of epoch e from its own stream, so the augmented dataset
+is bit for bit the same whatever the number of DataLoader workers, with or without persistent
+workers, and whatever the number of distributed ranks: the stream depends on the item, never
+on which process happens to load it. ``collate`` runs a policy's batch stage as the loader's
 collate step. A policy passed straight as ``transform=`` needs no ``worker_init_fn``: it finds
-its DataLoader worker and distributed rank itself (``augkit.random.process_stream``)."""
+its DataLoader worker and distributed rank itself (``augkit.random.process_stream``).
+
+torch_geometric (the graph extra) is imported only to recognise a graph item.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,140 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from augkit.dataset import AugmentedDataset
+import torch
+from torch.utils.data import default_collate
+
+from augkit.errors import AugkitError
+from augkit.policy import Policy, load_policy
+from augkit.random import stage_stream
+from augkit.transform import Transform
 
 __all__ = ["AugmentedDataset", "collate"]
+
+
+def _as_policy(policy: Any) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    if isinstance(policy, Transform):
+        return Policy(sample=[policy])
+    return load_policy(policy)
+
+
+def _is_table(dataset: Any) -> bool:
+    return (isinstance(dataset, tuple | list) and len(dataset) == 2
+            and all(hasattr(a, "shape") for a in dataset))
+
+
+def _is_graph(item: Any) -> bool:
+    try:
+        from torch_geometric.data import Data
+    except ImportError:  # pragma: no cover - graph extra not installed
+        return False
+    return isinstance(item, Data)
+
+
+class AugmentedDataset(torch.utils.data.Dataset):
+    """Wrap ``dataset`` so each item goes through the policy's sample stage.
+
+    - ``dataset``: a map-style dataset (PyG, torchvision, any ``__getitem__``/``__len__``), or a
+      table ``(X, y)`` of arrays/tensors (items are then ``(X[i], y[i])``).
+    - The ``dataset`` stage runs once, here: ``fit_resample`` on a table, or on the single
+      graph of a one-graph (node classification) dataset.
+    - Items that are ``(input, target)`` pairs (torchvision, tables) have only the input
+      augmented; a PyG ``Data`` is augmented whole. With ``views: n`` the input becomes a
+      tuple of n views.
+    - ``set_epoch(e)`` changes the streams; it reaches worker processes too (the epoch lives in
+      shared memory), also with ``persistent_workers=True``.
+    """
+
+    def __init__(self, dataset: Any, policy: Any, seed: int | None = None) -> None:
+        self.policy = _as_policy(policy)
+        self.seed = self.policy.seed if seed is None else int(seed)
+        self._epoch = torch.zeros(1, dtype=torch.long).share_memory_()
+        self.base = self._run_dataset_stage(dataset)
+
+    def _run_dataset_stage(self, dataset: Any) -> Any:
+        if _is_table(dataset):
+            X, y = dataset
+            if self.policy.dataset:
+                g = stage_stream(self.seed, "dataset")
+                X, y = self.policy.fit_resample(X, y, generator=g)
+            return _TableItems(X, y)
+        if not self.policy.dataset:
+            return dataset
+        if len(dataset) != 1:
+            raise AugkitError(
+                f"the dataset stage needs a table (X, y) or a one-graph dataset; got a dataset "
+                f"of {len(dataset)} items. For graph classification use augkit.balance("
+                "dataset, policy=...) to add minority graphs"
+            )
+        stage = self.policy.stage("dataset")
+        return [stage(dataset[0], generator=stage_stream(self.seed, "dataset"))]
+
+    # -- epochs --
+
+    @property
+    def epoch(self) -> int:
+        # Read through a numpy view of the shared tensor, cheaper than indexing it (read once
+        # per item). The view is rebuilt after pickling (spawned workers); forked workers
+        # inherit it over the same shared memory.
+        view = self.__dict__.get("_epoch_view")
+        if view is None:
+            view = self._epoch_view = self._epoch.numpy()
+        return int(view[0])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_epoch_view", None)
+        return state
+
+    def set_epoch(self, epoch: int) -> None:
+        self._epoch[0] = int(epoch)
+
+    # -- items --
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.base[index]
+        # The same stream as policy(item, index=index, epoch=epoch): (seed, stage, epoch, i).
+        g = stage_stream(self.seed, "sample", self.epoch, int(index))
+        if _is_graph(item) or not isinstance(item, tuple | list):
+            return self.policy(item, generator=g)
+        head, *rest = item
+        return (self.policy(head, generator=g), *rest)
+
+    # -- the batch stage --
+
+    def apply_batch(self, batch: Any, step: int) -> Any:
+        """The batch stage for the training loop: batch ``step`` of the current epoch uses
+        the stream (seed, epoch, step), so it is reproducible whatever the workers."""
+        g = stage_stream(self.seed, "batch", self.epoch, step)
+        return self.policy.apply_batch(batch, generator=g)
+
+    def collate_fn(self, base_collate: Callable | None = None) -> Callable:
+        """A collate function that applies the batch stage in the worker that collates.
+
+        Reproducible for a seeded loader and fixed ``num_workers``; for bit-identical batches
+        whatever the workers, call ``apply_batch(batch, step)`` in the training loop instead.
+        """
+        return collate(self.policy, base_collate)
+
+
+class _TableItems:
+    """Rows of a table as (x_i, y_i) items."""
+
+    def __init__(self, X: Any, y: Any) -> None:
+        if len(X) != len(y):
+            raise AugkitError(f"table: X has {len(X)} rows and y {len(y)}; allowed: the same")
+        self.X, self.y = X, y
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        return self.X[index], self.y[index]
 
 
 def _collate_and_apply(stage: Any, base_collate: Callable[[list], Any], samples: list) -> Any:
@@ -38,22 +174,15 @@ def collate(policy_or_transform: Any, base_collate: Callable[[list], Any] | None
     >>> tuple(labels.shape)
     (2, 2)
     """
-    from augkit.policy import Policy
-    from augkit.transform import Transform
-
     if isinstance(policy_or_transform, Policy):
         stage = policy_or_transform
     elif isinstance(policy_or_transform, Transform):
         stage = Policy(batch=[policy_or_transform])
     else:
-        from augkit.errors import AugkitError
-
         raise AugkitError(
             f"collate: got {type(policy_or_transform).__name__}; allowed: an augkit Policy or "
             "Transform"
         )
     if base_collate is None:
-        from torch.utils.data import default_collate
-
         base_collate = default_collate
     return functools.partial(_collate_and_apply, stage, base_collate)

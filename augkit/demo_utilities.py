@@ -1,5 +1,8 @@
 """``augkit demo`` section "utilities": feature scaling without leakage, the diffusion forward
-process on a real photograph, and EfficientNet compound scaling next to the released table."""
+process on a real photograph, and EfficientNet compound scaling next to the released table.
+
+networkx, PyG, matplotlib and scikit-learn (optional extras) are imported by the rows that
+use them."""
 
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ import numpy as np
 import torch
 
 from augkit.demo import Row
+from augkit.diffusion import alphas_cumprod, q_sample
+from augkit.policy import load_policy
+from augkit.registry import make
+from augkit.scaling import compound_scaling, efficientnet_params
 
 SECTION = "utilities"
 
@@ -41,8 +48,6 @@ def _karate() -> Any:
 
 
 def _scaling_rows(policies_dir: Path) -> list[Row]:
-    from augkit.policy import load_policy
-
     data = _karate()
     policy = load_policy(policies_dir / "utilities.yaml")
     policy.fit(data)
@@ -80,9 +85,6 @@ def _diffusion_row(out_dir: Path) -> Row:
     import matplotlib.pyplot as plt
     from sklearn.datasets import load_sample_image
 
-    from augkit.diffusion import alphas_cumprod, q_sample
-    from augkit.registry import make
-
     image = torch.from_numpy(np.array(load_sample_image("china.jpg"))).permute(2, 0, 1)
     x0 = image.float().div(127.5).sub(1.0)[None]  # [-1, 1], the DDPM convention
     steps = [0, 50, 150, 300, 500, 999]
@@ -113,8 +115,6 @@ def _diffusion_row(out_dir: Path) -> Row:
 
 
 def _compound_row() -> Row:
-    from augkit.scaling import compound_scaling, efficientnet_params
-
     released = [efficientnet_params(f"b{b}").resolution for b in range(8)]
     formula = [compound_scaling(b).image_size for b in range(8)]
     return Row(

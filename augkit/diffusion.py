@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 SCHEDULES = ("linear", "scaled_linear", "cosine", "sigmoid")
+# Off the CPU the noise comes from a device generator seeded with (seed, _DEVICE_NOISE): the
+# CPU generator of ``seed`` already drew the timesteps.
+_DEVICE_NOISE = 1
 
 
 def beta_schedule(
@@ -160,8 +163,9 @@ def q_sample(
     device when not given. The result has x0's dtype and device; x0 is not changed.
 
     >>> x = torch.ones(2, 3)
-    >>> q_sample(x, 0, noise=torch.zeros(2, 3))[0, 0].item() == (1 - 1e-4) ** 0.5
-    True
+    >>> xt = q_sample(x, 0, noise=torch.zeros(2, 3))  # no noise: sqrt(abar_0) * x0, float32
+    >>> round(xt[0, 0].item(), 6), round((1 - 1e-4) ** 0.5, 6)
+    (0.99995, 0.99995)
     """
     if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
         raise InputError(f"q_sample: x0 must be a floating-point tensor; got "
@@ -335,7 +339,7 @@ class DiffusionNoise(Transform):
             eps = torch.randn(x0.shape, generator=g, dtype=cdt)
         else:
             dev_g = torch.Generator(device=x0.device)
-            dev_g.manual_seed(derive_seed(params["seed"], 1))
+            dev_g.manual_seed(derive_seed(params["seed"], _DEVICE_NOISE))
             eps = torch.randn(x0.shape, generator=dev_g, dtype=cdt, device=x0.device)
         out = _mix(x0, a, b, eps)
         if is_numpy:

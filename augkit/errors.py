@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
 
 class AugkitError(Exception):
     """Base class of every error augkit raises on purpose."""
@@ -12,7 +16,19 @@ class InputError(AugkitError, ValueError):
 
 
 class ParamError(AugkitError, ValueError):
-    """A transform parameter is out of range, of the wrong type, or unknown."""
+    """A transform parameter is out of range, of the wrong type, unknown or missing.
+
+    When the error is about one parameter, ``param`` names it, ``value`` is what was given
+    (None when it is missing) and ``reason`` is the message without the transform's name, so
+    the policy loader reports the same words at the parameter's path and line.
+    """
+
+    def __init__(self, message: str, *, param: str | None = None, value: Any = None,
+                 reason: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+        self.value = value
+        self.reason = message if reason is None else reason
 
 
 class RegistryError(AugkitError, LookupError):
@@ -48,3 +64,19 @@ class PolicyError(AugkitError, ValueError):
         if self.path:
             where = f"{where}: {self.path}"
         return f"{where}: {self.reason}"
+
+
+def did_you_mean(name: Any, choices: Iterable[str], *, n: int = 2, cutoff: float = 0.6,
+                 also: Iterable[str] = ()) -> str:
+    """The hint every "unknown name" error ends with: ``"; did you mean 'a' or 'b'?"`` for
+    the ``choices`` nearest ``name`` (then ``also``, further candidates), or ``""``.
+
+    >>> did_you_mean("scal", ["scale", "p"])
+    "; did you mean 'scale'?"
+    >>> did_you_mean("zzz", ["scale", "p"])
+    ''
+    """
+    near = difflib.get_close_matches(str(name), list(choices), n=n, cutoff=cutoff)
+    near += [c for c in also if c not in near]
+    near = near[:n]
+    return f"; did you mean {' or '.join(repr(c) for c in near)}?" if near else ""

@@ -9,9 +9,11 @@ whose text says what is allowed), describes itself in words (``allowed()``) and 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from augkit.errors import ParamError, did_you_mean
 
 
 class Spec:
@@ -333,33 +335,23 @@ def check_params(
 
     Raises ``ParamError`` naming the transform, the parameter, the value and what is allowed.
     """
-    from augkit.errors import ParamError
-
     unknown = [k for k in given if k not in declared]
     if unknown:
-        import difflib
-
         name = unknown[0]
-        near = difflib.get_close_matches(name, list(declared), n=2)
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        allowed = ", ".join(declared) or "none"
-        raise ParamError(
-            f"{owner}: unknown parameter {name!r}{hint}; allowed parameters: {allowed}",
-        )
+        reason = (f"unknown parameter {name!r}{did_you_mean(name, declared)}; allowed "
+                  f"parameters: {', '.join(declared) or 'none'}")
+        raise ParamError(f"{owner}: {reason}", param=name, value=given[name], reason=reason)
     out: dict[str, Any] = {}
     for key, param in declared.items():
         if key in given:
             try:
                 out[key] = param.spec.check(given[key])
             except ValueError as exc:
-                err = ParamError(f"{owner}.{key}: {exc}")
-                err.param = key  # type: ignore[attr-defined]
-                err.reason = str(exc)  # type: ignore[attr-defined]
-                raise err from None
+                raise ParamError(f"{owner}.{key}: {exc}", param=key, value=given[key],
+                                 reason=str(exc)) from None
         elif param.default is REQUIRED:
-            raise ParamError(
-                f"{owner}.{key}: missing required parameter; allowed: {param.spec.allowed()}"
-            )
+            reason = f"missing required parameter {key!r}; allowed: {param.spec.allowed()}"
+            raise ParamError(f"{owner}: {reason}", param=key, reason=reason)
         else:
             out[key] = param.default
     return out
@@ -371,7 +363,3 @@ def describe(declared: dict[str, Param]) -> list[dict[str, Any]]:
         {"name": k, "default": p.default, "allowed": p.spec.allowed(), "doc": p.doc}
         for k, p in declared.items()
     ]
-
-
-def as_sequence(value: Any) -> Sequence:
-    return value if isinstance(value, list | tuple) else (value,)

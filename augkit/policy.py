@@ -10,7 +10,6 @@ every error with the file, the line, the path inside the policy and what is allo
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +19,21 @@ import yaml
 
 from augkit import registry
 from augkit.compose import Compose, Container, Views
-from augkit.errors import AugkitError, PolicyError, RegistryError
-from augkit.params import REQUIRED
-from augkit.random import GeneratorLike, as_generator, process_stream, stream
-from augkit.transform import LEVELS, Transform
+from augkit.errors import AugkitError, ParamError, PolicyError, RegistryError, did_you_mean
+from augkit.random import (
+    GeneratorLike,
+    as_generator,
+    process_stream,
+    stage_stream,
+    worker_and_rank,
+)
+from augkit.transform import STAGES, Transform
 
 FORMAT_VERSION = 1
-STAGES = ("dataset", "sample", "batch")
 TOP_KEYS = ("augkit", "seed", "views", *STAGES)
 _ALLOWED_TOP = (
     "a mapping with keys augkit (format version 1), seed (an integer >= 0), views (an integer "
-    ">= 1, optional) and stages dataset, sample, batch (each a list of transforms)"
+    f">= 1, optional) and stages {', '.join(STAGES)} (each a list of transforms)"
 )
 
 _T = "tag:yaml.org,2002:"
@@ -203,43 +206,25 @@ class _Builder:
     def instantiate(
         self, cls: type[Transform], name: str, params: dict, path: str, stage: str | None
     ) -> Transform:
-        declared = cls.declared_params()
+        """Build with the constructor, which validates; its ParamError is reported at the
+        parameter's path (or the step's, for a missing or cross-parameter one)."""
         state = params.pop("fitted_state", None)
-        checked: dict[str, Any] = {}
-        for key, value in params.items():
-            key_path = _join(path, key)
-            if key not in declared:
-                near = difflib.get_close_matches(str(key), list(declared), n=2)
-                hint = f"; did you mean {' or '.join(near)}?" if near else ""
-                raise self.error(
-                    f"unknown parameter {key!r} of {name}{hint} "
-                    f"(allowed parameters: {', '.join(declared)})",
-                    key_path,
-                )
-            if key == "transforms" and issubclass(cls, Container):
-                if not isinstance(value, list) or not value:
-                    raise self.error(
-                        f"got {value!r}; allowed: a non-empty list of transforms", key_path
-                    )
-                checked[key] = [
-                    self.step(v, _join(key_path, i), stage) for i, v in enumerate(value)
-                ]
-                continue
-            try:
-                checked[key] = declared[key].spec.check(value)
-            except ValueError as exc:
-                raise self.error(str(exc), key_path) from None
-        for key, param in declared.items():
-            if param.default is REQUIRED and key not in checked:
-                raise self.error(
-                    f"missing required parameter {key!r} of {name}; allowed: "
-                    f"{param.spec.allowed()}",
-                    path,
-                )
+        params = {str(k): v for k, v in params.items()}
+        children = params.get("transforms")
+        if issubclass(cls, Container) and isinstance(children, list):
+            key_path = _join(path, "transforms")
+            params["transforms"] = [
+                self.step(v, _join(key_path, i), stage) for i, v in enumerate(children)
+            ]
         try:
-            transform = cls(**checked)
+            transform = cls(**params)
             if state is not None:
                 transform.load_fitted_state(state)
+        except ParamError as exc:
+            if exc.param is None:
+                raise self.error(str(exc), path) from None
+            where = _join(path, exc.param) if exc.param in params else path
+            raise self.error(exc.reason, where) from None
         except AugkitError as exc:
             raise self.error(str(exc), path) from None
         except (TypeError, ValueError, KeyError) as exc:
@@ -252,8 +237,7 @@ class _Builder:
             raise self.error(f"got {type(data).__name__} {data!r}; allowed: {_ALLOWED_TOP}", "")
         for key in data:
             if key not in TOP_KEYS:
-                near = difflib.get_close_matches(str(key), TOP_KEYS, n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
+                hint = did_you_mean(key, TOP_KEYS, n=1)
                 raise self.error(
                     f"unknown key {key!r}{hint}; allowed keys: {', '.join(TOP_KEYS)}", str(key)
                 )
@@ -401,11 +385,8 @@ class Policy:
     ) -> Any:
         if generator is not None:
             return as_generator(generator)
-        stage_key = LEVELS.index(stage)
         if index is not None:
-            return stream(self.seed, stage_key, epoch, index)
-        from augkit.random import worker_and_rank
-
+            return stage_stream(self.seed, stage, epoch, index)
         key = (os.getpid(), *worker_and_rank())
         if self._process_key != key:
             self._process_key = key
@@ -436,7 +417,7 @@ class Policy:
         t = self.stage("dataset")
         if t is None:
             return X, y
-        g = as_generator(generator) if generator is not None else stream(self.seed, 2)
+        g = stage_stream(self.seed, "dataset") if generator is None else as_generator(generator)
         return t((X, y), generator=g)
 
     def fit(self, data: Any) -> Policy:

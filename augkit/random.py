@@ -4,6 +4,9 @@ Streams are derived from a tuple of integers, e.g. ``(seed, stage, epoch, index)
 splitmix64 hash chain (``augkit._counter``): item i of epoch e gets the same stream in any
 process, under any number of DataLoader workers or distributed ranks. Nothing here reads or
 changes the global ``torch``, ``numpy`` or ``random`` state.
+
+torch is imported by the functions that use it: the transform base imports this module, and
+``import augkit`` and ``augkit list`` stay light.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 
 from augkit._counter import MASK63 as _MASK63
 from augkit._counter import Stream, derive_seed
+from augkit.errors import AugkitError
 
 if TYPE_CHECKING:
     import torch
@@ -25,7 +29,8 @@ if TYPE_CHECKING:
 GeneratorLike = Any
 
 __all__ = ["GeneratorLike", "as_generator", "derive_seed", "draw_seed", "numpy_rng",
-           "process_stream", "stream", "torch_generator", "uniform", "worker_and_rank"]
+           "process_stream", "stage_stream", "stream", "torch_generator", "uniform",
+           "worker_and_rank"]
 
 
 def torch_generator(seed: int) -> torch.Generator:
@@ -40,6 +45,21 @@ def torch_generator(seed: int) -> torch.Generator:
 def stream(*keys: int) -> torch.Generator:
     """The generator for a key tuple, e.g. ``stream(seed, epoch, index)``."""
     return torch_generator(derive_seed(*keys))
+
+
+def stage_stream(seed: int, stage: str, epoch: int = 0, index: int = 0) -> torch.Generator:
+    """The stream of a policy stage, the one place item streams are derived.
+
+    Item ``index`` of ``epoch`` (the sample stage) or batch ``index`` (the batch stage) draws
+    from ``(seed, Stream.SAMPLE or Stream.BATCH, epoch, index)``; the dataset stage runs once,
+    from ``(seed, Stream.DATASET)``. ``Policy`` and ``AugmentedDataset`` both call this.
+    """
+    if stage == "dataset":
+        return stream(seed, Stream.DATASET)
+    return stream(seed, _STAGE_STREAMS[stage], epoch, index)
+
+
+_STAGE_STREAMS = {"sample": Stream.SAMPLE, "batch": Stream.BATCH}
 
 
 def as_generator(generator: GeneratorLike = None) -> torch.Generator:
@@ -60,8 +80,6 @@ def as_generator(generator: GeneratorLike = None) -> torch.Generator:
         return torch_generator(int(generator.integers(0, _MASK63)))
     if isinstance(generator, int | np.integer) and not isinstance(generator, bool):
         return torch_generator(int(generator))
-    from augkit.errors import AugkitError
-
     raise AugkitError(
         f"generator: got {type(generator).__name__}; allowed: None, an int seed, "
         "a CPU torch.Generator or a numpy.random.Generator"
@@ -91,8 +109,8 @@ def numpy_rng(generator: torch.Generator) -> np.random.Generator:
 
 def uniform(generator: torch.Generator) -> float:
     """One uniform float in [0, 1) from ``generator``: what ``torch.rand((), dtype=float64)``
-    draws (the same kernel), into a 0-d tensor kept per thread: a fresh tensor per call cost
-    as much as the draw, and this runs for every apply-probability decision."""
+    draws (the same kernel), into a 0-d tensor kept per thread: it runs for every
+    apply-probability decision, and a fresh tensor per call would cost more than the draw."""
     scratch = getattr(_SCRATCH, "f64", None)
     if scratch is None:
         import torch

@@ -17,13 +17,13 @@ is an error that names both.
 
 from __future__ import annotations
 
-import difflib
 import importlib
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-from augkit.errors import RegistryError
+from augkit.errors import RegistryError, did_you_mean
 
 if TYPE_CHECKING:
     from augkit.transform import Transform
@@ -111,8 +111,6 @@ def _discover() -> dict[str, Entry]:
         try:
             manifest = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break augkit
-            import warnings
-
             warnings.warn(
                 f"augkit plugin {ep.name!r} of package {package!r} failed to load: {exc}",
                 stacklevel=3,
@@ -157,18 +155,11 @@ def register(name: str | None = None, *, package: str = "__main__"):
     return wrap
 
 
-def suggest(name: str, n: int = 3) -> list[str]:
-    """The registered names nearest to ``name``."""
-    names = list(entries())
-    near = difflib.get_close_matches(name, names, n=n, cutoff=0.5)
-    short = name.rsplit(".", 1)[-1]
-    near += [k for k in names if k.rsplit(".", 1)[-1] == short and k not in near]
-    return near[:n]
-
-
 def unknown_name_message(name: str) -> str:
-    near = suggest(name)
-    hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+    names = list(entries())
+    short = name.rsplit(".", 1)[-1]
+    same_short = [k for k in names if k.rsplit(".", 1)[-1] == short]
+    hint = did_you_mean(name, names, n=3, cutoff=0.5, also=same_short)
     return f"unknown transform {name!r}{hint}; allowed: a registered name (`augkit list`)"
 
 

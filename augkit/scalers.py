@@ -30,9 +30,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from augkit.scaling import (
-    _chunk_rows,
+from augkit._stats import (
     acc_dtype,
+    chunk_rows,
     float_dtype_of,
     merge_mean_var,
     np_mean_var,
@@ -99,7 +99,7 @@ def _torch_rowwise(X: torch.Tensor, out: torch.Tensor, fn: Any) -> None:
 
 def _rowwise(X: np.ndarray, out: np.ndarray, fn: Any) -> None:
     """Run ``fn(x_chunk, out_chunk)`` over cache-sized row chunks."""
-    step = _chunk_rows(X)
+    step = chunk_rows(X)
     for start in range(0, X.shape[0], step):
         sl = slice(start, start + step)
         fn(X[sl], out[sl])

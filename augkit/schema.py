@@ -8,6 +8,7 @@ from typing import Any
 from augkit import registry
 from augkit.compose import Container
 from augkit.params import REQUIRED
+from augkit.transform import STAGES
 
 
 def transform_schema(name: str) -> dict[str, Any]:
@@ -59,9 +60,7 @@ def policy_schema() -> dict[str, Any]:
             "augkit": {"const": 1, "description": "format version"},
             "seed": {"type": "integer", "minimum": 0},
             "views": {"type": "integer", "minimum": 1},
-            "dataset": stage,
-            "sample": stage,
-            "batch": stage,
+            **{name: stage for name in STAGES},
         },
         "$defs": {"step": {"anyOf": [{"enum": bare}, *steps]}},
     }

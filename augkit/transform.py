@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from augkit.errors import InputError
+from augkit.errors import InputError, ParamError
 from augkit.params import Param, Probability, check_params, describe
 from augkit.random import GeneratorLike, as_generator, uniform
 
-LEVELS = ("sample", "batch", "dataset")
-KINDS = ("graph", "image", "table")
+#: The policy stages, in the order a policy file lists them.
+STAGES = ("dataset", "sample", "batch")
 
 
 class Transform:
@@ -45,7 +45,7 @@ class Transform:
         # Read on every call; parameters never change after construction.
         self._apply_p = float(self._params[self.apply_key])
         # Parameters read as attributes (t.p, t.alpha) from the instance dict: a normal
-        # lookup, where the __getattr__ fallback below cost ~0.5 us a read on the hot path.
+        # lookup, not the slower __getattr__ fallback below (transforms read them every call).
         # Names the class or the instance already has keep their meaning.
         cls = type(self)
         for key, value in self._params.items():
@@ -138,8 +138,6 @@ class Transform:
         return None
 
     def load_fitted_state(self, state: dict[str, Any]) -> None:
-        from augkit.errors import ParamError
-
         raise ParamError(f"{self.label()}: has no fitted state to load")
 
     # ---- serialisation -------------------------------------------------------------------

@@ -82,7 +82,7 @@ KINDS = {
 
 def build(kind: str):
     """(AugmentedDataset, loader class) for a kind."""
-    from augkit.dataset import AugmentedDataset
+    from augkit.data import AugmentedDataset
 
     make_data, make_policy = KINDS[kind]
     data = make_data()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from augkit.dataset import AugmentedDataset
+from augkit.data import AugmentedDataset
 
 from .loading_fixtures import build, flatten, table_dataset, table_policy
 

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 
 from augkit import Policy, load_policy
-from augkit.errors import PolicyError
+from augkit.errors import ParamError, PolicyError
 
 GOOD = """\
 augkit: 1
@@ -144,6 +144,33 @@ def test_malformed_corpus_is_large_enough():
 def test_unknown_name_suggests_nearest(toys):
     with pytest.raises(PolicyError, match="did you mean 'toy.add_noise'"):
         load_policy("sample:\n  - toy.add_nose\n")
+
+
+# (step as YAML, the same step's parameters in Python, where the YAML error points)
+SAME_WORDS = [
+    ("toy.add_noise: {scal: 1}", ("toy.add_noise", {"scal": 1}), "sample[0].toy.add_noise.scal"),
+    ("toy.add_noise: {scale: 11}", ("toy.add_noise", {"scale": 11}),
+     "sample[0].toy.add_noise.scale"),
+    ("one_of: {weights: [1]}", ("one_of", {"weights": [1]}), "sample[0].one_of"),
+]
+
+
+@pytest.mark.parametrize("step,python,path", SAME_WORDS)
+def test_yaml_and_python_parameter_errors_read_the_same(toys, step, python, path):
+    """One validation path: the loader calls the constructor and places its ParamError."""
+    import augkit
+
+    name, params = python
+    with pytest.raises(ParamError) as py:
+        augkit.make(name, **params)
+    with pytest.raises(PolicyError) as yml:
+        load_policy(f"sample:\n  - {step}\n")
+    assert yml.value.path == path and yml.value.line == 2
+    assert yml.value.reason == py.value.reason
+    assert str(py.value).endswith(py.value.reason) and str(py.value).startswith(name)
+    # A given parameter is pointed at; a missing one at its step, the reason naming it.
+    assert path.endswith(f".{py.value.param}") == (py.value.param in params)
+    assert repr(py.value.param) in py.value.reason or path.endswith(py.value.param)
 
 
 def test_file_error_names_file_and_line(toys, tmp_path):

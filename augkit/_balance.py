@@ -14,15 +14,12 @@ every class comes up equally often in expectation.
 ``sampling_strategy`` (float, string, dict, callable) into ``{class: number of new items}``,
 with imbalanced-learn's exact rules (its ties, its rounding), without importing it.
 
-This module (``augkit.balance``) is itself callable, so ``augkit.balance(...)`` works whether
-``augkit.balance`` was reached as the function or imported as the module.
+``augkit.balance`` is the function; the other names live here, in ``augkit._balance``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections.abc import Callable, Iterator, Sequence
 from numbers import Real
 from typing import Any
@@ -30,13 +27,19 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset, Sampler
 
+from augkit._counter import Stream
 from augkit.errors import InputError, ParamError
+from augkit.policy import Policy, load_policy
 from augkit.random import derive_seed, stream
+from augkit.transform import Transform
 
 #: The string forms of ``sampling_strategy`` for over-sampling, as in imbalanced-learn.
 STRATEGY_NAMES = ("auto", "minority", "not minority", "not majority", "all")
 
-_BALANCE_KEY = 0xBA1A  # stream key of balance()'s copies: distinct from the policy stages
+# The key after (seed, Stream.BALANCE) that names the part of balancing a stream serves.
+_SOURCES = 0  # which items balance() copies: (seed, BALANCE, _SOURCES)
+_COPY = 1  # copy k's augmentation: (seed, BALANCE, _COPY, k)
+_SAMPLER = 2  # ClassBalancedSampler's indices of an epoch: (seed, BALANCE, _SAMPLER, epoch)
 
 
 def _class_counts(y: np.ndarray) -> dict[Any, int]:
@@ -183,9 +186,6 @@ def _as_labels(labels: Any, n: int, owner: str) -> np.ndarray:
 
 def _as_augmenter(policy: Any) -> tuple[Callable[[Any, Any], Any] | None, int | None]:
     """(function item, generator -> augmented item, the policy's own seed)."""
-    from augkit.policy import Policy, load_policy
-    from augkit.transform import Transform
-
     if policy is None:
         return None, None
     if isinstance(policy, str | os.PathLike | dict):
@@ -206,7 +206,7 @@ def _as_augmenter(policy: Any) -> tuple[Callable[[Any, Any], Any] | None, int | 
 def _copy_sources(labels: np.ndarray, plan: dict[Any, int], seed: int) -> np.ndarray:
     """Which original item each copy comes from: every item of a class once per full round,
     then a random subset for the remainder (fewer repeats than drawing with replacement)."""
-    rng = np.random.default_rng(derive_seed(seed, _BALANCE_KEY, 0))
+    rng = np.random.default_rng(derive_seed(seed, Stream.BALANCE, _SOURCES))
     parts = []
     for c, n_new in plan.items():
         if n_new <= 0:
@@ -223,7 +223,7 @@ class BalancedDataset(Dataset):
 
     ``sources[i]`` is the original index item i comes from; ``labels[i]`` its class. Copy k
     (item ``len(base) + k``) is the policy applied to ``base[sources[i]]`` with the stream
-    ``(seed, 0xBA1A, k)``: the same item every time it is read, in any worker.
+    ``(seed, Stream.BALANCE, _COPY, k)``: the same item every time it is read, in any worker.
     """
 
     def __init__(self, base: Any, sources: np.ndarray, labels: np.ndarray,
@@ -249,7 +249,7 @@ class BalancedDataset(Dataset):
         item = self.base[int(self.sources[i])]
         if i < self.num_original or self.augment is None:
             return item
-        return self.augment(item, stream(self.seed, _BALANCE_KEY, 1, i - self.num_original))
+        return self.augment(item, stream(self.seed, Stream.BALANCE, _COPY, i - self.num_original))
 
     def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
@@ -347,7 +347,7 @@ class ClassBalancedSampler(Sampler[int]):
 
     def indices(self) -> np.ndarray:
         """This epoch's indices, as an array."""
-        rng = np.random.default_rng(derive_seed(self.seed, _BALANCE_KEY, 2, self.epoch))
+        rng = np.random.default_rng(derive_seed(self.seed, Stream.BALANCE, _SAMPLER, self.epoch))
         cls = rng.choice(len(self.classes), size=self.num_samples, p=self.class_probabilities)
         pos = np.floor(rng.random(self.num_samples) * self._count[cls]).astype(np.int64)
         return self._order[self._start[cls] + pos]
@@ -358,20 +358,6 @@ class ClassBalancedSampler(Sampler[int]):
     def __len__(self) -> int:
         return self.num_samples
 
-
-# ``augkit.balance`` reaches this module by the lazy name table (as the function) or by an
-# import (as the module): make both callable, and both carry the sampler.
-balance.ClassBalancedSampler = ClassBalancedSampler  # type: ignore[attr-defined]
-balance.BalancedDataset = BalancedDataset  # type: ignore[attr-defined]
-balance.resolve_sampling_strategy = resolve_sampling_strategy  # type: ignore[attr-defined]
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> BalancedDataset:
-        return balance(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__: Sequence[str] = ["balance", "BalancedDataset", "ClassBalancedSampler",
                           "resolve_sampling_strategy", "labels_of", "STRATEGY_NAMES"]

@@ -12,8 +12,6 @@ Public names are imported lazily, so ``import augkit`` (and ``augkit list``) sta
 
 from __future__ import annotations
 
-import sys
-import types
 from importlib import import_module
 from typing import Any
 
@@ -54,22 +52,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
-
-
-# ``augkit.balance`` is the function. ``from augkit.balance import resolve_sampling_strategy``
-# (the import path of the names beside it before they moved to ``augkit._balance``, still used
-# by the imbalance plugin) finds this forwarding entry, which imports nothing until one of
-# those names is asked for (and forwards nothing else: tools scan modules' attributes).
-_BALANCE_NAMES = ("BalancedDataset", "ClassBalancedSampler", "STRATEGY_NAMES", "balance",
-                  "labels_of", "resolve_sampling_strategy")
-
-
-def _balance_names(name: str) -> Any:
-    if name not in _BALANCE_NAMES:
-        raise AttributeError(f"module 'augkit.balance' has no attribute {name!r}")
-    return getattr(import_module("augkit._balance"), name)
-
-
-_forward = types.ModuleType("augkit.balance", "Forwards to augkit._balance (see augkit/__init__).")
-_forward.__getattr__ = _balance_names  # type: ignore[method-assign]
-sys.modules.setdefault("augkit.balance", _forward)

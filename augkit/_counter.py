@@ -30,8 +30,9 @@ M64 = (1 << 64) - 1
 MASK63 = (1 << 63) - 1
 #: The golden-ratio increment of splitmix64 (and of the key chain in :func:`derive_seed`).
 GOLDEN = 0x9E3779B97F4A7C15
-_C1 = 0xBF58476D1CE4E5B9
-_C2 = 0x94D049BB133111EB
+#: The finaliser's two multipliers.
+C1 = 0xBF58476D1CE4E5B9
+C2 = 0x94D049BB133111EB
 _CHAIN_START = 0x243F6A8885A308D3  # pi's fraction: where a key chain starts
 
 
@@ -47,8 +48,8 @@ class Stream(enum.IntEnum):
 
 def mix64(z: int) -> int:
     """splitmix64's finaliser on a Python int in ``[0, 2**64)``."""
-    z = ((z ^ (z >> 30)) * _C1) & M64
-    z = ((z ^ (z >> 27)) * _C2) & M64
+    z = ((z ^ (z >> 30)) * C1) & M64
+    z = ((z ^ (z >> 27)) * C2) & M64
     return z ^ (z >> 31)
 
 
@@ -56,7 +57,7 @@ def _signed(v: int) -> int:
     return v - (1 << 64) if v >= 1 << 63 else v
 
 
-_C1_I64, _C2_I64 = _signed(_C1), _signed(_C2)
+_C1_I64, _C2_I64 = _signed(C1), _signed(C2)
 
 
 def _srl(z: torch.Tensor, k: int) -> torch.Tensor:
@@ -71,7 +72,7 @@ def mix64_torch(z: torch.Tensor) -> torch.Tensor:
     return z ^ _srl(z, 31)
 
 
-_U_C1, _U_C2 = np.uint64(_C1), np.uint64(_C2)
+_U_C1, _U_C2 = np.uint64(C1), np.uint64(C2)
 _U30, _U27, _U31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 

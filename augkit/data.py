@@ -19,12 +19,13 @@ from typing import Any
 import torch
 from torch.utils.data import default_collate
 
+from augkit._balance import BalancedDataset, ClassBalancedSampler
 from augkit.errors import AugkitError
 from augkit.policy import Policy, load_policy
 from augkit.random import stage_stream
 from augkit.transform import Transform
 
-__all__ = ["AugmentedDataset", "collate"]
+__all__ = ["AugmentedDataset", "BalancedDataset", "ClassBalancedSampler", "collate"]
 
 
 def _as_policy(policy: Any) -> Policy:

@@ -16,7 +16,7 @@ from torchvision.datasets import FakeData
 from torchvision.transforms import v2
 
 from augkit import load_policy
-from augkit.dataset import AugmentedDataset
+from augkit.data import AugmentedDataset
 
 POLICY = Path(__file__).parent / "policies" / "contrastive_images.yaml"
 

@@ -1,7 +1,7 @@
 """Loader: graphs per second through a torch DataLoader (PyG collate) with 0, 1 and 2
 workers, a sample-level graph policy (``edge_dropout`` p=0.2) applied to every item.
 
-augkit runs the policy through ``augkit.dataset.AugmentedDataset`` (a stream per item, so the
+augkit runs the policy through ``augkit.data.AugmentedDataset`` (a stream per item, so the
 epoch is the same whatever the number of workers); the anchor is what PyG users write:
 ``dropout_edge`` inside the dataset's ``__getitem__``. The floor is the same loader with no
 augmentation at all, so "× floor" is the slowdown augmentation costs the loader.
@@ -79,7 +79,7 @@ def _case(workers: int, count: int, nodes: int) -> Case:
                           persistent_workers=workers > 0)
 
     def setup() -> dict[str, Any]:
-        from augkit.dataset import AugmentedDataset
+        from augkit.data import AugmentedDataset
         from augkit.policy import load_policy
 
         graphs = make_graphs(count, nodes, degree=8, features=16)

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from augkit import _counter
+from augkit._balance import resolve_sampling_strategy
 from augkit._memory import empty_output
-from augkit.balance import resolve_sampling_strategy
 from augkit.errors import InputError
 
 #: The neighbour count ``"auto"`` starts from: imbalanced-learn's default.
@@ -138,7 +138,7 @@ def _incident_edges_numpy(owner: np.ndarray, query: np.ndarray, num_nodes: int
 
 _GOLDEN = np.uint64(_counter.GOLDEN)
 #: The pre-mix's multiplier: the finaliser's first one (``augkit._counter``), as it always was.
-_PRE_MUL = np.uint64(_counter._C1)
+_PRE_MUL = np.uint64(_counter.C1)
 
 
 def _hash_uniform(seed: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

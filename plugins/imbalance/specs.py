@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from augkit.balance import STRATEGY_NAMES
+from augkit._balance import STRATEGY_NAMES
 from augkit.params import AnyOf, Choice, Custom, Integer, Param
 
 # numpy's RandomState (imbalanced-learn's random_state) takes seeds in [0, 2**32).

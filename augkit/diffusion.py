@@ -49,7 +49,7 @@ _DEVICE_NOISE = 1
 
 def beta_schedule(
     kind: str,
-    T: int = 1000,  # noqa: N803 - the paper's name
+    T: int = 1000,
     beta_start: float = 1e-4,
     beta_end: float = 0.02,
     s: float = 0.008,
@@ -78,13 +78,13 @@ def beta_schedule(
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_abar(kind: str, T: int, beta_start: float, beta_end: float) -> torch.Tensor:  # noqa: N803
+def _cached_abar(kind: str, T: int, beta_start: float, beta_end: float) -> torch.Tensor:
     return torch.cumprod(1 - beta_schedule(kind, T, beta_start, beta_end), 0)
 
 
 def alphas_cumprod(
     betas: str | torch.Tensor | np.ndarray,
-    T: int = 1000,  # noqa: N803
+    T: int = 1000,
     beta_start: float = 1e-4,
     beta_end: float = 0.02,
 ) -> torch.Tensor:
@@ -97,7 +97,7 @@ def alphas_cumprod(
     return torch.cumprod(1 - b, 0)
 
 
-def _abar_table(schedule: Any, T: int, beta_start: float, beta_end: float) -> torch.Tensor:  # noqa: N803
+def _abar_table(schedule: Any, T: int, beta_start: float, beta_end: float) -> torch.Tensor:
     """alpha_bar as a float64 CPU tensor: from a schedule name or a precomputed table."""
     if isinstance(schedule, str):
         return _cached_abar(schedule, T, float(beta_start), float(beta_end))
@@ -149,7 +149,7 @@ def q_sample(
     t: int | torch.Tensor | Any,
     *,
     schedule: str | torch.Tensor = "linear",
-    T: int = 1000,  # noqa: N803
+    T: int = 1000,
     noise: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     beta_start: float = 1e-4,
@@ -194,7 +194,7 @@ def snr(
     t: int | torch.Tensor | Any,
     *,
     schedule: str | torch.Tensor = "linear",
-    T: int = 1000,  # noqa: N803
+    T: int = 1000,
     beta_start: float = 1e-4,
     beta_end: float = 0.02,
 ) -> torch.Tensor:

@@ -91,12 +91,12 @@ class Number(Spec):
         return out
 
 
-def Integer(low: int | None = None, high: int | None = None) -> Number:  # noqa: N802
+def Integer(low: int | None = None, high: int | None = None) -> Number:
     """An integer in [low, high]."""
     return Number(low, high, integer=True)
 
 
-def Probability() -> Number:  # noqa: N802
+def Probability() -> Number:
     return Number(0.0, 1.0)
 
 

@@ -15,11 +15,11 @@ from augkit.errors import InputError
 
 pytest.importorskip("torch_geometric")
 pytest.importorskip("sklearn")
-from torch_geometric.data import Data  # noqa: E402
-from torch_geometric.utils import is_undirected  # noqa: E402
+from torch_geometric.data import Data
+from torch_geometric.utils import is_undirected
 
-from augkit.plugins.imbalance.functional import graph_smote, incident_edges  # noqa: E402
-from augkit.plugins.imbalance.synthetic import imbalanced_sbm  # noqa: E402
+from augkit.plugins.imbalance.functional import graph_smote, incident_edges
+from augkit.plugins.imbalance.synthetic import imbalanced_sbm
 
 
 @pytest.fixture(autouse=True)

@@ -81,7 +81,7 @@ def _run(fn):
     """(result, None) or (None, exception)."""
     try:
         return fn(), None
-    except Exception as exc:  # noqa: BLE001 - both sides must fail alike
+    except Exception as exc:
         return None, exc
 
 

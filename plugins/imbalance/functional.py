@@ -175,11 +175,27 @@ def _check_graph(data: Any, owner: str) -> tuple[int, torch.Tensor, torch.Tensor
                else type(train).__name__)
         raise InputError(f"{owner}: train_mask is {got}; allowed: a bool tensor of shape [{n}] "
                          "(synthetic nodes are made from training nodes only)")
-    ei = data.edge_index
-    if ei is not None and (ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long):
-        raise InputError(f"{owner}: edge_index has shape {tuple(ei.shape)} and dtype "
-                         f"{ei.dtype}; allowed: a LongTensor [2, num_edges]")
+    _check_edge_index(data.edge_index, n, owner)
     return n, x, y, train
+
+
+def _check_edge_index(ei: Any, n: int, owner: str) -> None:
+    """A LongTensor ``[2, E]`` of ids in ``0..n-1`` (or None): checked before any kernel
+    runs, as the numba kernels index node arrays with these ids unchecked."""
+    if ei is None:
+        return
+    if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.size(0) != 2 \
+            or ei.dtype != torch.long:
+        got = (f"shape {tuple(ei.shape)} and dtype {ei.dtype}" if isinstance(ei, torch.Tensor)
+               else type(ei).__name__)
+        raise InputError(f"{owner}: edge_index got {got}; allowed: a LongTensor [2, num_edges]")
+    if ei.numel() == 0:
+        return
+    lo, hi = (int(v) for v in torch.aminmax(ei))
+    if lo < 0 or hi >= n:
+        bad = lo if lo < 0 else hi
+        raise InputError(f"{owner}: edge_index got node id {bad}; allowed: ids in [0, {n}) (the "
+                         f"graph has {n} nodes)")
 
 
 def _split_keys(data: Any, n: int, e: int) -> tuple[list[str], list[str]]:

@@ -61,6 +61,10 @@ class _AugkitChecks:
                              accept_sparse=accept_sparse or ["csr", "csc"],
                              ensure_all_finite=False)
         values = X.data if hasattr(X, "tocsr") else X
+        if values.dtype == np.bool_:
+            # imbalanced-learn would fail inside the interpolation (numpy's boolean subtract).
+            raise InputError(f"{owner}: X got dtype bool; allowed: numbers (int or float); "
+                             "convert X first, e.g. X.astype(float)")
         if np.issubdtype(values.dtype, np.inexact) and not np.isfinite(values).all():
             bad = ~np.isfinite(values)
             what = "NaN" if np.isnan(values).any() else "infinite values"

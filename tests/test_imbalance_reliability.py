@@ -1,0 +1,189 @@
+"""Malformed input to the imbalance family: a correct output or an augkit error, never another
+exception, a crash or a changed input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import augkit
+from augkit.errors import AugkitError, InputError
+
+pytest.importorskip("imblearn")
+Data = pytest.importorskip("torch_geometric.data").Data
+threadpool_limits = pytest.importorskip("threadpoolctl").threadpool_limits
+
+from augkit.plugins.imbalance import ADASYN, SMOTE  # noqa: E402
+from augkit.plugins.imbalance.functional import graph_smote  # noqa: E402
+from augkit.plugins.imbalance.synthetic import imbalanced_sbm  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with threadpool_limits(limits=1):  # sklearn's k-NN: tiny data, one thread is faster
+        yield
+
+
+def _graph():
+    return imbalanced_sbm(300, avg_degree=6, class_fractions=(0.7, 0.2, 0.1),
+                          train_fraction=0.5, seed=0)
+
+
+# ---- graph_smote: edge_index --------------------------------------------------------------
+
+
+_OUT_OF_RANGE = textwrap.dedent("""
+    import sys
+    from augkit.errors import InputError
+    from augkit.plugins.imbalance.functional import graph_smote
+    from augkit.plugins.imbalance.synthetic import imbalanced_sbm
+
+    data = imbalanced_sbm(300, avg_degree=6, class_fractions=(0.7, 0.2, 0.1),
+                          train_fraction=0.5, seed=0)
+    data.edge_index = data.edge_index.clone()
+    data.edge_index[int(sys.argv[1]), 3] = int(sys.argv[2])
+    try:
+        graph_smote(data, seed=0)
+    except InputError as exc:
+        print("InputError", exc)
+    else:
+        print("no error")
+""")
+
+
+@pytest.mark.parametrize("row", [0, 1])
+@pytest.mark.parametrize("bad", [10**12, 300, -7])
+def test_graph_smote_refuses_node_ids_out_of_range(row, bad):
+    # In a subprocess first: before the check, the numba kernels read and wrote out of bounds
+    # (a segfault, or a silently corrupted heap for a negative id).
+    run = subprocess.run([sys.executable, "-c", _OUT_OF_RANGE, str(row), str(bad)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("InputError"), run.stdout
+    data = _graph()
+    data.edge_index = data.edge_index.clone()
+    data.edge_index[row, 3] = bad
+    with pytest.raises(InputError, match=rf"^graph_smote: edge_index got node id {bad}; "
+                                         r"allowed: ids in \[0, 300\)"):
+        graph_smote(data, seed=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ei: ei.float(),
+    lambda ei: ei.int(),
+    lambda ei: ei[0],
+    lambda ei: ei.reshape(4, -1),
+    lambda ei: ei.numpy(),
+    lambda ei: ei.tolist(),
+])
+def test_graph_smote_refuses_malformed_edge_index(make):
+    data = _graph()
+    data.edge_index = make(data.edge_index)
+    with pytest.raises(InputError, match=r"^graph_smote: edge_index got .*; allowed: a "
+                                         r"LongTensor \[2, num_edges\]"):
+        graph_smote(data, seed=0)
+    with pytest.raises(InputError, match=r"^graph_smote: edge_index got"):
+        augkit.make("graph_smote")(data, generator=0)
+
+
+def test_graph_smote_without_edges_or_with_an_empty_edge_list():
+    data = _graph()
+    plain = Data(x=data.x, y=data.y, train_mask=data.train_mask)
+    out = graph_smote(plain, seed=0)
+    assert out.x.size(0) > data.num_nodes and out.edge_index is None
+    data.edge_index = torch.empty(2, 0, dtype=torch.long)
+    out = graph_smote(data, seed=0)
+    assert out.edge_index.shape == (2, 0)
+
+
+# ---- SMOTE / ADASYN: X of a dtype imbalanced-learn cannot interpolate ---------------------
+
+
+@pytest.mark.parametrize("sampler", [SMOTE, ADASYN])
+def test_boolean_X_is_an_input_error(sampler):
+    # imbalanced-learn itself fails with numpy's "boolean subtract" TypeError here.
+    X = np.random.default_rng(0).random((30, 3)) > 0.5
+    y = np.array([0] * 24 + [1] * 6)
+    name = sampler._augkit_name
+    want = rf"^{name}: X got dtype bool; allowed: numbers \(int or float\)"
+    with pytest.raises(InputError, match=want):
+        sampler(random_state=0).fit_resample(X, y)
+    with pytest.raises(InputError, match=want):
+        augkit.make(name)((X, y), generator=0)
+    with pytest.raises(InputError, match=want):
+        augkit.make(name)((torch.from_numpy(X), torch.from_numpy(y)), generator=0)
+
+
+# ---- generated malformed tables -----------------------------------------------------------
+
+DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int32, np.uint8, np.bool_, object]
+
+
+@st.composite
+def tables(draw):
+    n = draw(st.integers(0, 40))
+    d = draw(st.integers(0, 4))
+    ndim = draw(st.sampled_from([1, 2, 2, 2, 3]))
+    shape = {1: (n,), 2: (n, d), 3: (n, d, 2)}[ndim]
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    X = rng.normal(size=shape) * 10
+    if draw(st.booleans()) and X.size:
+        X.flat[draw(st.integers(0, X.size - 1))] = draw(st.sampled_from([np.nan, np.inf]))
+    dtype = draw(st.sampled_from(DTYPES))
+    with np.errstate(invalid="ignore", over="ignore"):
+        X = X.astype(dtype) if dtype is not np.bool_ else X > 0
+    classes = draw(st.integers(1, 3))
+    n_y = n + draw(st.sampled_from([0, 0, 0, 1, -1]))
+    y = rng.integers(0, classes, size=max(n_y, 0))
+    if y.size and draw(st.booleans()):
+        y[: max(1, y.size * 2 // 3)] = 0  # a clear majority
+    as_torch = draw(st.booleans()) and dtype is not object
+    if as_torch:
+        return torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(y)
+    return X, y
+
+
+def _copy(a):
+    return a.clone() if isinstance(a, torch.Tensor) else a.copy()
+
+
+def _same(a, b):
+    if isinstance(a, torch.Tensor):
+        return a.dtype == b.dtype and torch.equal(a, b) or bool(
+            torch.isnan(a.float()).any() and torch.equal(a.isnan(), b.isnan()))
+    if a.dtype == object:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+    return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+
+
+@pytest.mark.parametrize("name", ["smote", "adasyn"])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=tables(), k=st.sampled_from([1, 3, "auto"]))
+def test_malformed_tables_give_an_output_or_an_augkit_error(name, data, k):
+    X, y = data
+    before = (_copy(X), _copy(y))
+    t = augkit.make(name, **{"k_neighbors" if name == "smote" else "n_neighbors": k})
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X_res, y_res = t((X, y), generator=0)
+    except AugkitError:
+        pass
+    else:
+        n = X.shape[0]
+        assert type(X_res) is type(X) and type(y_res) is type(y)
+        assert X_res.ndim == 2 and X_res.shape[1] == X.shape[1]
+        assert X_res.shape[0] == y_res.shape[0] >= n
+        # imbalanced-learn reads an object array as float64 (sklearn's check_array does).
+        assert X_res.dtype == (np.float64 if X.dtype == object else X.dtype)
+        assert y_res.dtype == y.dtype
+        assert _same(X_res[:n], X) and _same(y_res[:n], y)
+    assert _same(X, before[0]) and _same(y, before[1])

@@ -3,6 +3,7 @@ exception, a crash or a changed input."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -122,31 +123,46 @@ def test_boolean_X_is_an_input_error(sampler):
         augkit.make(name)((torch.from_numpy(X), torch.from_numpy(y)), generator=0)
 
 
+@pytest.mark.parametrize("sampler", [SMOTE, ADASYN])
+@pytest.mark.parametrize("shape", [(30,), (30, 3, 2)])
+def test_X_of_one_or_three_dimensions_is_an_input_error(sampler, shape):
+    X = np.random.default_rng(0).random(shape)
+    y = np.array([0] * 24 + [1] * 6)
+    with pytest.raises(InputError, match=rf"^{sampler._augkit_name}: X got shape "
+                                         rf"{re.escape(str(shape))}; allowed: a 2-D array"):
+        sampler(random_state=0).fit_resample(X, y)
+
+
 # ---- generated malformed tables -----------------------------------------------------------
 
-DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int32, np.uint8, np.bool_, object]
+FAULTS = ["none", "none", "none", "nan", "inf", "1d", "3d", "one_row", "no_rows", "one_class",
+          "short_y", "long_y", "no_features", "tiny_class", np.bool_, object, np.float16,
+          np.int64, np.uint8]
 
 
 @st.composite
 def tables(draw):
-    n = draw(st.integers(0, 40))
-    d = draw(st.integers(0, 4))
-    ndim = draw(st.sampled_from([1, 2, 2, 2, 3]))
-    shape = {1: (n,), 2: (n, d), 3: (n, d, 2)}[ndim]
+    """A valid table (two or three classes, 8-40 rows) with at most one fault of each kind a
+    user's data has: non-finite entries, X of 1 or 3 dimensions, one row, no rows, one class,
+    y of the wrong length, no features, a class of one sample, or another dtype."""
+    fault = draw(st.sampled_from(FAULTS))
+    n, d = draw(st.integers(8, 40)), draw(st.integers(1, 4))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
-    X = rng.normal(size=shape) * 10
-    if draw(st.booleans()) and X.size:
-        X.flat[draw(st.integers(0, X.size - 1))] = draw(st.sampled_from([np.nan, np.inf]))
-    dtype = draw(st.sampled_from(DTYPES))
-    with np.errstate(invalid="ignore", over="ignore"):
-        X = X.astype(dtype) if dtype is not np.bool_ else X > 0
-    classes = draw(st.integers(1, 3))
-    n_y = n + draw(st.sampled_from([0, 0, 0, 1, -1]))
-    y = rng.integers(0, classes, size=max(n_y, 0))
-    if y.size and draw(st.booleans()):
-        y[: max(1, y.size * 2 // 3)] = 0  # a clear majority
-    as_torch = draw(st.booleans()) and dtype is not object
-    if as_torch:
+    y = np.sort(rng.integers(0, draw(st.integers(2, 3)), size=n))
+    y[: n * 2 // 3] = 0  # a clear majority
+    y[-3:] = y.max() if fault != "tiny_class" else y[-3:]
+    X = rng.normal(size=(n, d)) * 10
+    if fault in ("nan", "inf"):
+        X.flat[draw(st.integers(0, X.size - 1))] = np.nan if fault == "nan" else -np.inf
+    X = {"1d": X[:, 0], "3d": X[:, :, None], "one_row": X[:1], "no_rows": X[:0],
+         "no_features": X[:, :0]}.get(fault, X)
+    y = {"one_row": y[:1], "no_rows": y[:0], "one_class": np.zeros_like(y), "short_y": y[:-1],
+         "long_y": np.append(y, 0), "tiny_class": np.append(y, y.max() + 1)}.get(fault, y)
+    if fault == "tiny_class":
+        X = np.vstack([X, X[:1]])
+    if not isinstance(fault, str):
+        X = X > 0 if fault is np.bool_ else X.astype(fault)
+    if draw(st.booleans()) and fault is not object:
         return torch.from_numpy(np.ascontiguousarray(X)), torch.from_numpy(y)
     return X, y
 
@@ -159,7 +175,7 @@ def _same(a, b):
     if isinstance(a, torch.Tensor):
         return a.dtype == b.dtype and torch.equal(a, b) or bool(
             torch.isnan(a.float()).any() and torch.equal(a.isnan(), b.isnan()))
-    if a.dtype == object:
+    if object in (a.dtype, b.dtype):  # X as imbalanced-learn reads it
         a, b = a.astype(np.float64), b.astype(np.float64)
     return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
 

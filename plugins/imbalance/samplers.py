@@ -55,6 +55,9 @@ class _AugkitChecks:
         if n_x != n_y:
             raise InputError(f"{owner}: X has {n_x} rows and y has {n_y} labels; allowed: one "
                              "label per row")
+        if getattr(X, "ndim", 2) != 2:
+            raise InputError(f"{owner}: X got shape {tuple(X.shape)}; allowed: a 2-D array "
+                             "(n_samples, n_features)")
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         # Finiteness is checked here, not by sklearn, so the error is augkit's and says where.
         X, y = validate_data(self, X=X, y=y, reset=True,

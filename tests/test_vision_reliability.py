@@ -162,3 +162,10 @@ def test_malformed_batches_give_an_output_or_an_augkit_error(images, name, label
     assert _same(images, before[0])
     if isinstance(y, torch.Tensor):
         assert _same(y, before[1])
+
+
+def test_random_fill_of_int64_images():
+    # torch.randint's bound is an int64: iinfo(int64).max + 1 overflowed it.
+    image = torch.zeros(2, 3, 16, 16, dtype=torch.int64)
+    out = augkit.make("random_erasing", value="random", scale=[0.2, 0.3])(image, generator=0)
+    assert out.dtype == torch.int64 and bool((out >= 0).all()) and bool((out != 0).any())

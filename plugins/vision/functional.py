@@ -496,7 +496,8 @@ def _random_fill(shape: tuple[int, ...], dtype: torch.dtype, g: torch.Generator,
                  device: torch.device) -> torch.Tensor:
     if dtype.is_floating_point:
         return torch.rand(shape, generator=g, device=device, dtype=dtype)
-    top = int(_dtype_max(dtype)) + 1
+    # randint's exclusive bound is an int64 itself: for int64 images it stops one short of max.
+    top = min(int(_dtype_max(dtype)) + 1, torch.iinfo(torch.int64).max)
     return torch.randint(0, top, shape, generator=g, device=device, dtype=dtype)
 
 

@@ -203,3 +203,64 @@ def test_malformed_tables_give_an_output_or_an_augkit_error(name, data, k):
         assert y_res.dtype == y.dtype
         assert _same(X_res[:n], X) and _same(y_res[:n], y)
     assert _same(X, before[0]) and _same(y, before[1])
+
+
+# ---- generated malformed graphs -----------------------------------------------------------
+
+GRAPH_FAULTS = ["none", "none", "id_high", "id_negative", "ei_int32", "ei_float", "ei_rows",
+                "ei_numpy", "no_edges", "x_half", "x_int", "x_nan", "x_1d", "y_2d", "y_short",
+                "mask_long", "mask_empty", "one_class", "noncontiguous"]
+
+
+def _graph_fault(data, fault, rng):
+    ei, n = data.edge_index, data.num_nodes
+    changes = {
+        "id_high": lambda: {"edge_index": torch.where(ei == 0, n + int(rng.integers(0, 9)), ei)},
+        "id_negative": lambda: {"edge_index": torch.where(ei == 0, -1, ei)},
+        "ei_int32": lambda: {"edge_index": ei.int()},
+        "ei_float": lambda: {"edge_index": ei.float()},
+        "ei_rows": lambda: {"edge_index": ei.repeat(2, 1)},
+        "ei_numpy": lambda: {"edge_index": ei.numpy()},
+        "no_edges": lambda: {"edge_index": ei[:, :0]},
+        "x_half": lambda: {"x": data.x.half()},
+        "x_int": lambda: {"x": data.x.long()},
+        "x_nan": lambda: {"x": torch.where(data.train_mask[:, None], torch.nan, data.x)},
+        "x_1d": lambda: {"x": data.x[:, 0]},
+        "y_2d": lambda: {"y": data.y[:, None]},
+        "y_short": lambda: {"y": data.y[1:]},
+        "mask_long": lambda: {"train_mask": data.train_mask.long()},
+        "mask_empty": lambda: {"train_mask": torch.zeros_like(data.train_mask)},
+        "one_class": lambda: {"y": torch.zeros_like(data.y)},
+        "noncontiguous": lambda: {"x": data.x.t().contiguous().t(),
+                                  "edge_index": ei.t().contiguous().t()},
+    }
+    for key, value in changes.get(fault, dict)().items():
+        data[key] = value
+    return data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fault=st.sampled_from(GRAPH_FAULTS), seed=st.integers(0, 2**16),
+       edges=st.sampled_from(["copy_source", "mix"]), k=st.sampled_from([2, "auto"]))
+def test_malformed_graphs_give_an_output_or_an_augkit_error(fault, seed, edges, k):
+    data = imbalanced_sbm(120, avg_degree=4, class_fractions=(0.7, 0.2, 0.1),
+                          train_fraction=0.6, seed=seed)
+    data = _graph_fault(data, fault, np.random.default_rng(seed))
+    before = {key: _copy(v) for key, v in data.items() if hasattr(v, "shape")}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = graph_smote(data, k_neighbors=k, edges=edges, seed=seed)
+    except AugkitError:
+        pass
+    else:
+        n, m = data.num_nodes, out.num_nodes
+        assert out.x.shape == (m, data.x.shape[1]) and out.x.dtype == data.x.dtype
+        assert out.y.shape == (m,) and out.train_mask.shape == (m,)
+        assert torch.equal(out.edge_index[:, : data.edge_index.shape[1]], data.edge_index)
+        ids = out.edge_index.reshape(-1).tolist()
+        assert all(0 <= i < m for i in ids)
+        assert m >= n
+    for key, value in before.items():
+        assert _same(data[key], value) if isinstance(value, torch.Tensor) else (
+            np.array_equal(data[key], value))

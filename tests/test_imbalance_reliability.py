@@ -95,6 +95,19 @@ def test_graph_smote_refuses_malformed_edge_index(make):
         augkit.make("graph_smote")(data, generator=0)
 
 
+@pytest.mark.parametrize(("key", "make", "got"), [
+    ("x", lambda d: d.x.long(), r"shape \(300, 16\) and dtype torch.int64"),
+    ("y", lambda d: d.y[:, None], r"shape \(300, 1\) and dtype torch.int64"),
+    ("train_mask", lambda d: d.train_mask.long(), r"shape \(300,\) and dtype torch.int64"),
+    ("x", lambda d: d.x.tolist(), "list"),
+])
+def test_graph_smote_names_what_it_got(key, make, got):
+    data = _graph()
+    data[key] = make(data)
+    with pytest.raises(InputError, match=rf"^graph_smote: {key} got {got}; allowed: "):
+        graph_smote(data, seed=0)
+
+
 def test_graph_smote_without_edges_or_with_an_empty_edge_list():
     data = _graph()
     plain = Data(x=data.x, y=data.y, train_mask=data.train_mask)

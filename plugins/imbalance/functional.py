@@ -163,23 +163,41 @@ def _check_graph(data: Any, owner: str) -> tuple[int, torch.Tensor, torch.Tensor
     x, y, train = data.x, data.y, getattr(data, "train_mask", None)
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.size(0) != n \
             or not x.is_floating_point():
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise InputError(f"{owner}: x is {got}; allowed: a float tensor [num_nodes={n}, "
-                         "num_features]")
+        raise InputError(f"{owner}: x got {_what(x)}; allowed: a float tensor "
+                         f"[num_nodes={n}, num_features]")
     if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.size(0) != n:
-        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-        raise InputError(f"{owner}: y is {got}; allowed: one class label per node, shape "
-                         f"[{n}]")
+        raise InputError(f"{owner}: y got {_what(y)}; allowed: one class label per node, "
+                         f"shape [{n}]")
     if not isinstance(train, torch.Tensor) or train.dtype != torch.bool or train.shape != (n,):
-        got = (f"{tuple(train.shape)} {train.dtype}" if isinstance(train, torch.Tensor)
-               else type(train).__name__)
-        raise InputError(f"{owner}: train_mask is {got}; allowed: a bool tensor of shape [{n}] "
-                         "(synthetic nodes are made from training nodes only)")
-    ei = data.edge_index
-    if ei is not None and (ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long):
-        raise InputError(f"{owner}: edge_index has shape {tuple(ei.shape)} and dtype "
-                         f"{ei.dtype}; allowed: a LongTensor [2, num_edges]")
+        raise InputError(f"{owner}: train_mask got {_what(train)}; allowed: a bool tensor of "
+                         f"shape [{n}] (synthetic nodes are made from training nodes only)")
+    _check_edge_index(data.edge_index, n, owner)
     return n, x, y, train
+
+
+def _what(value: Any) -> str:
+    """A tensor's shape and dtype, or another object's type: what an error says it got."""
+    if isinstance(value, torch.Tensor):
+        return f"shape {tuple(value.shape)} and dtype {value.dtype}"
+    return type(value).__name__
+
+
+def _check_edge_index(ei: Any, n: int, owner: str) -> None:
+    """A LongTensor ``[2, E]`` of ids in ``0..n-1`` (or None): checked before any kernel
+    runs, as the numba kernels index node arrays with these ids unchecked."""
+    if ei is None:
+        return
+    if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.size(0) != 2 \
+            or ei.dtype != torch.long:
+        raise InputError(f"{owner}: edge_index got {_what(ei)}; allowed: a LongTensor "
+                         "[2, num_edges]")
+    if ei.numel() == 0:
+        return
+    lo, hi = (int(v) for v in torch.aminmax(ei))
+    if lo < 0 or hi >= n:
+        bad = lo if lo < 0 else hi
+        raise InputError(f"{owner}: edge_index got node id {bad}; allowed: ids in [0, {n}) (the "
+                         f"graph has {n} nodes)")
 
 
 def _split_keys(data: Any, n: int, e: int) -> tuple[list[str], list[str]]:

@@ -55,12 +55,19 @@ class _AugkitChecks:
         if n_x != n_y:
             raise InputError(f"{owner}: X has {n_x} rows and y has {n_y} labels; allowed: one "
                              "label per row")
+        if getattr(X, "ndim", 2) != 2:
+            raise InputError(f"{owner}: X got shape {tuple(X.shape)}; allowed: a 2-D array "
+                             "(n_samples, n_features)")
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         # Finiteness is checked here, not by sklearn, so the error is augkit's and says where.
         X, y = validate_data(self, X=X, y=y, reset=True,
                              accept_sparse=accept_sparse or ["csr", "csc"],
                              ensure_all_finite=False)
         values = X.data if hasattr(X, "tocsr") else X
+        if values.dtype == np.bool_:
+            # imbalanced-learn would fail inside the interpolation (numpy's boolean subtract).
+            raise InputError(f"{owner}: X got dtype bool; allowed: numbers (int or float); "
+                             "convert X first, e.g. X.astype(float)")
         if np.issubdtype(values.dtype, np.inexact) and not np.isfinite(values).all():
             bad = ~np.isfinite(values)
             what = "NaN" if np.isnan(values).any() else "infinite values"

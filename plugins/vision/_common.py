@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -10,17 +12,25 @@ from augkit.errors import InputError
 from augkit.plugins.vision import functional as VF
 
 
-def check_image(label: str, data: Any) -> None:
-    """Raise InputError naming the transform when ``data`` is not an image or image batch."""
+@contextmanager
+def named(label: str) -> Iterator[None]:
+    """An ``InputError`` raised inside (by a kernel of ``functional``) names the transform."""
     try:
-        VF.count_images(data)
+        yield
     except InputError as exc:
         raise InputError(f"{label}: {exc}") from None
 
 
+def check_image(label: str, data: Any) -> None:
+    """Raise InputError naming the transform when ``data`` is not an image or image batch."""
+    with named(label):
+        VF.count_images(data)
+
+
 def split_batch(label: str, data: Any) -> tuple[torch.Tensor, Any]:
     """``(images, labels)`` of a batch-level transform; a list (default_collate's output) is
-    accepted as well as a tuple."""
+    accepted as well as a tuple. An empty batch is valid (it gives an empty batch, as in
+    torchvision v2); boolean or complex images are not."""
     if not isinstance(data, tuple | list) or len(data) != 2:
         raise InputError(
             f"{label}: got {type(data).__name__}; allowed: a pair (images, labels), e.g. "
@@ -30,6 +40,5 @@ def split_batch(label: str, data: Any) -> tuple[torch.Tensor, Any]:
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
         raise InputError(f"{label}: images {shape}; allowed: a torch NCHW tensor")
-    if images.shape[0] < 1:
-        raise InputError(f"{label}: an empty batch; allowed: at least one image")
+    check_image(label, images)
     return images, labels

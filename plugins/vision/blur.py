@@ -14,14 +14,16 @@ from augkit.transform import Transform
 
 
 def _odd_size(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value % 2 == 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value % 2 == 0 \
+            or value > VF.MAX_KERNEL_SIZE:
         raise ValueError(value)
     return value
 
 
 KERNEL_SIZE = AnyOf(
     Choice("auto"),
-    Custom(_odd_size, "an odd integer >= 1", {"type": "integer", "minimum": 1}),
+    Custom(_odd_size, f"an odd integer in [1, {VF.MAX_KERNEL_SIZE}]",
+           {"type": "integer", "minimum": 1, "maximum": VF.MAX_KERNEL_SIZE}),
 )
 
 
@@ -33,6 +35,9 @@ class GaussianBlur(Transform):
     (``int(sigma * 3.5) * 2 + 1``); numpy images give albumentations' result for the same
     sigma (same kernel, same OpenCV call, reflect-101 border).
 
+    An image without pixels (an empty batch, or height or width 0) comes back as it is, a
+    copy, as torchvision v2 returns it (albumentations' OpenCV call fails on it).
+
     >>> import numpy as np, augkit
     >>> blur = augkit.make("gaussian_blur", sigma=[1.0, 2.0])
     >>> blur(np.zeros((32, 32, 3), np.uint8), generator=0).shape
@@ -43,10 +48,12 @@ class GaussianBlur(Transform):
     kinds = ("image",)
     levels = ("sample", "batch")
     params = {
-        "sigma": Param(Interval(Number(0.0, None, low_open=True)), (0.5, 3.0),
-                       "range of the Gaussian's standard deviation, in pixels, drawn per image"),
+        "sigma": Param(Interval(Number(0.0, VF.MAX_SIGMA, low_open=True)), (0.5, 3.0),
+                       "range of the Gaussian's standard deviation, in pixels, drawn per "
+                       "image; at most 1000 (a 7001-tap kernel)"),
         "kernel_size": Param(KERNEL_SIZE, "auto",
-                             "auto (albumentations' rule from sigma) or a fixed odd size"),
+                             "auto (albumentations' rule from sigma) or a fixed odd size, at "
+                             "most 7001"),
     }
 
     def check_input(self, data: Any) -> None:

@@ -12,6 +12,10 @@ from augkit.plugins.vision._common import check_image
 from augkit.random import draw_seed
 from augkit.transform import Transform
 
+#: ratio's upper bound: a box a million times taller than wide never fits an image; an
+#: infinite ratio has no log-uniform law.
+MAX_RATIO = 1e6
+
 
 class RandomErasing(Transform):
     """Random erasing (Zhong et al. 2017) with boxes drawn per image.
@@ -24,7 +28,9 @@ class RandomErasing(Transform):
     ``value``: ``zero``; ``mean`` (the image's own per-channel mean); ``random`` (per-pixel
     uniform over [0, 255] for uint8, [0, 1) for float, as albumentations' ``fill="random"``;
     torchvision's ``value="random"`` draws N(0, 1), which suits normalised tensors only).
-    Numpy images are filled exactly as albumentations' ``cutout`` fills them.
+    Numpy images are filled exactly as albumentations' ``cutout`` fills them. An image without
+    pixels (an empty batch, or height or width 0) comes back as it is, a copy, as torchvision
+    v2 returns it.
     """
 
     name = "random_erasing"
@@ -33,8 +39,8 @@ class RandomErasing(Transform):
     params = {
         "scale": Param(Interval(Number(0.0, 1.0, low_open=True)), (0.02, 0.33),
                        "range of the erased area, as a fraction of the image"),
-        "ratio": Param(Interval(Number(0.0, None, low_open=True)), (0.3, 3.3),
-                       "range of the box's aspect ratio h / w (log-uniform)"),
+        "ratio": Param(Interval(Number(0.0, MAX_RATIO, low_open=True)), (0.3, 3.3),
+                       "range of the box's aspect ratio h / w (log-uniform); at most 1e6"),
         "value": Param(Choice("zero", "random", "mean"), "zero",
                        "what fills the box: zero, random (per pixel) or the image's mean"),
         "count": Param(Integer(1, 64), 1, "boxes per image, each drawn independently"),

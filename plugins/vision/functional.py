@@ -31,6 +31,7 @@ from augkit._threads import parallel_ranges
 from augkit.errors import InputError
 
 __all__ = [
+    "check_area",
     "count_images",
     "cutmix",
     "erase",
@@ -101,6 +102,22 @@ def image_size(x: Any) -> tuple[int, int]:
     return x.size[1], x.size[0]
 
 
+def _has_no_pixels(x: Any) -> bool:
+    """True for an empty batch, or images of height, width or channels 0."""
+    if isinstance(x, torch.Tensor):
+        return x.numel() == 0
+    if isinstance(x, np.ndarray):
+        return x.size == 0
+    return x.size[0] * x.size[1] == 0
+
+
+def _unchanged_copy(x: Any) -> Any:
+    """What an image without pixels becomes: itself, as a new object (as torchvision v2)."""
+    if isinstance(x, torch.Tensor):
+        return _rewrap(x.clone(), x)
+    return x.copy()
+
+
 def _rewrap(out: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Keep a tv_tensors.Image an Image (torch ops on it return plain tensors)."""
     if type(like) is not torch.Tensor and type(like).__module__.startswith("torchvision"):
@@ -126,6 +143,32 @@ def _dtype_max(dtype: torch.dtype) -> float:
 
 
 # ---- gaussian blur -------------------------------------------------------------------------
+
+
+#: The largest sigma the blur takes: its automatic kernel has 7001 taps, far beyond any image's
+#: need; a larger (or infinite) sigma would size a kernel without bound.
+MAX_SIGMA = 1000.0
+#: The largest kernel size: the automatic size of ``MAX_SIGMA``.
+MAX_KERNEL_SIZE = 7001
+
+
+def _check_blur_args(sigma: Any, kernel_size: int | None) -> None:
+    if isinstance(sigma, float | int) and not isinstance(sigma, bool):
+        bad = None if 0.0 < sigma <= MAX_SIGMA else sigma
+    else:
+        try:
+            t = torch.as_tensor(sigma, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise InputError(f"sigma: got {type(sigma).__name__}; allowed: a number in (0, "
+                             f"{MAX_SIGMA:g}], or one per image") from None
+        ok = (t > 0) & (t <= MAX_SIGMA)
+        bad = None if bool(ok.all()) else float(t.reshape(-1)[~ok.reshape(-1)][0])
+    if bad is not None:
+        raise InputError(f"sigma: got {bad}; allowed: a number in (0, {MAX_SIGMA:g}]")
+    if kernel_size is not None and not (
+            isinstance(kernel_size, int | np.integer) and 0 <= kernel_size <= MAX_KERNEL_SIZE):
+        raise InputError(f"kernel_size: got {kernel_size!r}; allowed: None (automatic) or an "
+                         f"odd integer in [1, {MAX_KERNEL_SIZE}]")
 
 
 def kernel_size_for(sigma: float) -> int:
@@ -154,7 +197,9 @@ def gaussian_blur(image: Any, sigma: Any, kernel_size: int | None = None) -> Any
 
     ``kernel_size`` None follows albumentations' automatic rule per image; an odd integer fixes
     it. Shape, dtype and device are kept; the input is not changed; integers are rounded and
-    saturated (uint8 never wraps).
+    saturated (uint8 never wraps). An image without pixels (an empty batch, height or width
+    0) comes back as it is, a copy, as torchvision v2 returns it. ``sigma`` in (0, 1000]
+    (``MAX_SIGMA``), else ``InputError``.
 
     >>> import numpy as np
     >>> img = np.full((8, 8, 3), 100, np.uint8)
@@ -162,6 +207,9 @@ def gaussian_blur(image: Any, sigma: Any, kernel_size: int | None = None) -> Any
     True
     """
     _check_image(image)
+    _check_blur_args(sigma, kernel_size)
+    if _has_no_pixels(image):
+        return _unchanged_copy(image)
     if isinstance(image, torch.Tensor):
         return _rewrap(_blur_tensor(image, sigma, kernel_size), image)
     if isinstance(image, np.ndarray):
@@ -375,7 +423,8 @@ def erase(image: Any, boxes: Any, value: str = "zero", seed: int = 0) -> Any:
     float, as albumentations' ``fill="random"``; drawn from ``seed``, reproducible per device).
 
     The numpy kernel is albumentations' ``cutout`` (same holes, same random stream) written out
-    so no albumentations import is needed; results are equal, which the tests check.
+    so no albumentations import is needed; results are equal, which the tests check. An image
+    without pixels comes back as it is (a copy): there is nothing to erase.
     """
     _check_image(image)
     if value not in ("zero", "mean", "random"):
@@ -386,6 +435,8 @@ def erase(image: Any, boxes: Any, value: str = "zero", seed: int = 0) -> Any:
         b = b[None]
     if b.ndim != 3 or b.shape[0] != n or b.shape[2] != 4:
         raise InputError(f"boxes: shape {tuple(b.shape)}; allowed: ({n}, count, 4)")
+    if _has_no_pixels(image):
+        return _unchanged_copy(image)
     if isinstance(image, torch.Tensor):
         if image.device.type == "cpu":
             out = _erase_tensor_loop(image, b, value, seed)
@@ -445,7 +496,8 @@ def _random_fill(shape: tuple[int, ...], dtype: torch.dtype, g: torch.Generator,
                  device: torch.device) -> torch.Tensor:
     if dtype.is_floating_point:
         return torch.rand(shape, generator=g, device=device, dtype=dtype)
-    top = int(_dtype_max(dtype)) + 1
+    # randint's exclusive bound is an int64 itself: for int64 images it stops one short of max.
+    top = min(int(_dtype_max(dtype)) + 1, torch.iinfo(torch.int64).max)
     return torch.randint(0, top, shape, generator=g, device=device, dtype=dtype)
 
 
@@ -549,6 +601,7 @@ def sample_cutmix_boxes(
     ``int(0.5 * sqrt(1 - lam) * W)`` and ``... * H``, clipped to the image; the label weight is
     ``1 - pasted area / (H * W)``, the exact area after clipping.
     """
+    check_area((height, width))
     n = lam.shape[0]
     cy = torch.randint(height, (n,), generator=generator)
     cx = torch.randint(width, (n,), generator=generator)
@@ -563,11 +616,24 @@ def sample_cutmix_boxes(
     return torch.stack([y1, x1, y2, x2], -1), exact
 
 
+def check_area(shape: tuple[int, ...]) -> None:
+    """``InputError`` unless images of ``shape`` (``(..., H, W)``) have height and width >= 1:
+    CutMix's box and label weight are fractions of the image's area."""
+    if shape[-2] < 1 or shape[-1] < 1:
+        raise InputError(f"got images of shape {tuple(shape)}; allowed: height and width >= 1 "
+                         "(the pasted box is a fraction of the image's area)")
+
+
 def to_soft_labels(labels: torch.Tensor, num_classes: int | None, n: int) -> torch.Tensor:
     """Integer labels ``(n,)`` -> one-hot float32 ``(n, num_classes)``; soft labels ``(n, K)``
     (float) pass through."""
     if not isinstance(labels, torch.Tensor):
-        labels = torch.as_tensor(np.asarray(labels))
+        try:
+            labels = torch.as_tensor(np.asarray(labels))
+        except (TypeError, ValueError, RuntimeError):
+            raise InputError(f"labels of type {type(labels).__name__}; allowed: integer class "
+                             f"ids ({n},) with num_classes, or float soft labels ({n}, "
+                             "num_classes)") from None
     if labels.dtype.is_floating_point:
         if labels.ndim != 2 or labels.shape[0] != n:
             raise InputError(
@@ -664,6 +730,7 @@ def cutmix(
     weight of image i is 1 - box area / image area (exact, after clipping)."""
     x = images
     n, _, h, w = x.shape
+    check_area(x.shape)
     soft = to_soft_labels(labels, num_classes, n)
     perm = torch.as_tensor(perm, dtype=torch.int64)
     boxes = torch.as_tensor(boxes, dtype=torch.int64).cpu()
@@ -684,7 +751,7 @@ def cutmix(
                     if y2 > y1 and x2 > x1:
                         dst[i, :, y1:y2, x1:x2] = src[partner[i], :, y1:y2, x1:x2]
 
-            parallel_ranges(run, n, x[0].numel())
+            parallel_ranges(run, n, math.prod(x.shape[1:]))
         else:
             for i, (y1, x1, y2, x2) in enumerate(box_list):
                 if y2 > y1 and x2 > x1:

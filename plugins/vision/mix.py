@@ -8,9 +8,19 @@ import torch
 
 from augkit.params import Boolean, Integer, Nullable, Number, Param
 from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import split_batch
+from augkit.plugins.vision._common import named, split_batch
 from augkit.random import uniform
 from augkit.transform import Transform
+
+#: alpha's upper bound: Beta(alpha, alpha) is then 0.5 within about 1e-3, what any larger
+#: (or an infinite, whose draws are NaN) alpha would mean.
+MAX_ALPHA = 1e6
+
+
+def _alpha(default: float) -> Param:
+    return Param(Number(0.0, MAX_ALPHA, low_open=True), default,
+                 "Beta(alpha, alpha) of lambda; at most 1e6 (lambda is then 0.5 within 1e-3)")
+
 
 _COMMON = {
     "num_classes": Param(Nullable(Integer(1, None)), None,
@@ -24,7 +34,8 @@ class _Mix(Transform):
     """Shared by mixup and cutmix: partners are a random permutation of the batch (torchvision
     pairs by ``roll(1)``, which needs a shuffled loader); labels come back as soft labels
     ``(B, num_classes)``, also when the apply probability skips the batch, so the loss always
-    sees one label format."""
+    sees one label format. An empty batch gives an empty batch and ``(0, num_classes)`` labels,
+    as torchvision v2 MixUp and CutMix do."""
 
     kinds = ("image",)
     levels = ("batch",)
@@ -38,7 +49,8 @@ class _Mix(Transform):
 
     def _soft_only(self, data: Any) -> Any:
         images, labels = split_batch(self.label(), data)
-        soft = VF.to_soft_labels(labels, self.num_classes, images.shape[0])
+        with named(self.label()):
+            soft = VF.to_soft_labels(labels, self.num_classes, images.shape[0])
         return type(data)((images, soft))
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
@@ -68,7 +80,7 @@ class MixUp(_Mix):
 
     name = "mixup"
     params = {
-        "alpha": Param(Number(0.0, None, low_open=True), 0.2, "Beta(alpha, alpha) of lambda"),
+        "alpha": _alpha(0.2),
         **_COMMON,
     }
 
@@ -79,7 +91,8 @@ class MixUp(_Mix):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         images, labels = split_batch(self.label(), data)
-        out = VF.mixup(images, labels, params["perm"], params["lam"], self.num_classes)
+        with named(self.label()):
+            out = VF.mixup(images, labels, params["perm"], params["lam"], self.num_classes)
         return type(data)(out)
 
 
@@ -87,14 +100,21 @@ class CutMix(_Mix):
     """CutMix (Yun et al. 2019): image i gets the box of its partner ``perm[i]``; box side
     ``sqrt(1 - lam)`` of the image, centre uniform per image, clipped at the border; the label
     weight is the exact kept area after clipping. lam ~ Beta(alpha, alpha), once per batch (each
-    image still gets its own box position) or per image with ``per_sample_lambda``.
+    image still gets its own box position) or per image with ``per_sample_lambda``. Images of
+    height or width 0 raise ``InputError`` (the box is a fraction of an area there is not; as
+    torchvision v2 CutMix, which fails on them).
     """
 
     name = "cutmix"
     params = {
-        "alpha": Param(Number(0.0, None, low_open=True), 1.0, "Beta(alpha, alpha) of lambda"),
+        "alpha": _alpha(1.0),
         **_COMMON,
     }
+
+    def check_input(self, data: Any) -> None:
+        images, _ = split_batch(self.label(), data)
+        with named(self.label()):
+            VF.check_area(images.shape)
 
     def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
         images = data[0]
@@ -105,5 +125,6 @@ class CutMix(_Mix):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         images, labels = split_batch(self.label(), data)
-        out = VF.cutmix(images, labels, params["perm"], params["boxes"], self.num_classes)
+        with named(self.label()):
+            out = VF.cutmix(images, labels, params["perm"], params["boxes"], self.num_classes)
         return type(data)(out)

@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 
 from augkit.errors import InputError
 from augkit.plugins.vision import functional as VF
+from augkit.plugins.vision.functional import _images as VI
+from augkit.plugins.vision.functional import blur as VB
+from augkit.plugins.vision.functional import erasing as VE
 
 A = pytest.importorskip("albumentations")
 ABF = pytest.importorskip("albumentations.augmentations.blur.functional")
@@ -66,7 +69,7 @@ def test_tensor_backends_agree(dtype, channels):
     x = x.to(dtype) / 255 if dtype.is_floating_point else x
     sig = torch.tensor([0.5, 1.6, 3.0], dtype=torch.float64)
     cv = VF.gaussian_blur(x, sig)
-    conv = VF._blur_conv(x, sig, None)
+    conv = VB._blur_conv(x, sig, None)
     assert cv.dtype == conv.dtype == dtype
     if dtype == torch.uint8:
         assert (cv.int() - conv.int()).abs().max() <= 1  # fixed-point vs float rounding
@@ -87,7 +90,7 @@ def test_conv_path_reflects_like_opencv_on_tiny_images():
     # Kernel wider than the image: reflect-101 must keep repeating, as OpenCV does.
     x = torch.rand(2, 3, 4, 5, dtype=torch.float64)
     sig = torch.tensor([3.0, 2.5], dtype=torch.float64)
-    torch.testing.assert_close(VF._blur_conv(x, sig, None), VF.gaussian_blur(x, sig))
+    torch.testing.assert_close(VB._blur_conv(x, sig, None), VF.gaussian_blur(x, sig))
 
 
 @pytest.mark.parametrize("path", ["cv2", "conv"])
@@ -95,7 +98,7 @@ def test_conv_path_reflects_like_opencv_on_tiny_images():
 def test_constant_image_unchanged_by_blur(path, dtype):
     x = torch.full((4, 3, 19, 23), 173, dtype=dtype)
     sig = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=torch.float64)
-    out = VF.gaussian_blur(x, sig) if path == "cv2" else VF._blur_conv(x, sig, None)
+    out = VF.gaussian_blur(x, sig) if path == "cv2" else VB._blur_conv(x, sig, None)
     if dtype == torch.uint8:
         assert torch.equal(out, x)
     else:
@@ -105,7 +108,7 @@ def test_constant_image_unchanged_by_blur(path, dtype):
 def test_uint8_blur_saturates_not_wraps():
     x = torch.zeros(1, 1, 16, 16, dtype=torch.uint8)
     x[..., ::2, :] = 255
-    for fn in (VF.gaussian_blur, lambda a, s: VF._blur_conv(a, s, None)):
+    for fn in (VF.gaussian_blur, lambda a, s: VB._blur_conv(a, s, None)):
         out = fn(x, torch.tensor([1.0], dtype=torch.float64))
         assert out.dtype == torch.uint8
         assert 100 < float(out.float().mean()) < 155  # a wrap would drag the mean down
@@ -150,7 +153,7 @@ def test_boxes_inside_image_and_area_within_scale(h, w, s0, ds, r0, dr, n, seed)
 def test_small_and_vectorised_box_paths_agree():
     # The plain-Python path for a few boxes and the numpy path for a batch share one rule.
     u = torch.rand((400, 1, 22), generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    small = VF._erasing_boxes_small(u.numpy(), 50, 70, (0.02, 0.6), (0.3, 3.3), 10)
+    small = VE._erasing_boxes_small(u.numpy(), 50, 70, (0.02, 0.6), (0.3, 3.3), 10)
 
     g = torch.Generator().manual_seed(3)
     batch = VF.sample_erasing_boxes(g, 400, 50, 70, (0.02, 0.6), (0.3, 3.3), count=1)
@@ -184,7 +187,7 @@ def test_numpy_erase_equals_albumentations(value, shape, dtype):
     holes = np.array([[7, 5, 16, 25], [1, 30, 41, 36]], dtype=np.int32)
     ours = VF.erase(img, boxes, value, seed=123)
     if value == "mean":
-        fill = VF._fill_mean(img)
+        fill = VE._fill_mean(img)
     else:
         fill = 0 if value == "zero" else "random"
     ref = A.Erasing(fill=fill, p=1.0).apply(img, holes=holes, seed=123)
@@ -199,8 +202,8 @@ def test_tensor_erase_loop_and_mask_paths_agree(value, dtype):
     g = torch.Generator().manual_seed(1)
     x = torch.randint(0, 256, (6, 3, 30, 40), generator=g, dtype=torch.uint8).to(dtype)
     boxes = VF.sample_erasing_boxes(g, 6, 30, 40, (0.1, 0.4), (0.3, 3.3), count=2)
-    loop = VF._erase_tensor_loop(x, boxes.numpy(), value, 0)
-    masked = VF._erase_tensor_masked(x, boxes.numpy(), value, 0)
+    loop = VE._erase_tensor_loop(x, boxes.numpy(), value, 0)
+    masked = VE._erase_tensor_masked(x, boxes.numpy(), value, 0)
     assert torch.equal(loop, masked)
 
 
@@ -208,9 +211,9 @@ def test_tensor_erase_loop_and_mask_paths_agree(value, dtype):
 def test_random_fill_in_range_and_only_in_box(dtype):
     x = torch.full((2, 3, 30, 30), 0.5 if dtype.is_floating_point else 128).to(dtype)
     boxes = torch.tensor([[[0, 0, 10, 10]], [[5, 5, 20, 20]]])
-    for fn in (VF._erase_tensor_loop, VF._erase_tensor_masked):
+    for fn in (VE._erase_tensor_loop, VE._erase_tensor_masked):
         out = fn(x, boxes.numpy(), "random", 9)
-        mask = VF._box_mask(boxes, 30, 30, torch.device("cpu")).expand_as(x)
+        mask = VI._box_mask(boxes, 30, 30, torch.device("cpu")).expand_as(x)
         assert torch.equal(out[~mask], x[~mask])
         inside = out[mask].double()
         top = 1.0 if dtype.is_floating_point else 255
@@ -280,7 +283,7 @@ def test_erasing_a_large_cpu_batch_matches_the_clone_path(monkeypatch):
     boxes = VF.sample_erasing_boxes(torch.Generator().manual_seed(1), 64, 128, 128,
                                     (0.02, 0.33), (0.3, 3.3), 2)
     outs = {v: VF.erase(x, boxes, v, seed=5) for v in ("zero", "mean", "random")}
-    monkeypatch.setattr(VF, "copy_output", lambda t: t.clone())
+    monkeypatch.setattr(VE, "copy_output", lambda t: t.clone())
     for value, got in outs.items():
         assert torch.equal(got, VF.erase(x, boxes, value, seed=5)), value
         assert not torch.equal(got, x)

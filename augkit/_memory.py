@@ -37,6 +37,19 @@ _POOL: dict[int, list[np.ndarray]] = {}  # bucket count -> flat uint8 buffers of
 _pooled_bytes = 0
 
 
+def _reset_after_fork() -> None:
+    """In a forked child: a new lock and an empty pool. The fork may have happened while
+    another thread held the lock (it stays held forever in the child) or was half way through
+    changing the pool; the child's arrays keep their own buffers alive either way."""
+    global _LOCK, _POOL, _pooled_bytes
+    _LOCK = threading.Lock()
+    _POOL = {}
+    _pooled_bytes = 0
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 def _limit_bytes() -> int:
     try:
         return max(0, int(os.environ.get("AUGKIT_OUTPUT_POOL_MB", "1024"))) << 20

@@ -22,6 +22,12 @@ def _as_transforms(value: Any) -> tuple[Transform, ...]:
     return tuple(items)
 
 
+#: The most views ``Views`` (and a policy's top-level ``views:``) makes of one input: far above
+#: any contrastive setup, low enough that a typo cannot fill memory.
+MAX_VIEWS = 1024
+#: The most children one ``SomeOf`` call applies (its ``n``), for the same reason.
+MAX_SOME_OF = 1024
+
 _TRANSFORMS = Custom(
     _as_transforms,
     "a non-empty list of transforms",
@@ -117,8 +123,12 @@ class OneOf(Container):
                     f"one_of.weights: got {len(weights)} weights for {len(self.children)} "
                     "transforms; allowed: one weight per transform"
                 )
-            if sum(weights) <= 0:
+            total = sum(weights)
+            if total <= 0:
                 raise ParamError("one_of.weights: got all zero; allowed: a positive sum")
+            if total == float("inf"):
+                raise ParamError(f"one_of.weights: got {list(weights)!r}, whose sum overflows; "
+                                 "allowed: weights with a finite sum")
 
     def choose(self, generator: Any) -> list[int]:
         weights = self._params["weights"] or [1.0] * len(self.children)
@@ -133,7 +143,8 @@ class SomeOf(Container):
     name = "some_of"
     params = {
         **Container.params,
-        "n": Param(Integer(0), 1, "how many children to apply"),
+        "n": Param(Integer(0, MAX_SOME_OF), 1,
+                   f"how many children to apply (at most {MAX_SOME_OF})"),
         "replace": Param(Boolean(), False, "may one child be picked more than once"),
     }
 
@@ -160,7 +171,7 @@ class Views(Container):
     name = "views"
     params = {
         **Container.params,
-        "n": Param(Integer(1), 2, "number of views"),
+        "n": Param(Integer(1, MAX_VIEWS), 2, f"number of views (at most {MAX_VIEWS})"),
     }
 
     def run(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:

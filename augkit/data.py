@@ -7,12 +7,14 @@ on which process happens to load it. ``collate`` runs a policy's batch stage as 
 collate step. A policy passed straight as ``transform=`` needs no ``worker_init_fn``: it finds
 its DataLoader worker and distributed rank itself (``augkit.random.process_stream``).
 
-torch_geometric (the graph extra) is imported only to recognise a graph item.
+torch_geometric (the graph extra) is never imported here: an item is recognised as a graph
+only when PyG is already loaded.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -42,11 +44,11 @@ def _is_table(dataset: Any) -> bool:
 
 
 def _is_graph(item: Any) -> bool:
-    try:
-        from torch_geometric.data import Data
-    except ImportError:  # pragma: no cover - graph extra not installed
-        return False
-    return isinstance(item, Data)
+    # A PyG object exists only once torch_geometric.data is imported: image and table items
+    # (in every DataLoader worker) never pay for importing PyG.
+    module = sys.modules.get("torch_geometric.data")
+    data_cls = getattr(module, "Data", None)
+    return data_cls is not None and isinstance(item, data_cls)
 
 
 class AugmentedDataset(torch.utils.data.Dataset):

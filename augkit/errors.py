@@ -35,6 +35,11 @@ class RegistryError(AugkitError, LookupError):
     """An unknown transform name, or two packages registering the same name."""
 
 
+class PluginWarning(UserWarning):
+    """A third-party plugin (or one of its names) was skipped; ``augkit.registry.skipped()``
+    lists each with its reason."""
+
+
 class PolicyError(AugkitError, ValueError):
     """A policy (YAML file, text or dict) is malformed.
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from augkit.errors import ParamError, did_you_mean
 
 
@@ -29,11 +31,23 @@ class Spec:
         return {}
 
     def fail(self, value: Any) -> ValueError:
-        return ValueError(f"got {value!r}; allowed: {self.allowed()}")
+        return ValueError(f"got {_short_repr(value)}; allowed: {self.allowed()}")
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 400-digit int stays one readable line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A Python or numpy integer or float; booleans (Python's and numpy's) are not numbers."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _plain_number(value: Any) -> Any:
+    """numpy scalars -> the equal Python int or float (so a stored parameter dumps as YAML)."""
+    return value.item() if isinstance(value, np.integer | np.floating) else value
 
 
 def _fmt(x: float) -> str:
@@ -42,26 +56,35 @@ def _fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class Number(Spec):
-    """A real number in [low, high] (either bound open with ``low_open``/``high_open``)."""
+    """A finite real number in [low, high] (either bound open with ``low_open``/``high_open``);
+    ``allow_inf`` also accepts the infinities the bounds admit. numpy scalars are accepted and
+    stored as Python numbers."""
 
     low: float | None = None
     high: float | None = None
     low_open: bool = False
     high_open: bool = False
     integer: bool = False
+    allow_inf: bool = False
 
     def check(self, value: Any) -> Any:
         if not _is_number(value):
             raise self.fail(value)
+        value = _plain_number(value)
         if self.integer:
             if isinstance(value, float):
-                if not value.is_integer():
+                if not value.is_integer():  # NaN and the infinities included
                     raise self.fail(value)
                 value = int(value)
         else:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an int beyond the float range
+                raise self.fail(value) from None
             if math.isnan(value):
                 raise self.fail(value)
+            if math.isinf(value) and not self.allow_inf:
+                raise ValueError(f"got {_short_repr(value)}; allowed: {self.allowed()}, finite")
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             raise self.fail(value)
         if self.high is not None and (
@@ -124,6 +147,7 @@ class Choice(Spec):
         object.__setattr__(self, "options", tuple(options))
 
     def check(self, value: Any) -> Any:
+        value = _plain_number(value)
         for option in self.options:
             # 1 == True in Python: compare types too, so `true` never passes for `1`.
             if type(option) is type(value) and option == value:
@@ -298,7 +322,7 @@ class Custom(Spec):
     def check(self, value: Any) -> Any:
         try:
             return self.func(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise self.fail(value) from None
 
     def allowed(self) -> str:

@@ -23,9 +23,9 @@ from augkit.errors import AugkitError, ParamError, PolicyError, RegistryError, d
 from augkit.random import (
     GeneratorLike,
     as_generator,
+    process_key,
     process_stream,
     stage_stream,
-    worker_and_rank,
 )
 from augkit.transform import STAGES, Transform
 
@@ -387,7 +387,7 @@ class Policy:
             return as_generator(generator)
         if index is not None:
             return stage_stream(self.seed, stage, epoch, index)
-        key = (os.getpid(), *worker_and_rank())
+        key = process_key()
         if self._process_key != key:
             self._process_key = key
             self._process_generator = process_stream(self.seed)

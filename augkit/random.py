@@ -3,7 +3,8 @@
 Streams are derived from a tuple of integers, e.g. ``(seed, stage, epoch, index)``, by a
 splitmix64 hash chain (``augkit._counter``): item i of epoch e gets the same stream in any
 process, under any number of DataLoader workers or distributed ranks. Nothing here reads or
-changes the global ``torch``, ``numpy`` or ``random`` state.
+changes the global ``torch``, ``numpy`` or ``random`` state (a bare policy in a DataLoader
+follows the seed the loader itself drew: ``process_stream``).
 
 torch is imported by the functions that use it: the transform base imports this module, and
 ``import augkit`` and ``augkit list`` stay light.
@@ -12,7 +13,9 @@ torch is imported by the functions that use it: the transform base imports this 
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,8 +32,8 @@ if TYPE_CHECKING:
 GeneratorLike = Any
 
 __all__ = ["GeneratorLike", "as_generator", "derive_seed", "draw_seed", "numpy_rng",
-           "process_stream", "stage_stream", "stream", "torch_generator", "uniform",
-           "worker_and_rank"]
+           "process_key", "process_stream", "stage_stream", "stream", "torch_generator",
+           "uniform", "worker_and_rank"]
 
 
 def torch_generator(seed: int) -> torch.Generator:
@@ -140,16 +143,60 @@ def worker_and_rank() -> tuple[int, int, int, int]:
     return worker_id, num_workers, rank, world
 
 
+def _loader_iteration() -> Any:
+    """The single-process DataLoader iteration (``num_workers=0``) whose fetch is running this
+    call, found on the call stack; None outside one."""
+    dataloader = sys.modules.get("torch.utils.data.dataloader")
+    fetch = getattr(getattr(dataloader, "_SingleProcessDataLoaderIter", None), "_next_data", None)
+    code = getattr(fetch, "__code__", None)
+    if code is None:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is code:
+            return frame.f_locals.get("self")
+        frame = frame.f_back
+    return None
+
+
+def _worker_seed() -> int:
+    """The seed torch gives this DataLoader worker (``base_seed + worker_id``); in the main
+    process during a ``num_workers=0`` iteration, that iteration's ``base_seed`` (what worker 0
+    would get); 0 outside a loader."""
+    import torch.utils.data
+
+    info = torch.utils.data.get_worker_info()
+    if info is not None:
+        return int(info.seed)
+    iteration = _loader_iteration()
+    return int(getattr(iteration, "_base_seed", 0)) if iteration is not None else 0
+
+
+def process_key() -> tuple:
+    """What ``process_stream`` depends on besides the seed: the process, its DataLoader worker
+    and distributed rank, and the ``num_workers=0`` loader iteration running (a new iteration,
+    even with the same base seed, is a new key). A caller keeps one stream per key."""
+    iteration = _loader_iteration()
+    marker = None if iteration is None else weakref.ref(iteration)
+    return (os.getpid(), *worker_and_rank(), marker)
+
+
 def process_stream(seed: int) -> torch.Generator:
     """A generator private to this (rank, DataLoader worker): used when a policy is called as a
     bare ``transform=`` without a generator, so no two workers repeat each other's draws.
 
-    Inside a worker, the loader's per-worker seed (which changes every epoch and follows the
-    loader's own ``generator=``) is mixed in, so epochs differ and a seeded loader replays.
-    """
-    import torch.utils.data
+    It is ``stream(seed, PROCESS, rank, worker_id, worker_seed)``, where ``worker_seed``
+    follows the DataLoader the same way with and without workers:
 
+    - in a worker, the loader's per-worker seed ``base_seed + worker_id``;
+    - in the main process while a ``num_workers=0`` loader fetches, that iteration's
+      ``base_seed`` (so ``num_workers=0`` draws what ``num_workers=1`` draws);
+    - outside a loader, 0.
+
+    ``base_seed`` is what the loader itself draws at the start of every epoch, from its
+    ``generator=`` or else from the global torch RNG: a loader seeded either way (or after
+    ``torch.manual_seed``) replays, two epochs differ, and augkit draws nothing from the
+    global RNG itself. Callers make a new stream whenever ``process_key()`` changes.
+    """
     worker_id, _, rank, _ = worker_and_rank()
-    info = torch.utils.data.get_worker_info()
-    worker_seed = int(info.seed) if info is not None else 0
-    return stream(seed, Stream.PROCESS, rank, worker_id, worker_seed)
+    return stream(seed, Stream.PROCESS, rank, worker_id, _worker_seed())

@@ -11,19 +11,29 @@ included, is found through the entry-point group ``augkit.plugins``. An entry po
 
 (a bare ``"module:Class"`` string also works), so listing names imports no backend library:
 a plugin's module is imported the first time one of its transforms is used. Third-party
-packages may namespace their names as ``package.name``. Two packages registering one name
-is an error that names both.
+packages may namespace their names as ``package.name``.
+
+One bad plugin never takes augkit down. A plugin whose manifest fails to load (any exception),
+is not a dict, or lists an entry that is not a target, and a name registered by two packages,
+is skipped with one ``PluginWarning`` naming the package and the name; ``skipped()`` lists
+what was skipped and why. When two packages register one name, the name goes to augkit's own
+transforms first, then to the package whose distribution name sorts first (alphabetically, so
+the outcome never depends on installation order); the others are skipped. A target that turns
+out not to be a Transform subclass, or whose module raises on import, is a ``RegistryError``
+naming the target when the transform is used. ``register()`` (an explicit call in Python)
+still raises on a clash.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from augkit.errors import RegistryError, did_you_mean
+from augkit.errors import PluginWarning, RegistryError, did_you_mean
 
 if TYPE_CHECKING:
     from augkit.transform import Transform
@@ -60,21 +70,57 @@ class Entry:
             module_name, _, attr = self.target.partition(":")
             try:
                 module = importlib.import_module(module_name)
-                self.cls = getattr(module, attr)
             except ImportError as exc:
                 raise RegistryError(
                     f"transform {self.name!r} (package {self.package!r}) cannot be loaded: "
                     f"{exc}. Install the extra it needs, e.g. pip install 'augkit[all]'"
                 ) from exc
+            except Exception as exc:  # a broken plugin module: say whose, not a raw traceback
+                raise RegistryError(
+                    f"transform {self.name!r} (package {self.package!r}) cannot be loaded: "
+                    f"importing {module_name!r} raised {type(exc).__name__}: {exc}"
+                ) from exc
+            try:
+                cls = getattr(module, attr)
             except AttributeError as exc:
                 raise RegistryError(
                     f"transform {self.name!r}: {self.target!r} names no class in its module "
                     f"(package {self.package!r})"
                 ) from exc
+            _check_transform_class(cls, self)
+            self.cls = cls
         return self.cls
 
 
+def _check_transform_class(cls: Any, entry: Entry) -> None:
+    from augkit.transform import Transform
+
+    if not (isinstance(cls, type) and issubclass(cls, Transform)):
+        raise RegistryError(
+            f"transform {entry.name!r} (package {entry.package!r}): got target "
+            f"{entry.target!r}, which is {_short(cls)}; allowed: a subclass of "
+            "augkit.transform.Transform"
+        )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+class Skipped(NamedTuple):
+    """A plugin entry left out of the registry: its package, its name (the transform's, or
+    the entry point's when the whole manifest failed) and why."""
+
+    package: str
+    name: str
+    reason: str
+
+
 _entries: dict[str, Entry] | None = None
+_skipped: list[Skipped] = []
+# Each skipped plugin is reported once per process, however often discovery runs again.
+_warned: set[Skipped] = set()
 
 
 def _add(table: dict[str, Entry], entry: Entry) -> None:
@@ -94,44 +140,98 @@ def _entry_from_manifest(name: str, spec: Any, package: str) -> Entry:
     if isinstance(spec, dict) and isinstance(spec.get("target"), str):
         return Entry(name, spec["target"], package, tuple(spec.get("kinds", ())))
     if isinstance(spec, type):
-        return Entry(name, f"{spec.__module__}:{spec.__qualname__}", package,
-                     tuple(getattr(spec, "kinds", ())), cls=spec)
+        entry = Entry(name, f"{spec.__module__}:{spec.__qualname__}", package,
+                      tuple(getattr(spec, "kinds", ())))
+        _check_transform_class(spec, entry)
+        entry.cls = spec
+        return entry
     raise RegistryError(
         f"package {package!r} registers {name!r} as {spec!r}; allowed: 'module:Class', "
         "a dict with 'target' (and optional 'kinds'), or a Transform class"
     )
 
 
-def _discover() -> dict[str, Entry]:
+def _package(ep: Any) -> str:
+    return ep.dist.name if ep.dist is not None else ep.value.split(".")[0]
+
+
+def _skip(records: list[Skipped], package: str, name: str, reason: str) -> None:
+    record = Skipped(package, str(name), reason)
+    if record not in records:
+        records.append(record)
+    if record not in _warned:
+        _warned.add(record)
+        warnings.warn(f"augkit: skipped {record.name!r} of plugin package {package!r}: "
+                      f"{reason}", PluginWarning, stacklevel=_outside_augkit())
+
+
+def _outside_augkit() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside augkit."""
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("augkit"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _discover() -> tuple[dict[str, Entry], list[Skipped]]:
     table: dict[str, Entry] = {}
+    skipped: list[Skipped] = []
     for name, spec in _BUILTINS.items():
         _add(table, _entry_from_manifest(name, spec, "augkit"))
-    for ep in sorted(entry_points(group=GROUP), key=lambda e: (e.value, e.name)):
-        package = ep.dist.name if ep.dist is not None else ep.value.split(".")[0]
+    # augkit's own plugins first, then by distribution name: who keeps a clashing name
+    # never depends on the order packages were installed in.
+    eps = sorted(entry_points(group=GROUP),
+                 key=lambda e: (_package(e) != "augkit", _package(e), e.name, e.value))
+    for ep in eps:
+        package = _package(ep)
         try:
             manifest = ep.load()
         except Exception as exc:  # a broken third-party plugin must not break augkit
-            warnings.warn(
-                f"augkit plugin {ep.name!r} of package {package!r} failed to load: {exc}",
-                stacklevel=3,
-            )
+            _skip(skipped, package, ep.name, f"its manifest {ep.value!r} failed to load: "
+                  f"{type(exc).__name__}: {exc}")
             continue
         if not isinstance(manifest, dict):
-            raise RegistryError(
-                f"entry point {ep.name!r} of package {package!r} must name a dict of "
-                f"transforms, got {type(manifest).__name__}"
-            )
+            _skip(skipped, package, ep.name, f"its entry point {ep.value!r} names a "
+                  f"{type(manifest).__name__}; allowed: a dict of transforms")
+            continue
         for name, spec in manifest.items():
-            _add(table, _entry_from_manifest(name, spec, package))
-    return table
+            _add_plugin_entry(table, skipped, name, spec, package)
+    return table, skipped
+
+
+def _add_plugin_entry(table: dict[str, Entry], skipped: list[Skipped], name: Any, spec: Any,
+                      package: str) -> None:
+    if not isinstance(name, str) or not name:
+        _skip(skipped, package, repr(name), "a transform name must be a non-empty string")
+        return
+    try:
+        entry = _entry_from_manifest(name, spec, package)
+    except RegistryError as exc:
+        _skip(skipped, package, name, str(exc))
+        return
+    old = table.get(name)
+    if old is not None and old.target != entry.target:
+        _skip(skipped, package, name,
+              f"the name is already registered by package {old.package!r} ({old.target}); "
+              "a third-party plugin should namespace its names as 'package.name'")
+        return
+    table[name] = entry
 
 
 def entries() -> dict[str, Entry]:
     """Every registered name, discovered once per process (``refresh()`` looks again)."""
-    global _entries
+    global _entries, _skipped
     if _entries is None:
-        _entries = _discover()
+        _entries, _skipped = _discover()
     return _entries
+
+
+def skipped() -> list[Skipped]:
+    """The plugin entries discovery left out, as ``Skipped(package, name, reason)`` records in
+    the order found (a broken manifest, a bad entry, a name another package holds); a
+    transform that fails when first loaded by ``list_transforms(kind)`` is added too."""
+    entries()
+    return list(_skipped)
 
 
 def refresh() -> None:
@@ -185,8 +285,14 @@ def list_transforms(kind: str | None = None) -> list[str]:
     if kind is None:
         return sorted(table)
     out = []
-    for name, entry in table.items():
-        kinds = entry.kinds or tuple(getattr(entry.load(), "kinds", ()))
+    for name, entry in list(table.items()):
+        kinds = entry.kinds
+        if not kinds:
+            try:
+                kinds = tuple(getattr(entry.load(), "kinds", ()))
+            except RegistryError as exc:  # one broken plugin leaves the listing to the rest
+                _skip(_skipped, entry.package, name, str(exc))
+                continue
         if kind in kinds or "any" in kinds:
             out.append(name)
     return sorted(out)

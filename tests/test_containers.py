@@ -9,6 +9,7 @@ from scipy import stats
 
 import augkit
 from augkit import Compose, OneOf, RandomApply, SomeOf, Views
+from augkit.compose import MAX_SOME_OF, MAX_VIEWS
 from augkit.errors import ParamError
 
 from .conftest import AddNoise, Shift, Tag
@@ -140,3 +141,18 @@ def test_equality_compares_parameters_including_callables():
     assert a != augkit.make("smote", sampling_strategy=lambda y: {0: 10})
     assert Compose([a, Shift(mode="add")]) == Compose([a, Shift(mode="add")])
     assert Compose([a, Shift(mode="add")]) != Compose([a, Shift(mode="sub")])
+
+
+@pytest.mark.parametrize("name,params", [
+    ("views", {"n": 10**9}), ("some_of", {"n": 10**9, "replace": True}),
+    ("views", {"n": MAX_VIEWS + 1}), ("some_of", {"n": MAX_SOME_OF + 1, "replace": True}),
+])
+def test_container_sizes_are_bounded(name, params):
+    bound = MAX_VIEWS if name == "views" else MAX_SOME_OF
+    with pytest.raises(ParamError, match=rf"^{name}\.n: got \d+; allowed: an integer in \[\d, "
+                                         rf"{bound}\]"):
+        augkit.make(name, transforms=[Tag(id=0)], **params)
+    assert len(augkit.make(name, transforms=[Tag(id=0)], n=bound, replace=True)
+               if name == "some_of" else augkit.make(name, transforms=[Tag(id=0)], n=bound)) == 1
+    doc = {row["name"]: row["doc"] for row in augkit.registry.get(name).describe_params()}["n"]
+    assert f"at most {bound}" in doc

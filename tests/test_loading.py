@@ -145,3 +145,21 @@ def test_distributed_ranks_match_single_process(kind, tmp_path):
         assert _equal(tensors, single[key])
     rerun = _run_ranks(kind, 2, tmp_path)
     assert all(_equal(rerun[r][k], ranks[r][k]) for r in range(2) for k in ranks[r])
+
+
+def test_image_and_table_items_never_import_torch_geometric():
+    code = """
+import sys, torch, augkit
+from augkit.data import AugmentedDataset
+imgs = [(torch.rand(3, 8, 8), i % 2) for i in range(4)]
+ds = AugmentedDataset(imgs, augkit.Policy(sample=[augkit.make("gaussian_blur")], seed=1))
+list(torch.utils.data.DataLoader(ds, batch_size=2))
+X, y = torch.randn(6, 3), torch.arange(6) % 2
+ds = AugmentedDataset((X, y), augkit.Policy(sample=[augkit.make("diffusion_noise")], seed=1))
+list(torch.utils.data.DataLoader(ds, batch_size=2))
+print("PYG", sorted(m for m in sys.modules if m.startswith("torch_geometric")))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "PYG []" in out.stdout

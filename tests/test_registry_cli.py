@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,9 +16,10 @@ import torch
 import augkit
 from augkit import registry
 from augkit.cli import main
-from augkit.errors import RegistryError
+from augkit.errors import PluginWarning, RegistryError
 
 HERE = Path(__file__).parent
+ROOT = HERE.parent
 BUILTIN = ["node_dropout", "edge_dropout", "feature_masking", "edge_rewiring",
            "subgraph_sampling", "smote", "adasyn", "graph_smote", "gaussian_blur",
            "random_erasing", "mixup", "cutmix", "minmax_scale", "standardize",
@@ -80,20 +83,77 @@ def test_third_party_plugin_loads_from_yaml(tmp_path, monkeypatch):
         registry.refresh()
 
 
-def test_name_collision_names_both_packages(tmp_path, monkeypatch):
-    target = _install_thirdparty(tmp_path, monkeypatch)
-    manifest = target / "augkit_thirdparty" / "manifest.py"
-    manifest.write_text(manifest.read_text() + "TRANSFORMS['edge_dropout'] = "
-                        "'augkit_thirdparty.transforms:Negate'\n")
-    try:
-        with pytest.raises(RegistryError) as info:
-            augkit.list_transforms()
-        assert "augkit-thirdparty" in str(info.value) and "'augkit'" in str(info.value)
-    finally:
-        monkeypatch.undo()
-        sys.modules.pop("augkit_thirdparty.manifest", None)
-        sys.modules.pop("augkit_thirdparty", None)
-        registry.refresh()
+BROKEN = ("augkit_boom", "augkit_clash", "augkit_zclash", "augkit_notdict")
+
+
+@pytest.fixture
+def broken_plugins(tmp_path, monkeypatch):
+    """tests/thirdparty/broken installed: a manifest raising RuntimeError, one naming a list,
+    a package clashing with augkit's edge_dropout and, on shared.double, with another third
+    party, and targets that are no Transform or whose module raises."""
+    for name in [m for m in sys.modules if m.startswith(BROKEN)]:
+        del sys.modules[name]
+    target = tmp_path / "broken"
+    shutil.copytree(HERE / "thirdparty" / "broken", target)
+    monkeypatch.syspath_prepend(str(target))
+    monkeypatch.setattr(registry, "_warned", set())
+    registry.refresh()
+    yield target
+    monkeypatch.undo()
+    for name in [m for m in sys.modules if m.startswith(BROKEN)]:
+        del sys.modules[name]
+    registry.refresh()
+
+
+def test_broken_and_clashing_plugins_are_skipped_with_one_warning_each(broken_plugins):
+    with pytest.warns(PluginWarning) as record:
+        names = augkit.list_transforms()
+    assert "gaussian_blur" in names and "shared.double" in names
+    assert registry.entries()["edge_dropout"].package == "augkit"  # the built-in keeps it
+    # augkit-clash sorts before augkit-zclash: it keeps the shared name, whatever the order
+    # the packages were installed in.
+    assert torch.equal(augkit.make("shared.double")(torch.ones(2)), torch.full((2,), 2.0))
+    assert isinstance(augkit.make("gaussian_blur"), augkit.Transform)
+    skipped = {(s.package, s.name) for s in registry.skipped()}
+    assert skipped == {("augkit-boom", "boom"), ("augkit-notdict", "notdict"),
+                       ("augkit-clash", "edge_dropout"), ("augkit-clash", "clash.bad_spec"),
+                       ("augkit-zclash", "shared.double")}
+    reasons = {s.name: s.reason for s in registry.skipped()}
+    assert "RuntimeError: the boom plugin is broken" in reasons["boom"]
+    assert "already registered by package 'augkit'" in reasons["edge_dropout"]
+    messages = [str(w.message) for w in record]
+    assert len(messages) == len(set(messages)) == 5
+    assert all("augkit-" in m for m in messages)
+    registry.refresh()  # discovering again does not warn again
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        augkit.list_transforms()
+
+
+def test_plugin_target_must_be_a_transform(broken_plugins):
+    with pytest.warns(PluginWarning):
+        augkit.list_transforms()
+    with pytest.raises(RegistryError, match=r"'os:getcwd'.*allowed: a subclass of"):
+        augkit.make("clash.getcwd")
+    with pytest.raises(RegistryError, match=r"importing 'augkit_clash.explode' raised "
+                                            r"ValueError: the explode module is broken"):
+        augkit.make("clash.explode")
+    with pytest.warns(PluginWarning) as record:
+        table = augkit.list_transforms("table")  # loads kind-less entries: skips the bad ones
+    assert sorted(str(w.message).split("'")[1] for w in record) == ["clash.explode",
+                                                                     "clash.getcwd"]
+    assert "shared.double" in table and "clash.getcwd" not in table
+    assert {"clash.getcwd", "clash.explode"} <= {s.name for s in registry.skipped()}
+
+
+def test_broken_plugins_leave_the_cli_working_and_warn_once(broken_plugins):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(broken_plugins), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-m", "augkit", "list"], capture_output=True,
+                          text=True, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "gaussian_blur" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.stderr.count("skipped 'boom' of plugin package 'augkit-boom'") == 1
+    assert proc.stderr.count("'edge_dropout' of plugin package 'augkit-clash'") == 1
 
 
 def test_cli_list_show_schema(capsys):

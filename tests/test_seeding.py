@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from augkit._counter import Stream
 from augkit.errors import AugkitError
 from augkit.random import as_generator, derive_seed, draw_seed, stream, uniform
 
 from .conftest import AddNoise
+from .loading_fixtures import table_policy
 
 
 def test_derive_seed_is_stable_and_distinct():
@@ -101,3 +103,62 @@ def test_draw_seed_is_what_randint_draws():
         want = [int(torch.randint(0, 2**63 - 1, (1,), generator=ref)) for _ in range(20)]
         assert got == want
         assert torch.equal(g.get_state(), ref.get_state())
+
+
+class _BareRows(torch.utils.data.Dataset):
+    """Each item is the policy applied as a bare transform (no index, no generator)."""
+
+    def __init__(self, n: int = 6) -> None:
+        self.policy, self.n = table_policy(), n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        return self.policy(torch.zeros(3))
+
+
+def _epochs(num_workers: int, generator=None, epochs: int = 2) -> list[torch.Tensor]:
+    """Every epoch's rows, from one loader over a fresh dataset."""
+    loader = torch.utils.data.DataLoader(_BareRows(), batch_size=2, num_workers=num_workers,
+                                         generator=generator)
+    return [torch.cat(list(loader)) for _ in range(epochs)]
+
+
+def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_seeded_loader_generator_steers_a_bare_policy(num_workers):
+    first = _epochs(num_workers, torch.Generator().manual_seed(0))
+    assert _same(first, _epochs(num_workers, torch.Generator().manual_seed(0)))  # replays
+    assert not torch.equal(first[0], first[1])  # two epochs differ
+    assert not _same(first, _epochs(num_workers, torch.Generator().manual_seed(1)))
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_torch_manual_seed_steers_a_bare_policy(num_workers):
+    torch.manual_seed(0)
+    first = _epochs(num_workers)
+    torch.manual_seed(0)
+    assert _same(first, _epochs(num_workers))
+    assert not torch.equal(first[0], first[1])
+    torch.manual_seed(1)
+    assert not _same(first, _epochs(num_workers))
+
+
+def test_no_workers_draw_what_one_worker_draws():
+    assert _same(_epochs(0, torch.Generator().manual_seed(5)),
+                 _epochs(1, torch.Generator().manual_seed(5)))
+
+
+def test_outside_a_loader_the_process_stream_is_the_seed_alone():
+    torch.manual_seed(3)
+    before = torch.get_rng_state()
+    policy = table_policy()
+    got = [policy(torch.zeros(3)) for _ in range(3)]
+    g = stream(policy.seed, Stream.PROCESS, 0, 0, 0)
+    assert all(torch.equal(x, table_policy().sample[0](torch.zeros(3), generator=g))
+               for x in got)
+    assert torch.equal(torch.get_rng_state(), before)  # augkit drew nothing from torch's RNG

@@ -1,0 +1,1 @@
+"""A plugin whose manifest module fails on import with something other than ImportError."""

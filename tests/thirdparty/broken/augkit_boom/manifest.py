@@ -1,0 +1,1 @@
+raise RuntimeError("the boom plugin is broken")

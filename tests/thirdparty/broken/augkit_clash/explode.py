@@ -1,0 +1,1 @@
+raise ValueError("the explode module is broken")

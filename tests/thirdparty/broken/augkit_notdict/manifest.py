@@ -1,0 +1,1 @@
+TRANSFORMS = ["not", "a", "dict"]

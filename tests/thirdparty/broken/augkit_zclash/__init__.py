@@ -1,0 +1,1 @@
+"""A second third-party plugin registering a name augkit-clash registers too."""

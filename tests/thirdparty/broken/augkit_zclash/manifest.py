@@ -1,0 +1,1 @@
+TRANSFORMS = {"shared.double": "augkit_zclash.transforms:Triple"}

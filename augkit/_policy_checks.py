@@ -26,6 +26,12 @@ def _join(path: str, key: Any) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}"
 
 
+def stage_allows(cls: type[Transform], stage: str) -> bool:
+    """Whether a transform may stand in a stage: the one rule the loader checks and the JSON
+    Schema states (a container may stand anywhere; its children are checked in turn)."""
+    return issubclass(cls, Container) or stage in cls.levels
+
+
 def _leaves(steps: list[Transform], path: str) -> Iterator[tuple[Transform, str]]:
     """Every non-container transform of a list of steps, with its path, in order."""
     for i, t in enumerate(steps):

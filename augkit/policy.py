@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from augkit import registry
-from augkit._policy_checks import check_stages
+from augkit._policy_checks import check_stages, stage_allows
 from augkit._policy_yaml import (
     ALLOWED_TOP,
     MAX_BYTES,
@@ -98,7 +98,7 @@ class _Builder:
                 f"({', '.join(cls.declared_params())}) or null",
                 step_path,
             )
-        if stage is not None and not issubclass(cls, Container) and stage not in cls.levels:
+        if stage is not None and not stage_allows(cls, stage):
             raise self.error(
                 f"{name} is a {'/'.join(cls.levels)}-level transform and cannot stand in the "
                 f"{stage} stage; allowed stage(s): {', '.join(cls.levels)}",

@@ -104,7 +104,7 @@ def test_cli_list_show_schema(capsys):
     assert "weights" in out and "allowed" in out
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert schema["properties"]["sample"]["items"] == {"$ref": "#/$defs/step"}
+    assert schema["properties"]["sample"]["items"] == {"$ref": "#/$defs/step_sample"}
     assert main(["list", "--markdown"]) == 0
     assert "## `mixup`" in capsys.readouterr().out
 

@@ -21,17 +21,28 @@ from augkit.errors import AugkitError
 _BENCH_CLI = "augkit.benchmarks.cli"
 
 
+def _stages(entry: registry.Entry) -> str:
+    """The stages a transform may stand in, without importing a plugin's backend: from its
+    registry entry where the manifest declares them, from the class for the core's own."""
+    levels = getattr(entry, "levels", None)
+    if not levels and entry.target.startswith("augkit.") and not entry.target.startswith(
+            "augkit.plugins."):
+        levels = entry.load().levels
+    return ",".join(levels or ()) or "-"
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     names = registry.list_transforms(args.kind)
     if args.markdown:
         print(_markdown_reference(names))
         return 0
     table = registry.entries()
-    width = max((len(n) for n in names), default=0)
-    for name in names:
-        entry = table[name]
-        kinds = ",".join(entry.kinds) or "-"
-        print(f"{name:<{width}}  {kinds:<18} {entry.package}")
+    rows = [("name", "kinds", "stages", "package")]
+    rows += [(n, ",".join(table[n].kinds) or "-", _stages(table[n]), table[n].package)
+             for n in names]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[3])
     return 0
 
 
@@ -69,12 +80,23 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    """Every file is checked; each error is printed; exit 2 when any file has one."""
+    from pathlib import Path
+
     from augkit.policy import STAGES, load_policy
 
-    policy = load_policy(args.policy)
-    counts = ", ".join(f"{s}: {len(getattr(policy, s))}" for s in STAGES)
-    print(f"{args.policy}: ok ({counts} steps, seed {policy.seed})")
-    return 0
+    rc = 0
+    for name in args.policy:
+        try:
+            policy = load_policy(Path(name))
+        except AugkitError as exc:
+            print(f"augkit: error: {exc}", file=sys.stderr)
+            rc = 2
+            continue
+        counts = ", ".join(f"{s}: {len(getattr(policy, s))}" for s in STAGES)
+        shown = "<stdin>" if name == "-" else name
+        print(f"{shown}: ok ({counts} steps, seed {policy.seed})")
+    return rc
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -95,10 +117,23 @@ def _cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
     return importlib.import_module(_BENCH_CLI).main(rest)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from augkit import __version__
+
     parser = argparse.ArgumentParser(
         prog="augkit", description="Data augmentation for graphs, tables and images."
     )
+    parser.add_argument("--version", action="version", version=f"augkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list registered transforms")
@@ -107,11 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("show", help="parameters, defaults, ranges and docs of a transform")
-    p.add_argument("name")
+    p.add_argument("name", help="a registered transform name (see augkit list)")
     p.set_defaults(func=_cmd_show)
 
-    p = sub.add_parser("validate", help="check a policy file (exit 0 ok, 2 with the error)")
-    p.add_argument("policy")
+    p = sub.add_parser("validate", help="check policy files (exit 0 when all are valid, 2 "
+                       "with every file's error)")
+    p.add_argument("policy", nargs="+", metavar="POLICY",
+                   help="a policy file (YAML, UTF-8); - reads one from standard input")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the policy format")
@@ -120,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="apply the example policies to bundled data")
     p.add_argument("--out", default="augkit-demo", help="folder for the pictures")
     p.add_argument("--section", action="append", help="only these sections (repeatable)")
-    p.add_argument("--jobs", type=int, default=2,
+    p.add_argument("--jobs", type=_positive, default=2,
                    help="processes: 2 runs the graph section beside the others (default)")
     # Internal: a child process of --jobs 2 hands its rows back through this file.
     p.add_argument("--rows-file", help=argparse.SUPPRESS)

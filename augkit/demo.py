@@ -80,6 +80,8 @@ def run_demo(
     halves import in parallel on two cores. ``rows_file`` is how such a child hands its rows
     back (JSON) instead of printing a table.
     """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise AugkitError(f"demo: jobs: got {jobs!r}; allowed: an integer >= 1")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     chosen = sections or list(SECTIONS)

@@ -252,7 +252,7 @@ class DiffusionNoise(Transform):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         if self.t is not None and self.t[1] >= self.T:
-            raise ParamError(f"{self.label()}.t: got {list(self.t)}; allowed: timesteps in "
+            raise ParamError(f"{self.label()}.t: got {params['t']!r}; allowed: timesteps in "
                              f"[0, T - 1] = [0, {self.T - 1}]")
 
     @property

@@ -11,13 +11,32 @@ every error with the file, the line, the path inside the policy and what is allo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from augkit import registry
+from augkit._policy_checks import check_stages, stage_allows
+from augkit._policy_yaml import (
+    ALLOWED_TOP,
+    MAX_BYTES,
+    MAX_DEPTH,
+    MAX_ECHO,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_VIEWS,
+    Limits,
+    Located,
+    clip,
+    clip_message,
+    decode,
+    join,
+    parse_yaml,
+    too_deep,
+)
 from augkit.compose import Compose, Container, Views
 from augkit.errors import AugkitError, ParamError, PolicyError, RegistryError, did_you_mean
 from augkit.random import (
@@ -31,144 +50,32 @@ from augkit.transform import STAGES, Transform
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("augkit", "seed", "views", *STAGES)
-_ALLOWED_TOP = (
-    "a mapping with keys augkit (format version 1), seed (an integer >= 0), views (an integer "
-    f">= 1, optional) and stages {', '.join(STAGES)} (each a list of transforms)"
-)
-
-_T = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"}
-
-
-# ---- YAML -> plain data with line numbers ------------------------------------------------
-
-
-@dataclass
-class Located:
-    """Plain data from YAML plus the line of every path inside it."""
-
-    value: Any
-    lines: dict[str, int] = field(default_factory=dict)
-    source: str | None = None
-
-    def line(self, path: str) -> int | None:
-        # The nearest enclosing path that has a line.
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = _parent(path)
-        return self.lines.get("")
-
-
-def _parent(path: str) -> str:
-    cut = max(path.rfind("."), path.rfind("["))
-    return path[:cut] if cut > 0 else ""
-
-
-def _join(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
-
-
-def parse_yaml(text: str, source: str | None = None) -> Located:
-    """Parse policy YAML safely; refuse anchors/aliases, non-plain tags and duplicate keys."""
-
-    def fail(msg: str, mark: Any = None, path: str = "") -> PolicyError:
-        line = mark.line + 1 if mark is not None else None
-        return PolicyError(msg, path=path, line=line, source=source)
-
-    try:
-        # Anchors and aliases first, from the event stream, before anything is built: an
-        # alias bomb (billion laughs) never expands.
-        documents = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise fail(
-                        "a policy is one YAML document; got several; allowed: one "
-                        "(remove the ---)",
-                        event.start_mark,
-                    )
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise fail(
-                    "YAML anchors and aliases (&, *) are not allowed in a policy; "
-                    "allowed: write each value out",
-                    event.start_mark,
-                )
-        doc = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or str(exc)
-        raise fail(f"invalid YAML: {problem}", mark) from None
-    except yaml.YAMLError as exc:
-        raise fail(f"invalid YAML: {exc}") from None
-    if doc is None:
-        raise PolicyError(f"the policy is empty; allowed: {_ALLOWED_TOP}", line=1, source=source)
-
-    located = Located(None, {}, source)
-    constructor = yaml.constructor.SafeConstructor()
-
-    def build(node: yaml.Node, path: str) -> Any:
-        located.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag not in _SCALAR_TAGS:
-                raise fail(
-                    f"the tag {node.tag.replace(_T, '!!')} is not allowed; allowed: plain "
-                    "strings, numbers, booleans and null",
-                    node.start_mark,
-                    path,
-                )
-            return constructor.construct_object(node, deep=True)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _T + "seq":
-                raise fail(f"the tag {node.tag} is not allowed", node.start_mark, path)
-            return [build(child, _join(path, i)) for i, child in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _T + "map":
-                raise fail(
-                    f"the tag {node.tag.replace(_T, '!!')} is not allowed; allowed: plain "
-                    "mappings",
-                    node.start_mark,
-                    path,
-                )
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == _T + "merge":
-                    raise fail("merge keys (<<) are not allowed", key_node.start_mark, path)
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-                    raise fail("a key must be a plain string", key_node.start_mark, path)
-                key = constructor.construct_object(key_node)
-                child_path = _join(path, key)
-                if key in out:
-                    raise fail(
-                        f"duplicate key {key!r} (first on line {located.lines[child_path]}); "
-                        "allowed: each key once",
-                        key_node.start_mark,
-                        child_path,
-                    )
-                located.lines[child_path] = key_node.start_mark.line + 1
-                out[key] = build(value_node, child_path)
-            return out
-        raise fail("unsupported YAML node", node.start_mark, path)  # pragma: no cover
-
-    located.value = build(doc, "")
-    return located
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_ECHO", "MAX_SEED", "MAX_STEPS", "MAX_VIEWS",
+           "Located", "Policy", "build_step", "load_policy", "parse_yaml"]
 
 
 # ---- plain data -> transforms ------------------------------------------------------------
 
 
 class _Builder:
-    def __init__(self, located: Located) -> None:
+    def __init__(self, located: Located, limits: Limits | None = None) -> None:
         self.located = located
+        self.limits = limits or Limits()
+        self.steps = 0
 
     def error(self, msg: str, path: str) -> PolicyError:
-        return PolicyError(msg, path=path, line=self.located.line(path), source=self.located.source)
+        return PolicyError(clip_message(msg), path=path, line=self.located.line(path),
+                           source=self.located.source)
 
     def step(self, spec: Any, path: str, stage: str | None) -> Transform:
         """One step: ``name``, ``{name: null}`` or ``{name: {param: value}}``."""
+        self.steps += 1
+        if self.steps > self.limits.max_steps:
+            raise self.error(
+                f"got more than {self.limits.max_steps} steps; allowed: at most "
+                f"{self.limits.max_steps} (MAX_STEPS; load_policy(..., max_steps=N) raises it)",
+                path,
+            )
         if isinstance(spec, str):
             name, params = spec, {}
         elif isinstance(spec, dict) and len(spec) == 1:
@@ -176,15 +83,11 @@ class _Builder:
             if params is None:
                 params = {}
         else:
-            got = f"a mapping with {len(spec)} keys" if isinstance(spec, dict) else repr(spec)
-            raise self.error(
-                f"got {got}; allowed: a transform, written `name: {{param: value}}` "
-                "(one name per list item)",
-                path,
-            )
+            raise self.error(f"got {_describe_step(spec)}; allowed: a transform, written "
+                             "`name: {param: value}` (one name per list item)", path)
         if not isinstance(name, str):
             raise self.error(f"got transform name {name!r}; allowed: a string", path)
-        step_path = _join(path, name)
+        step_path = join(path, name)
         try:
             cls = registry.get(name)
         except RegistryError as exc:
@@ -195,7 +98,7 @@ class _Builder:
                 f"({', '.join(cls.declared_params())}) or null",
                 step_path,
             )
-        if stage is not None and not issubclass(cls, Container) and stage not in cls.levels:
+        if stage is not None and not stage_allows(cls, stage):
             raise self.error(
                 f"{name} is a {'/'.join(cls.levels)}-level transform and cannot stand in the "
                 f"{stage} stage; allowed stage(s): {', '.join(cls.levels)}",
@@ -212,9 +115,9 @@ class _Builder:
         params = {str(k): v for k, v in params.items()}
         children = params.get("transforms")
         if issubclass(cls, Container) and isinstance(children, list):
-            key_path = _join(path, "transforms")
+            key_path = join(path, "transforms")
             params["transforms"] = [
-                self.step(v, _join(key_path, i), stage) for i, v in enumerate(children)
+                self.step(v, join(key_path, i), stage) for i, v in enumerate(children)
             ]
         try:
             transform = cls(**params)
@@ -222,8 +125,9 @@ class _Builder:
                 transform.load_fitted_state(state)
         except ParamError as exc:
             if exc.param is None:
-                raise self.error(str(exc), path) from None
-            where = _join(path, exc.param) if exc.param in params else path
+                where, reason = _placed(cls.label(), str(exc), params)
+                raise self.error(reason, join(path, where) if where else path) from None
+            where = join(path, exc.param) if exc.param in params else path
             raise self.error(exc.reason, where) from None
         except AugkitError as exc:
             raise self.error(str(exc), path) from None
@@ -234,12 +138,13 @@ class _Builder:
     def policy(self) -> Policy:
         data = self.located.value
         if not isinstance(data, dict):
-            raise self.error(f"got {type(data).__name__} {data!r}; allowed: {_ALLOWED_TOP}", "")
+            raise self.error(f"got {type(data).__name__} {data!r}; allowed: {ALLOWED_TOP}", "")
         for key in data:
             if key not in TOP_KEYS:
                 hint = did_you_mean(key, TOP_KEYS, n=1)
                 raise self.error(
-                    f"unknown key {key!r}{hint}; allowed keys: {', '.join(TOP_KEYS)}", str(key)
+                    f"unknown key {clip(repr(key))}{hint}; allowed keys: {', '.join(TOP_KEYS)}",
+                    str(key),
                 )
         version = data.get("augkit", FORMAT_VERSION)
         if version != FORMAT_VERSION or isinstance(version, bool):
@@ -247,13 +152,19 @@ class _Builder:
                 f"got format version {version!r}; allowed: {FORMAT_VERSION}", "augkit"
             )
         seed = data.get("seed", 0)
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise self.error(f"got {seed!r}; allowed: an integer >= 0", "seed")
+        if not _integer_in(seed, 0, MAX_SEED):
+            raise self.error(
+                f"got {seed!r}; allowed: an integer in [0, 2**64 - 1] (streams use the seed's "
+                "64 bits, so a larger one would repeat a smaller one's draws)",
+                "seed",
+            )
         views = data.get("views")
-        if views is not None and (not isinstance(views, int) or isinstance(views, bool)
-                                  or views < 1):
-            raise self.error(f"got {views!r}; allowed: an integer >= 1, or leave it out",
-                             "views")
+        if views is not None and not _integer_in(views, 1, MAX_VIEWS):
+            raise self.error(
+                f"got {views!r}; allowed: an integer in [1, {MAX_VIEWS}] (MAX_VIEWS), or leave "
+                "it out",
+                "views",
+            )
         stages: dict[str, list[Transform]] = {}
         for stage in STAGES:
             steps = data.get(stage)
@@ -266,8 +177,47 @@ class _Builder:
                     f"(each item `- name: {{param: value}}`)",
                     stage,
                 )
-            stages[stage] = [self.step(s, _join(stage, i), stage) for i, s in enumerate(steps)]
+            stages[stage] = [self.step(s, join(stage, i), stage) for i, s in enumerate(steps)]
+        check_stages(stages, self.error, views)
         return Policy(seed=seed, views=views, **stages)
+
+
+def _integer_in(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _describe_step(spec: Any) -> str:
+    """What a malformed step is, in words: the keys of a mapping (the usual cause, a
+    parameter written at the column of its transform's name instead of under it)."""
+    if not isinstance(spec, dict):
+        return repr(spec)
+    if not spec:
+        return "an empty mapping"
+    keys = [str(k) for k in spec]
+    named = ", ".join(clip(k, 40) for k in keys[:6]) + (", ..." if len(keys) > 6 else "")
+    out = f"a mapping with {len(keys)} keys ({named})"
+    first, rest = keys[0], keys[1:]
+    if spec[keys[0]] is None and rest:
+        one = len(rest) == 1
+        out += (f"; if {', '.join(rest[:3])} {'is a parameter' if one else 'are parameters'} "
+                f"of {first}, indent {'it' if one else 'them'} under it")
+    return out
+
+
+_CROSS = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_]*): (?P<rest>.*)", re.S)
+
+
+def _placed(label: str, message: str, params: dict) -> tuple[str, str]:
+    """A constructor's cross-parameter message (``one_of.weights: got ...``) split into the
+    parameter it names, when the policy gave that parameter, and the message without the
+    prefix, so the path is not written twice; else ("", the message without the label)."""
+    if message.startswith(label + "."):
+        match = _CROSS.fullmatch(message[len(label) + 1:])
+        if match and match["key"] in params:
+            return match["key"], match["rest"]
+    if message.startswith(label + ": "):
+        return "", message[len(label) + 2:]
+    return "", message
 
 
 def build_step(spec: Any, stage: str | None = None) -> Transform:
@@ -439,24 +389,70 @@ class _Identity(Transform):
         return data
 
 
-def load_policy(source: str | os.PathLike | dict) -> Policy:
-    """A Policy from a YAML file path, YAML text, or a dict. Raises ``PolicyError``."""
+def load_policy(
+    source: str | bytes | os.PathLike | dict,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
+    max_steps: int = MAX_STEPS,
+) -> Policy:
+    """A Policy from a YAML file path, YAML text, YAML bytes or a dict. Raises ``PolicyError``.
+
+    Which ``source`` is a path, by type first:
+
+    - a ``pathlib.Path`` (any ``os.PathLike``) is always a path;
+    - ``bytes`` are the content of a policy file (UTF-8; a byte-order mark is dropped);
+    - a ``dict`` is the policy as data;
+    - a ``str`` containing a newline, or empty, is YAML text;
+    - any other ``str`` is a path, unless it starts with ``{`` or contains ``": "`` (a
+      one-line YAML mapping such as ``"seed: 3"``), which is YAML text.
+
+    The path ``-`` reads standard input. A path that does not exist or is a folder is an
+    error about the path. The limits bound
+    the work one load may do (the module's ``MAX_BYTES``, ``MAX_DEPTH`` and ``MAX_STEPS``).
+    """
+    limits = Limits(max_bytes, max_depth, max_steps)
     if isinstance(source, dict):
-        return Policy.from_dict(source)
-    if isinstance(source, os.PathLike) or (
-        isinstance(source, str) and "\n" not in source and (
-            os.path.isfile(source) or source.endswith((".yaml", ".yml"))
-        )
-    ):
+        return _Builder(Located(source), limits).policy()
+    if isinstance(source, bytes | bytearray):
+        return _from_text(decode(bytes(source), "<bytes>", limits), "<bytes>", limits)
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and _is_path(source)):
         path = Path(source)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise PolicyError(f"cannot read the policy file: {exc.strerror}",
-                              source=str(path)) from None
-        return _Builder(parse_yaml(text, str(path))).policy()
+        name = "<stdin>" if str(path) == "-" else str(path)
+        return _from_text(decode(_read(path, limits), name, limits), name, limits)
     if not isinstance(source, str):
         raise PolicyError(
-            f"load_policy: got {type(source).__name__}; allowed: a path, YAML text or a dict"
+            f"load_policy: got {type(source).__name__}; allowed: a path, YAML text, YAML bytes "
+            "or a dict"
         )
-    return _Builder(parse_yaml(source, "<string>")).policy()
+    return _from_text(source, "<string>", limits)
+
+
+def _is_path(text: str) -> bool:
+    return bool(text) and "\n" not in text and not text.startswith("{") and ": " not in text
+
+
+def _from_text(text: str, source: str, limits: Limits) -> Policy:
+    located = parse_yaml(text, source, limits)
+    try:
+        return _Builder(located, limits).policy()
+    except RecursionError:
+        raise too_deep(source) from None
+
+
+def _read(path: Path, limits: Limits) -> bytes:
+    """The file's bytes, at most one more than the limit (the size error says so)."""
+    if str(path) == "-":
+        return sys.stdin.buffer.read(limits.max_bytes + 1)
+    allowed = "allowed: the path of a policy file (YAML), or YAML text"
+    if path.is_dir():
+        raise PolicyError(f"got a folder, not a file; {allowed}", source=str(path))
+    try:
+        with path.open("rb") as f:
+            return f.read(limits.max_bytes + 1)
+    except FileNotFoundError:
+        raise PolicyError(f"cannot read the policy file: no such file; {allowed}",
+                          source=str(path)) from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read the policy file: {exc.strerror}; {allowed}",
+                          source=str(path)) from None

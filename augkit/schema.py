@@ -1,17 +1,29 @@
 """A JSON Schema of the policy format, generated from the registry (for editor completion:
-point the YAML language server at the output of ``augkit schema``)."""
+point the YAML language server at the output of ``augkit schema``).
+
+Generated from the same sources the loader checks: the registry's levels per transform (through
+``stage_allows``), the stage list ``STAGES`` and the limits on ``seed`` and ``views``; each stage
+has its own step definition, so a transform in a stage it cannot stand in fails both."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from augkit import registry
+from augkit._policy_checks import stage_allows
+from augkit._policy_yaml import MAX_SEED, MAX_VIEWS
 from augkit.compose import Container
 from augkit.params import REQUIRED
 from augkit.transform import STAGES
 
 
-def transform_schema(name: str) -> dict[str, Any]:
+def _step_ref(stage: str | None) -> str:
+    return "#/$defs/step" if stage is None else f"#/$defs/step_{stage}"
+
+
+def transform_schema(name: str, stage: str | None = None) -> dict[str, Any]:
+    """The schema of one step ``{name: {params}}``; a container's children are steps of
+    ``stage`` (any step when ``stage`` is None)."""
     cls = registry.get(name)
     props: dict[str, Any] = {}
     required = []
@@ -19,6 +31,8 @@ def transform_schema(name: str) -> dict[str, Any]:
         if not param.yaml:
             continue
         schema = dict(param.spec.json_schema())
+        if key == "transforms" and issubclass(cls, Container):
+            schema["items"] = {"$ref": _step_ref(stage)}
         if param.doc:
             schema["description"] = param.doc
         if param.default is not REQUIRED and param.default is not None:
@@ -44,13 +58,21 @@ def transform_schema(name: str) -> dict[str, Any]:
     return step
 
 
-def policy_schema() -> dict[str, Any]:
-    """The whole policy format as JSON Schema (draft 2020-12)."""
+def stage_names(stage: str | None) -> list[str]:
+    """The registered names that may stand in ``stage`` (every name when None)."""
     names = registry.list_transforms()
-    steps = [transform_schema(n) for n in names]
+    return [n for n in names if stage is None or stage_allows(registry.get(n), stage)]
+
+
+def _steps(stage: str | None) -> dict[str, Any]:
+    names = stage_names(stage)
     bare = [n for n in names if not any(
         p.default is REQUIRED for p in registry.get(n).declared_params().values())]
-    stage = {"type": "array", "items": {"$ref": "#/$defs/step"}}
+    return {"anyOf": [{"enum": bare}, *(transform_schema(n, stage) for n in names)]}
+
+
+def policy_schema() -> dict[str, Any]:
+    """The whole policy format as JSON Schema (draft 2020-12)."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "augkit policy",
@@ -58,9 +80,10 @@ def policy_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "augkit": {"const": 1, "description": "format version"},
-            "seed": {"type": "integer", "minimum": 0},
-            "views": {"type": "integer", "minimum": 1},
-            **{name: stage for name in STAGES},
+            "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
+            "views": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_VIEWS},
+            **{name: {"type": ["array", "null"], "items": {"$ref": _step_ref(name)}}
+               for name in STAGES},
         },
-        "$defs": {"step": {"anyOf": [{"enum": bare}, *steps]}},
+        "$defs": {"step": _steps(None), **{f"step_{s}": _steps(s) for s in STAGES}},
     }

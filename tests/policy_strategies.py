@@ -102,21 +102,51 @@ def _constructible(name):
                    if k != "transforms")
 
 
+def _takes(cls, kind):
+    return kind in cls.kinds or "any" in cls.kinds
+
+
+def _pair_transform(cls):
+    """mixup and cutmix: batch-only image transforms taking (images, labels)."""
+    return tuple(cls.levels) == ("batch",) and "image" in cls.kinds
+
+
+def leaf_names(level, kind=None, pairs=None):
+    """Constructible leaf transforms of a stage, of one data kind (and, for images in the
+    batch stage, all taking pairs or all taking images: a stage runs on one form of data)."""
+    out = []
+    for n in registry.list_transforms():
+        cls = registry.get(n)
+        if issubclass(cls, Container) or level not in cls.levels or not _constructible(n):
+            continue
+        if kind is not None and not _takes(cls, kind):
+            continue
+        if pairs is not None and "image" in cls.kinds and _pair_transform(cls) != pairs:
+            continue
+        out.append(n)
+    return out
+
+
+CONTAINERS = ["compose", "one_of", "some_of", "random_apply"]
+
+
+def tree(names):
+    leaf = st.one_of(*[step(n) for n in names])
+    return st.recursive(leaf, lambda kids: st.one_of(*[step(c, kids) for c in CONTAINERS]),
+                        max_leaves=4)
+
+
+def stage(level):
+    """Valid steps of one stage: a data kind (and form) drawn first, then trees over it."""
+    choices = [(k, p) for k in ("graph", "image", "table") for p in (False, True)
+               if leaf_names(level, k, p)]
+    if not choices:
+        return st.just([])
+    return st.sampled_from(choices).flatmap(
+        lambda kp: st.lists(tree(leaf_names(level, *kp)), max_size=3))
+
+
 def policies():
-    names = registry.list_transforms()
-    leaves = {lvl: [n for n in names if not issubclass(registry.get(n), Container)
-                    and lvl in registry.get(n).levels and _constructible(n)]
-              for lvl in ("dataset", "sample", "batch")}
-    containers = ["compose", "one_of", "some_of", "random_apply"]
-
-    def stage(level):
-        if not leaves[level]:
-            return st.just([])
-        leaf = st.one_of(*[step(n) for n in leaves[level]])
-        tree = st.recursive(leaf, lambda kids: st.one_of(*[step(c, kids) for c in containers]),
-                            max_leaves=4)
-        return st.lists(tree, max_size=3)
-
     return st.builds(
         lambda seed, d, s, b: {"augkit": 1, "seed": seed, "dataset": d, "sample": s, "batch": b},
         st.integers(0, 2**31), stage("dataset"), stage("sample"), stage("batch"),

@@ -106,8 +106,8 @@ MALFORMED = [
         5,
     ),
     ("sample:\n  - one_of:\n      transforms: [toy.tag]\n      weights: [1, 2]\n",
-     "sample[0].one_of", 2),                                        # weights count
-    ("sample:\n  - some_of: {n: 3, transforms: [toy.tag]}\n", "sample[0].some_of", 2),
+     "sample[0].one_of.weights", 4),                                # weights count
+    ("sample:\n  - some_of: {n: 3, transforms: [toy.tag]}\n", "sample[0].some_of.n", 2),
     ("seed: 1\nseed: 2\n", "seed", 2),                              # duplicate top key
     ("sample:\n  - toy.add_noise: {scale: 1, scale: 2}\n", "sample[0].toy.add_noise.scale", 2),
     ("sample:\n  - !!python/object/apply:os.system ['echo hi']\n", "sample[0]", 2),

@@ -164,7 +164,7 @@ def test_cli_list_show_schema(capsys):
     assert "weights" in out and "allowed" in out
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert schema["properties"]["sample"]["items"] == {"$ref": "#/$defs/step"}
+    assert schema["properties"]["sample"]["items"] == {"$ref": "#/$defs/step_sample"}
     assert main(["list", "--markdown"]) == 0
     assert "## `mixup`" in capsys.readouterr().out
 
@@ -198,3 +198,59 @@ def test_docs_reference_is_the_cli_output():
     page = Path(__file__).resolve().parents[1] / "docs" / "transforms.md"
     want = _markdown_reference(registry.list_transforms(None)) + "\n"
     assert page.read_text() == want, "regenerate: augkit list --markdown > docs/transforms.md"
+
+
+def test_cli_validate_paths_and_several_files(tmp_path, capsys, monkeypatch):
+    import io
+
+    good = tmp_path / "good.yaml"
+    good.write_text("augkit: 1\nsample:\n  - edge_dropout: {p: 0.2}\n")
+    folder = tmp_path / "some_folder"
+    folder.mkdir()
+    missing = tmp_path / "policy"
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"# caf\xe9\nseed: 1\n")
+    assert main(["validate", str(good), str(good)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(folder), str(good), str(missing), str(latin1)]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 3 and "Traceback" not in err
+    assert lines[0].startswith(f"augkit: error: {folder}: got a folder")
+    assert lines[1].startswith(f"augkit: error: {missing}: cannot read the policy file")
+    assert lines[2].startswith(f"augkit: error: {latin1}:1: got bytes that are not UTF-8")
+    assert "got str" not in err and f"{good}: ok" in out
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"seed: 3\n")))
+    assert main(["validate", "-"]) == 0
+    assert "<stdin>: ok" in capsys.readouterr().out
+
+
+def test_cli_version_and_help_name_every_argument(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"augkit {augkit.__version__}"
+    for command, words in (("validate", "standard input"), ("show", "transform name")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert words in capsys.readouterr().out
+
+
+def test_cli_list_has_a_header_and_stages(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "kinds", "stages", "package"]
+    row = next(line.split() for line in lines if line.startswith("compose "))
+    assert row[2] == "sample,batch,dataset"
+
+
+def test_cli_demo_jobs_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--jobs", "0"])
+    assert info.value.code == 2
+    assert "--jobs: got '0'; allowed: an integer >= 1" in capsys.readouterr().err
+    from augkit.demo import run_demo
+    from augkit.errors import AugkitError
+
+    with pytest.raises(AugkitError, match="jobs: got 0; allowed: an integer >= 1"):
+        run_demo(jobs=0)

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from augkit.errors import PolicyError
+from augkit.compose import MAX_VIEWS  # the top-level views: the Views container's bound
+from augkit.errors import MAX_ECHO, PolicyError, clip
 from augkit.transform import STAGES
 
 #: The largest policy file or text read, in bytes (``load_policy(..., max_bytes=N)`` raises it).
@@ -22,12 +23,8 @@ MAX_BYTES = 1 << 20
 MAX_DEPTH = 96
 #: The most transform steps in one policy, containers' children included.
 MAX_STEPS = 10_000
-#: The longest value echoed in an error message, in characters; the rest is cut.
-MAX_ECHO = 200
 #: The largest seed: stream keys are masked to 64 bits, so 2**64 would repeat seed 0.
 MAX_SEED = (1 << 64) - 1
-#: The largest top-level ``views``: the sample stage runs once per view, per item.
-MAX_VIEWS = 1024
 
 ALLOWED_TOP = (
     f"a mapping with keys augkit (format version 1), seed (an integer in [0, 2**64 - 1]), "
@@ -75,13 +72,6 @@ def join(path: str, key: Any) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else str(key)
-
-
-def clip(text: str, limit: int = MAX_ECHO) -> str:
-    """``text`` cut to ``limit`` characters, saying how much was cut."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 _ALLOWED_TAIL = re.compile(r"; allowed[^;]*$")

@@ -85,3 +85,19 @@ def did_you_mean(name: Any, choices: Iterable[str], *, n: int = 2, cutoff: float
     near += [c for c in also if c not in near]
     near = near[:n]
     return f"; did you mean {' or '.join(repr(c) for c in near)}?" if near else ""
+
+
+#: The longest value echoed in an error message, in characters; the rest is cut.
+MAX_ECHO = 200
+
+
+def clip(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut (an error echoes what it
+    got, and a 5 MB value must not become a 5 MB line).
+
+    >>> clip("x" * 12, 5)
+    'xxxxx... (7 more characters)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from augkit.errors import ParamError, did_you_mean
+from augkit.errors import ParamError, clip, did_you_mean
 
 
 class Spec:
@@ -36,8 +36,7 @@ class Spec:
 
 def _short_repr(value: Any, limit: int = 80) -> str:
     """``repr(value)``, cut to ``limit`` characters (a 400-digit int stays one readable line)."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+    return clip(repr(value), limit)
 
 
 def _is_number(value: Any) -> bool:

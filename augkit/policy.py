@@ -24,21 +24,26 @@ from augkit._policy_yaml import (
     ALLOWED_TOP,
     MAX_BYTES,
     MAX_DEPTH,
-    MAX_ECHO,
     MAX_SEED,
     MAX_STEPS,
-    MAX_VIEWS,
     Limits,
     Located,
-    clip,
     clip_message,
     decode,
     join,
     parse_yaml,
     too_deep,
 )
-from augkit.compose import Compose, Container, Views
-from augkit.errors import AugkitError, ParamError, PolicyError, RegistryError, did_you_mean
+from augkit.compose import MAX_VIEWS, Compose, Container, Views
+from augkit.errors import (
+    MAX_ECHO,
+    AugkitError,
+    ParamError,
+    PolicyError,
+    RegistryError,
+    clip,
+    did_you_mean,
+)
 from augkit.random import (
     GeneratorLike,
     as_generator,

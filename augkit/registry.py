@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from augkit.errors import PluginWarning, RegistryError, did_you_mean
+from augkit.errors import PluginWarning, RegistryError, clip, did_you_mean
 
 if TYPE_CHECKING:
     from augkit.transform import Transform
@@ -104,8 +104,7 @@ def _check_transform_class(cls: Any, entry: Entry) -> None:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else f"{text[:57]}..."
+    return clip(repr(value), 60)
 
 
 class Skipped(NamedTuple):

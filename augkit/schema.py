@@ -11,8 +11,8 @@ from typing import Any
 
 from augkit import registry
 from augkit._policy_checks import stage_allows
-from augkit._policy_yaml import MAX_SEED, MAX_VIEWS
-from augkit.compose import Container
+from augkit._policy_yaml import MAX_SEED
+from augkit.compose import MAX_VIEWS, Container
 from augkit.params import REQUIRED
 from augkit.transform import STAGES
 

@@ -100,7 +100,7 @@ def draw_seed(generator: torch.Generator) -> int:
     if scratch is None:
         import torch
 
-        scratch = _SCRATCH.i64 = torch.empty((), dtype=torch.int64)
+        scratch = _SCRATCH.i64 = torch.inference_mode(False)(torch.empty)((), dtype=torch.int64)
     return scratch.random_(0, _MASK63, generator=generator).item()
 
 

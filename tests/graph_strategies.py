@@ -206,7 +206,9 @@ def snapshot(data: Any) -> dict[str, Any]:
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
-                and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b))
+                and a.dtype == b.dtype and a.shape == b.shape
+                and (torch.equal(a, b) or (a.is_floating_point() and torch.allclose(
+                    a, b, rtol=0.0, atol=0.0, equal_nan=True))))  # NaN equals NaN here
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     return a == b

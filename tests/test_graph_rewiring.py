@@ -297,7 +297,8 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
         assert units[4] == want[4]
         for got_t, want_t in zip(units[:4], want[:4], strict=True):
             assert (got_t is None and want_t is None) or torch.equal(got_t, want_t)
-        with mock.patch.object(FS, "_cached_units", FS._units_torch):
+        with mock.patch.object(FS, "_units_numba",
+                               lambda s, d, n, u: FS._units_torch(torch.stack([s, d]), n, u)):
             old, done_old = F.double_edge_swap(ei, n, 0.5, seed, batch=batch, ptr=ptr,
                                                undirected=undirected, backend="numba")
         assert torch.equal(new, old) and done == done_old
@@ -307,9 +308,9 @@ def test_numba_key_sort_equals_torch_sort(data, seed):
 @given(graphs_or_batches(ids=True), st.sampled_from([0.2, 0.6, 1.0]), st.integers(0, 2**31))
 def test_random_rewiring_numba_pairs_equal_torch_sort(data, ratio, seed):
     """On the CPU, random rewiring takes the direction and the set of pairs present from the
-    cached counting-sort units instead of sorting the keys: the result must be the sorted
-    path's exactly, on a second (cached) call too (writing its moves beside the units, as
-    large graphs do), and after an in-place change."""
+    counting-sort units instead of sorting the keys: the result must be the sorted path's
+    exactly, also when writing its moves beside the units (as large graphs do), and after an
+    in-place change."""
     ei, n = data.edge_index.clone(), data.num_nodes
     batch = data.batch if isinstance(data, Batch) else None
     ptr = data.ptr if isinstance(data, Batch) else None
@@ -324,10 +325,10 @@ def test_random_rewiring_numba_pairs_equal_torch_sort(data, ratio, seed):
             got = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr)
         want = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr, backend="torch")
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
-        units = FS._cached_units(ei, n, None)
+        units = FS._units_numba(ei[0], ei[1], n, None)
         und, keys = pairs_present(ei)
         assert units[4] == und and torch.equal(units[0], keys)
-    if ei.size(1) >= 2:  # make the graph directed in place: the cache must notice
+    if ei.size(1) >= 2:  # make the graph directed in place
         ei[1, 0] = ei[0, 0]
         got = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr)
         want = F.rewire_random(ei, n, ratio, seed, batch=batch, ptr=ptr, backend="torch")
@@ -337,7 +338,7 @@ def test_random_rewiring_numba_pairs_equal_torch_sort(data, ratio, seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_random_rewiring_numba_pairs_on_dense_graphs(seed):
     """Dense graphs deal out their free pairs by enumeration, so every pair present counts:
-    the cached pairs must give the sorted path's result there too."""
+    the counting-sort pairs must give the sorted path's result there too."""
     ei = _random_undirected(12, 60, seed)
     for e in (ei, ei[:, : ei.size(1) // 2 + 3]):  # undirected, then directed
         got = F.rewire_random(e, 12, 1.0, seed)
@@ -353,7 +354,7 @@ def test_random_rewiring_kernel_equals_torch_when_proposals_collide(monkeypatch,
     in one round: the CPU kernel (proposals in order) keeps the one the torch ops keep (the
     first of equal proposals), on one graph and on a Batch of three, directed and not, with
     pairs stored twice; its moves written by edge lookups or, as large graphs do, beside the
-    cached units (``walk_units``)."""
+    swap units (``walk_units``)."""
     if walk_units:
         monkeypatch.setattr(FR, "_UNIT_WALK_EDGES", 0)
     base = _random_undirected(40, 36, seed)
@@ -373,36 +374,24 @@ def test_random_rewiring_kernel_equals_torch_when_proposals_collide(monkeypatch,
         assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
 
 
-def test_units_cache_is_invisible():
-    """The CPU path keeps the swap units per edge_index tensor: a second call on the same
-    tensor, a call on an equal copy, and a call after an in-place change must all give what a
-    fresh computation gives (the kept hash set of pairs unchanged by a call), and the cache
-    must not keep the tensor alive."""
-    import gc
-    import weakref
+def test_swap_kernel_hands_its_state_back_unchanged():
+    """The swap kernel logs and undoes its writes to the unit rows and the pair table: both
+    come back exactly as they went in, so two calls of one seed agree."""
+    import numpy as np
+
+    from augkit.plugins.graph.kernels import swaps as K
 
     ei = _random_undirected(300, 1500, seed=4)
     n = 300
-    first, k1 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
-    # The cached swap state (unit rows, hash set of pairs) comes back from the kernel exactly
-    # as it went in.
-    rows, table = FS._UNITS_CACHE.get(ei)[2]
+    units = FS._units_numba(ei[0], ei[1], n, None)
+    rows, table = FS._swap_state(ei, units, 2 * 300)
     before = rows.copy(), table.copy()
-    again, k2 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")  # from the cache
-    kept = FS._UNITS_CACHE.get(ei)[2]
-    assert kept[0] is rows and kept[1] is table
+    first, k1 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
+    out = torch.empty_like(ei)
+    done = np.zeros(1, dtype=np.int64)
+    remaining = np.array([int(0.7 * units[1].numel() / 2 + 0.5)])
+    K.swap_units(rows, units[3].numpy(), table, np.array([units[1].numel()]), remaining, n,
+                 True, 11, done, out[0].numpy(), out[1].numpy())
     assert (rows == before[0]).all() and (table == before[1]).all()
-    fresh, k3 = F.double_edge_swap(ei.clone(), n, 0.7, 11, backend="numba")
-    assert torch.equal(first, again) and torch.equal(first, fresh) and k1 == k2 == k3
-    # An in-place change (swap two targets) must not be served from the stale entry.
-    ei[1, [0, 1]] = ei[1, [1, 0]]
-    changed, _ = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
-    want, _ = F.double_edge_swap(ei.clone(), n, 0.7, 11, backend="numba")
-    assert torch.equal(changed, want)
-    # A different node count on the same tensor is another entry, not a stale hit.
-    more, _ = F.double_edge_swap(ei, n + 5, 0.7, 11, backend="numba")
-    assert torch.equal(more, F.double_edge_swap(ei.clone(), n + 5, 0.7, 11, backend="numba")[0])
-    ref = weakref.ref(ei)
-    del ei
-    gc.collect()
-    assert ref() is None
+    again, k2 = F.double_edge_swap(ei, n, 0.7, 11, backend="numba")
+    assert torch.equal(first, again) and k1 == k2

@@ -131,6 +131,14 @@ def num_nodes(data: Any) -> int:
     return int(n) if n is not None else 0
 
 
+def get(data: Any, key: str) -> Any:
+    """``data.key``, or None when the graph has no such attribute."""
+    mapping = _mapping(data)
+    if mapping is not None:
+        return mapping.get(key)
+    return getattr(data, key, None)
+
+
 def attributes(data: Any) -> Iterable[tuple[str, Any]]:
     """``(key, value)`` of every attribute: the storage's dict on the fast path, which skips
     the view objects ``iter(data)`` builds."""

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.weak import WeakIdKeyDictionary
 
 from augkit._memory import HUGE_OUTPUT_BYTES, empty_array
 from augkit._threads import parallel_ranges
@@ -22,37 +21,53 @@ from augkit.plugins.graph import functional as F
 
 
 def check_graph(data: Any, owner: str) -> None:
-    """An InputError naming ``owner`` unless ``data`` is a PyG Data/Batch whose
-    ``edge_index`` is a ``[2, num_edges]`` LongTensor of node ids in ``0..num_nodes-1``."""
+    """An InputError naming ``owner`` unless ``data`` is a PyG Data/Batch the kernels can
+    index safely: ``edge_index`` a ``[2, num_edges]`` LongTensor of node ids in
+    ``0..num_nodes-1``; ``x``/``pos`` one row per node and ``edge_attr``/``edge_weight`` one
+    row per edge; on a Batch, ``ptr`` non-decreasing from 0 to num_nodes with one entry per
+    graph plus one, and ``batch`` the graph of every node as ``ptr`` says. Checked on every
+    call, nothing cached: a write that torch does not see would make a cached answer stale."""
     if not isinstance(data, _pyg.data_class()):
         raise InputError(
             f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data or Batch "
             "(networkx graphs convert with augkit.plugins.graph.from_networkx)"
         )
     ei = data.edge_index
-    if ei is not None and (ei.dim() != 2 or ei.size(0) != 2 or ei.dtype != torch.long):
+    if ei is not None and (not isinstance(ei, torch.Tensor) or ei.dim() != 2
+                           or ei.size(0) != 2 or ei.dtype != torch.long):
+        what = (f"shape {tuple(ei.shape)} and dtype {ei.dtype}" if isinstance(ei, torch.Tensor)
+                else f"a {type(ei).__name__}")
         raise InputError(
-            f"{owner}: edge_index has shape {tuple(ei.shape)} and dtype {ei.dtype}; "
-            "allowed: a LongTensor of shape [2, num_edges]"
+            f"{owner}: edge_index has {what}; allowed: a LongTensor of shape [2, num_edges]"
         )
+    for key in ("x", "pos"):
+        value = _pyg.get(data, key)
+        if isinstance(value, torch.Tensor) and value.dim() == 0:
+            raise InputError(f"{owner}: {key} is a 0-d tensor; allowed: one row per node")
+    n = _pyg.num_nodes(data)
+    _check_rows(data, n, ei.size(1) if ei is not None else 0, owner)
     if ei is not None and ei.numel():
-        _check_node_ids(ei, _pyg.num_nodes(data), owner)
+        _check_node_ids(ei, n, owner)
+    if _pyg.is_batch(data):
+        _check_batch(data, n, owner)
 
 
-# edge_index tensors whose ids were found in range, with the state they were checked in:
-# a large graph augmented every epoch pays the pass over its edges once.
-_IDS_CHECKED: WeakIdKeyDictionary = WeakIdKeyDictionary()
-_CACHE_CHECK_EDGES = 1 << 15
+def _check_rows(data: Any, n: int, e: int, owner: str) -> None:
+    """The attributes every kernel reads by row: one row per node or per edge."""
+    for key, rows, what, source in (("x", n, "node", "num_nodes"), ("pos", n, "node", "num_nodes"),
+                                    ("edge_attr", e, "edge", "edge_index"),
+                                    ("edge_weight", e, "edge", "edge_index")):
+        value = _pyg.get(data, key)
+        if isinstance(value, torch.Tensor) and value.dim() and value.size(0) != rows:
+            raise InputError(
+                f"{owner}: {key} has {value.size(0)} rows but the graph has {rows} {what}s "
+                f"(by its {source}); allowed: one row of {key} per {what}"
+            )
 
 
 def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
     """Every node id in ``edge_index`` is in ``0..n-1``: the kernels index node arrays with
     them unchecked, so an id past the end would read or write outside an array."""
-    big = ei.size(1) >= _CACHE_CHECK_EDGES
-    if big:
-        stamp = (ei._version, ei.data_ptr(), tuple(ei.shape), ei.stride(), n)
-        if _IDS_CHECKED.get(ei) == stamp:
-            return
     lo, hi = F.node_id_range(ei)
     if lo < 0 or hi >= n:
         bad = lo if lo < 0 else hi
@@ -60,8 +75,45 @@ def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
             f"{owner}: edge_index holds node id {bad}, outside 0..{n - 1} (the graph has {n} "
             "nodes by PyG's count: x, num_nodes, ...); allowed: ids in [0, num_nodes)"
         )
-    if big:
-        _IDS_CHECKED[ei] = stamp
+
+
+def _check_batch(data: Any, n: int, owner: str) -> None:
+    """``ptr`` and ``batch`` of a Batch, which the kernels index per-graph and per-node arrays
+    with: ``ptr`` in O(num_graphs), ``batch`` in one pass over the nodes."""
+    k = _pyg.num_graphs(data)
+    ptr, batch = _pyg.get(data, "ptr"), _pyg.get(data, "batch")
+    if ptr is None or batch is None:
+        if k != 1:
+            missing = "ptr" if ptr is None else "batch"
+            raise InputError(f"{owner}: got a Batch of {k} graphs without {missing}; allowed: "
+                             "a Batch with batch and ptr (Batch.from_data_list sets both)")
+        if batch is None:
+            return
+        ptr = torch.tensor([0, n], dtype=torch.long, device=batch.device)
+    _check_vector(ptr, "ptr", k + 1, owner)
+    if int(ptr[0]) != 0 or int(ptr[-1]) != n:
+        raise InputError(f"{owner}: ptr runs from {int(ptr[0])} to {int(ptr[-1])}; allowed: "
+                         f"node offsets from 0 to num_nodes={n}")
+    if k > 1:
+        drop = (ptr[1:] < ptr[:-1]).nonzero()
+        if drop.numel():
+            g = int(drop[0, 0])
+            raise InputError(f"{owner}: ptr decreases at graph {g} ({int(ptr[g])} then "
+                             f"{int(ptr[g + 1])}); allowed: non-decreasing node offsets")
+    _check_vector(batch, "batch", n, owner)
+    i = F.batch_mismatch(batch, ptr) if n else -1
+    if i >= 0:
+        g = int(torch.searchsorted(ptr, ptr.new_tensor([i]), right=True)[0]) - 1
+        raise InputError(f"{owner}: batch[{i}] is {int(batch[i])} but ptr puts node {i} in "
+                         f"graph {g}; allowed: graph ids 0..{k - 1}, sorted, as ptr says")
+
+
+def _check_vector(value: Any, key: str, size: int, owner: str) -> None:
+    if not isinstance(value, torch.Tensor) or value.dtype != torch.long or value.dim() != 1 \
+            or value.numel() != size:
+        what = (f"shape {tuple(value.shape)} and dtype {value.dtype}"
+                if isinstance(value, torch.Tensor) else f"a {type(value).__name__}")
+        raise InputError(f"{owner}: {key} has {what}; allowed: a LongTensor of shape [{size}]")
 
 
 _SMALL_GATHER_BYTES = 64 << 10

@@ -15,6 +15,8 @@ from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph._subset import take
 
+MAX_MIN_NODES = 1 << 40  # more nodes than a graph in memory holds: a bound no real use meets
+
 
 class EdgeDropout(GraphTransform):
     """Removes each edge with probability ``p``; every edge-level attribute follows.
@@ -60,7 +62,8 @@ class NodeDropout(GraphTransform):
     apply_key = "apply_p"
     params = {
         "p": Param(Probability(), 0.1, "probability that a node is dropped"),
-        "min_nodes": Param(Integer(0, None), 1, "nodes every graph keeps at least"),
+        "min_nodes": Param(Integer(0, MAX_MIN_NODES), 1,
+                           "nodes every graph keeps at least, at most 2**40 (past any graph)"),
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:

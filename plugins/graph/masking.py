@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
+from augkit.errors import InputError
 from augkit.params import Choice, Param, Probability
 from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
@@ -30,6 +33,15 @@ class FeatureMasking(GraphTransform):
                       "zero, the graph's column mean, or normal noise with its mean and std"),
         "target": Param(Choice("x", "edge_attr"), "x", "which attribute is masked"),
     }
+
+    def check_input(self, data: Any) -> None:
+        super().check_input(data)
+        value = getattr(data, self.target, None)
+        if isinstance(value, torch.Tensor) and value.dim() not in (1, 2):
+            raise InputError(
+                f"{self.label()}: {self.target} has shape {tuple(value.shape)}; allowed: "
+                "[rows] or [rows, features]"
+            )
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         target = self.target

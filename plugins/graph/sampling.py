@@ -17,6 +17,11 @@ from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph._subset import keep_nodes
 
+# Bounds no real use meets, so that a huge value is a ParamError at construction: a walk is
+# as long as it is told (it revisits nodes), a k-hop search stops at the graph's diameter.
+MAX_WALK_LENGTH = 4096
+MAX_HOPS = 10**6
+
 
 class SubgraphSampling(GraphTransform):
     """Keep an induced subgraph of at most ``t_g = max(1, floor(ratio * n_g + 0.5))`` nodes
@@ -46,8 +51,10 @@ class SubgraphSampling(GraphTransform):
             Number(0.0, 1.0, low_open=True), 0.8,
             "target share of nodes kept per graph: at most max(1, round(ratio * n)) nodes",
         ),
-        "walk_length": Param(Integer(1, None), 8, "steps of every walk (random_walk)"),
-        "num_hops": Param(Integer(0, None), 2, "hops around the root (khop)"),
+        "walk_length": Param(Integer(1, MAX_WALK_LENGTH), 8,
+                             f"steps of every walk (random_walk), at most {MAX_WALK_LENGTH}"),
+        "num_hops": Param(Integer(0, MAX_HOPS), 2,
+                          f"hops around the root (khop), at most {MAX_HOPS}"),
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:

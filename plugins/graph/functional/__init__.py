@@ -9,12 +9,20 @@ and no global random state is read. Each function takes ``backend`` (``"auto"``,
 ``"torch"``, ``"numba"``; see ``augkit.plugins.graph._backend``): torch ops run anywhere and
 are the reference, the numba kernels (``augkit.plugins.graph.kernels``) run on the CPU with
 the same results (``double_edge_swap`` excepted, see there).
+
+The functions here trust their caller with the values they index by: node ids in
+``edge_index`` below ``num_nodes``, ``ptr`` non-decreasing from 0 to ``num_nodes`` and
+``batch`` the graph of every node as ``ptr`` says (a kernel reads and writes outside its
+arrays otherwise). The transforms check all of it once per call before any of these runs;
+a caller with raw input checks it the same way with :func:`node_id_range` and
+:func:`batch_mismatch`.
 """
 
 from __future__ import annotations
 
 from augkit.plugins.graph._backend import BACKENDS, numba_disabled
 from augkit.plugins.graph.functional.dropout import (
+    batch_mismatch,
     dropout_edge,
     dropout_node,
     edge_keep_mask,
@@ -46,6 +54,7 @@ __all__ = [
     "FILL_MODES",
     "MASK_MODES",
     "SAMPLING_METHODS",
+    "batch_mismatch",
     "csr",
     "double_edge_swap",
     "dropout_edge",

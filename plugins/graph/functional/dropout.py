@@ -189,7 +189,8 @@ def node_keep_ids(
     ``min(min_nodes, its size)`` nodes: when the draw would drop too many, the nodes with the
     largest draws are kept, which is a uniformly random choice among the graph's nodes.
     Returns ``(new_id, counts)``: the new index of every node (``-1`` when dropped) and the
-    kept nodes per graph.
+    kept nodes per graph. ``ptr`` is trusted (non-decreasing from 0), as everywhere in the
+    functional API.
 
     Example:
         >>> new_id, counts = node_keep_ids(torch.tensor([0, 3, 5]), 1.0, seed=0, min_nodes=1)
@@ -313,6 +314,26 @@ def node_id_range(edge_index: torch.Tensor, *, backend: str = "auto") -> tuple[i
         return int(lo), int(hi)
     lo, hi = torch.aminmax(edge_index)
     return int(lo), int(hi)
+
+
+def batch_mismatch(batch: torch.Tensor, ptr: torch.Tensor, *, backend: str = "auto") -> int:
+    """The first node whose id in ``batch`` is not the graph that ``ptr`` (node offsets,
+    already checked: non-decreasing from 0 to ``batch.numel()``) puts it in, or -1 when
+    ``batch`` is exactly the graph id of every node.
+
+    >>> batch_mismatch(torch.tensor([0, 0, 1]), torch.tensor([0, 2, 3]))
+    -1
+    >>> batch_mismatch(torch.tensor([0, 1, 1]), torch.tensor([0, 2, 3]))
+    1
+    """
+    if use_numba(backend, batch, ptr):
+        return int(_common_kernels.batch_mismatch(batch.contiguous().numpy(),
+                                                  ptr.contiguous().numpy()))
+    sizes = ptr[1:] - ptr[:-1]
+    expected = torch.repeat_interleave(torch.arange(sizes.numel(), device=batch.device),
+                                       sizes.to(batch.device), output_size=batch.numel())
+    bad = (batch != expected).nonzero()
+    return int(bad[0, 0]) if bad.numel() else -1
 
 
 def relabel_mask(mask: torch.Tensor, *, backend: str = "auto",

@@ -2,10 +2,11 @@
 
 Conventions: ``batch`` is the graph id of every node (zeros for a single graph) and ``ptr``
 the node offsets of the graphs (``[0, n]`` for a single graph); nodes of a graph are
-contiguous, as in a PyG ``Batch``, and edges never cross graphs. The key of a pair is
-``u * N + v`` (``N`` = total number of nodes), or on an undirected graph its pair key
-``min * N + max`` (``undirected.pair_keys``), so both stored directions share it. Self-loops
-never move.
+contiguous, as in a PyG ``Batch``, and edges never cross graphs; like every function of
+the functional API, these trust their caller with ids, ``batch`` and ``ptr`` (see the
+package's docstring). The key of a pair is ``u * N + v`` (``N`` = total number of nodes),
+or on an undirected graph its pair key ``min * N + max`` (``undirected.pair_keys``), so
+both stored directions share it. Self-loops never move.
 
 The torch code runs on any device in whole-array passes (the only Python loop runs over
 rounds); with numba the algorithm is one kernel call (``kernels.rewiring``).
@@ -31,7 +32,7 @@ from augkit.plugins.graph.functional._common import (
     _take,
     _where,
 )
-from augkit.plugins.graph.functional.swaps import _cached_units
+from augkit.plugins.graph.functional.swaps import _units_numba
 from augkit.plugins.graph.functional.undirected import (
     _unique_sorted,
     is_undirected_fast,
@@ -71,10 +72,10 @@ def rewire_random(
 
     ``backend`` (``"auto"``, ``"torch"`` or ``"numba"``, see ``_backend``): with numba the
     direction and the sorted set of pairs present come from the counting sorts the
-    degree-preserving swaps use, O(E + n) and kept per ``edge_index`` tensor (see
-    :func:`_cached_units`), instead of comparison sorts of the keys, and the rest runs as one
-    kernel call (``kernels.rewiring.rewire_random``, its lookups prefetched a few ahead),
-    where the torch path is about a hundred small tensor ops. Both give the same result
+    degree-preserving swaps use, O(E + n) (``swaps._units_numba``), instead of comparison
+    sorts of the keys, and the rest runs as one kernel call
+    (``kernels.rewiring.rewire_random``, its lookups prefetched a few ahead), where the
+    torch path is about a hundred small tensor ops. Both give the same result
     (within a round the first of equal proposals wins).
 
     Returns ``(new_edge_index, moved)`` with ``moved`` the mask of edges that moved.
@@ -198,7 +199,7 @@ def _keys(src: torch.Tensor, dst: torch.Tensor, n: int, undirected: bool) -> tor
     return pair_keys(src, dst, n) if undirected else src * n + dst
 
 
-# From this many edges the kernel writes the moves beside the cached units instead of looking
+# From this many edges the kernel writes the moves beside the swap units instead of looking
 # every picked edge up: the pass it adds costs more than lookups that stay in cache on smaller
 # graphs (bench graph_structure/edge_rewiring, random, the largest graph).
 _UNIT_WALK_EDGES = 1 << 21
@@ -209,15 +210,15 @@ def _rewire_random_numba(
     ptr: torch.Tensor, undirected: bool | None, max_rounds: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`rewire_random` on the CPU as one kernel call, the same result. When the
-    direction is detected, it and the pairs present come from the cached swap units of
-    ``edge_index`` (see :func:`_cached_units`), whose positions also spare the kernel a
+    direction is detected, it and the pairs present come from the swap units of
+    ``edge_index`` (see :func:`~.swaps._units_numba`), whose positions also spare the kernel a
     lookup per moved edge on a large graph."""
     edge_index = edge_index.long().contiguous()
     batch, ptr = batch.long().contiguous(), ptr.long().contiguous()
     existing = units = None
     if undirected is None:
         # Detected direction: the units' distinct keys are then every pair present.
-        units = _cached_units(edge_index, n, None)
+        units = _units_numba(edge_index[0], edge_index[1], n, None)
         existing, undirected = units[0], units[4]
     empty = np.empty(0, np.int64)
     ukeys_np = upos_np = urev_np = empty

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.weak import WeakIdKeyDictionary
 
 from augkit._counter import MASK63
 from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
@@ -73,9 +72,8 @@ def double_edge_swap(
     ``20 * target + 100`` tries); ``"torch"`` runs the rounds above on any device; ``"auto"``
     picks numba for CPU tensors when it is installed (see ``_backend``). Both are
     deterministic given ``seed`` but draw differently, so a CPU and a CUDA run of one seed
-    differ: the one graph function whose backends are not equal by design. With numba, the swappable
-    pairs of a graph are found once per ``edge_index`` tensor and reused by later calls on that
-    tensor until it changes (an epoch loop over one graph pays that O(E + n) step once).
+    differ: the one graph function whose backends are not equal by design. Nothing is kept
+    between calls: every call finds the swappable pairs of the graph it is given.
 
     Returns ``(new_edge_index, swaps_done)``.
 
@@ -94,9 +92,8 @@ def double_edge_swap(
     num_graphs = ptr.numel() - 1
     if numba:
         # Counting sorts and one merge in numba, O(E + n): the same keys, units and order as
-        # the torch path below, without its comparison sorts and searches; kept per
-        # edge_index tensor for the next call on the same graph (see _cached_units).
-        units = _cached_units(edge_index, n, undirected)
+        # the torch path below, without its comparison sorts and searches.
+        units = _units_numba(edge_index[0], edge_index[1], n, undirected)
         return _double_edge_swap_numba(edge_index, units, n, ratio, seed, batch, num_graphs)
     src, dst = edge_index
     existing, ukeys, upos, urev, undirected = _units_torch(edge_index, n, undirected)
@@ -150,33 +147,11 @@ def _units_torch(
     return _unique_sorted(sk).clone(), _take(sk, single), _take(spos, single), None, False
 
 
-# Swap units of the graphs rewired lately, per edge_index tensor. Training loops rewire the same
-# graph every epoch, and finding its units is O(E + n), most of a call, while the swaps
-# themselves cost O(swaps). Weak keys: an entry goes with its tensor;
-# the tensor's version counter (bumped by every in-place change) and data pointer guard
-# against a stale entry. Only read-only results are kept (callers copy what they change).
-_UNITS_CACHE: WeakIdKeyDictionary = WeakIdKeyDictionary()
-
-
-def _cached_units(
-    edge_index: torch.Tensor, n: int, undirected: bool | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, bool]:
-    """:func:`_units_numba` of ``edge_index``, computed once per tensor state."""
-    stamp = (edge_index._version, edge_index.data_ptr(), tuple(edge_index.shape),
-             edge_index.stride(), n, undirected)
-    hit = _UNITS_CACHE.get(edge_index)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    units = _units_numba(edge_index[0], edge_index[1], n, undirected)
-    _UNITS_CACHE[edge_index] = (stamp, units, [])  # the list: room for the swap state
-    return units
-
-
 def _double_edge_swap_numba(
     edge_index: torch.Tensor, units: tuple, n: int, ratio: float, seed: int,
     batch: torch.Tensor, num_graphs: int,
 ) -> tuple[torch.Tensor, int]:
-    """:func:`double_edge_swap` on the CPU: the swaps one after another in numba on the kept
+    """:func:`double_edge_swap` on the CPU: the swaps one after another in numba on the
     state of the graph (see :func:`_swap_state`), written straight into a copy of
     ``edge_index``."""
     existing, ukeys, upos, urev, undirected = units
@@ -205,24 +180,15 @@ def _swap_state(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The swap kernel's state of a graph: ``rows``, one row ``(a, b, slot, position)`` per
     unit (``table[slot]`` holds the key of its pair), and ``table``, the hash set of the pairs
-    present with room for ``extra`` more keys. Kept beside the cached units of ``edge_index``
-    (the kernel hands both back unchanged; building them is O(E), the table ~E/2 random
-    writes), the table sized then for as many insertions as there are pairs so that any ratio
-    up to 1 reuses it."""
+    present with room for ``extra`` more keys."""
     existing, ukeys, upos = units[:3]
-    hit = _UNITS_CACHE.get(edge_index)
-    cached = hit is not None and hit[1][0] is existing
-    if cached and hit[2] and hit[2][1].size >= 2 * (existing.numel() + extra) + 8:
-        return hit[2][0], hit[2][1]
     k = _swap_kernels
-    table = k.pair_table(existing.numpy(), max(extra, existing.numel()) if cached else extra)
+    table = k.pair_table(existing.numpy(), extra)
     rows = np.empty((ukeys.numel(), 4), dtype=np.int64)
     rows[:, 0] = _take(edge_index[0], upos).numpy()
     rows[:, 1] = _take(edge_index[1], upos).numpy()
     rows[:, 2] = k.key_slots(table, ukeys.numpy())
     rows[:, 3] = upos.numpy()
-    if cached:
-        hit[2][:] = [rows, table]
     return rows, table
 
 

@@ -1,6 +1,6 @@
 """Kernels shared by several algorithms: the counter mix compiled once, its per-key draws,
-the branchless edge compaction, the node-id range, the relabelling of a node mask and a
-software-prefetch intrinsic."""
+the branchless edge compaction, the node-id range, the batch-vector check, the relabelling
+of a node mask and a software-prefetch intrinsic."""
 
 import llvmlite.binding as _llvm
 import numpy as np
@@ -100,6 +100,17 @@ def id_range(edge_index):
             lo = min(lo, v)
             hi = max(hi, v)
     return lo, hi
+
+
+@njit(cache=True)
+def batch_mismatch(batch, ptr):
+    """The first node whose graph id in ``batch`` is not the graph ``ptr`` puts it in, or -1
+    (``ptr`` already checked: non-decreasing from 0 to ``batch.size``)."""
+    for g in range(ptr.size - 1):
+        for i in range(ptr[g], ptr[g + 1]):
+            if batch[i] != g:
+                return i
+    return -1
 
 
 # ---- prefetch -------------------------------------------------------------------------------

@@ -70,12 +70,12 @@ def rewire_random(src, dst, n, undirected, existing, ukeys, upos, urev, batch, p
     the first of equal proposals; here proposals are taken in order, so a later equal one
     finds the first already taken: the same winners.
 
-    ``ukeys``, ``upos`` (and ``urev`` on an undirected graph): the swap units of
-    ``_cached_units``, the pairs stored exactly once (per direction) with the positions of
-    their copies. The moves of those pairs are written there, walking the pairs in order;
-    only the edges of pairs stored more than once are looked up, in one pass over the edges
-    (a lookup per picked edge dominates a large graph). Empty arrays: look every edge
-    up."""
+    ``ukeys``, ``upos`` (and ``urev`` on an undirected graph): the swap units
+    (``functional.swaps._units_numba``), the pairs stored exactly once (per direction) with
+    the positions of their copies. The moves of those pairs are written there, walking the
+    pairs in order; only the edges of pairs stored more than once are looked up, in one
+    pass over the edges (a lookup per picked edge dominates a large graph). Empty arrays:
+    look every edge up."""
     num_graphs = ptr.size - 1
     n2 = n * n
     salt1 = stream_salt(base, STREAM_PICK)

@@ -147,7 +147,7 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
     positions, and their reverse copies ``urev`` on an undirected graph, are rewritten).
 
     ``units`` and ``table`` (from :func:`pair_table`, room for two more keys per swap) are the
-    kept state of the graph: every write to them is logged and undone before returning, so
+    state of the graph: every write to them is logged and undone before returning, so
     both come back exactly as they were and a call costs O(swaps), not O(E). One row of
     ``units`` per unit keeps a swap's reads of a unit in one cache line. The kernel holds the
     GIL, so no other thread sees the state midway."""

@@ -96,12 +96,7 @@ def draw_seed(generator: torch.Generator) -> int:
     """One 63-bit integer from ``generator``: the seed of a counter-based or numpy stream."""
     # random_ on a 0-d tensor kept per thread draws what torch.randint(0, _MASK63, (1,))
     # draws (the same kernel; tested) without a new tensor per transform call.
-    scratch = getattr(_SCRATCH, "i64", None)
-    if scratch is None:
-        import torch
-
-        scratch = _SCRATCH.i64 = torch.inference_mode(False)(torch.empty)((), dtype=torch.int64)
-    return scratch.random_(0, _MASK63, generator=generator).item()
+    return _scratch("int64").random_(0, _MASK63, generator=generator).item()
 
 
 def numpy_rng(generator: torch.Generator) -> np.random.Generator:
@@ -114,12 +109,20 @@ def uniform(generator: torch.Generator) -> float:
     """One uniform float in [0, 1) from ``generator``: what ``torch.rand((), dtype=float64)``
     draws (the same kernel), into a 0-d tensor kept per thread: it runs for every
     apply-probability decision, and a fresh tensor per call would cost more than the draw."""
-    scratch = getattr(_SCRATCH, "f64", None)
+    return _scratch("float64").uniform_(generator=generator).item()
+
+
+def _scratch(dtype: str) -> torch.Tensor:
+    """This thread's 0-d tensor of ``dtype``, made outside inference mode: one made inside it
+    would refuse every in-place draw after the block ends."""
+    scratch = getattr(_SCRATCH, dtype, None)
     if scratch is None:
         import torch
 
-        scratch = _SCRATCH.f64 = torch.empty((), dtype=torch.float64)
-    return scratch.uniform_(generator=generator).item()
+        with torch.inference_mode(False):
+            scratch = torch.empty((), dtype=getattr(torch, dtype))
+        setattr(_SCRATCH, dtype, scratch)
+    return scratch
 
 
 def worker_and_rank() -> tuple[int, int, int, int]:

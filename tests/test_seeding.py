@@ -162,3 +162,22 @@ def test_outside_a_loader_the_process_stream_is_the_seed_alone():
     assert all(torch.equal(x, table_policy().sample[0](torch.zeros(3), generator=g))
                for x in got)
     assert torch.equal(torch.get_rng_state(), before)  # augkit drew nothing from torch's RNG
+
+
+def test_per_thread_draws_work_after_a_first_call_in_inference_mode():
+    import threading
+
+    from augkit.random import draw_seed, uniform
+
+    results = []
+
+    def first_call_in_inference_mode() -> None:  # a fresh thread: fresh per-thread tensors
+        g = torch.Generator().manual_seed(0)
+        with torch.inference_mode():
+            uniform(g), draw_seed(g)
+        results.append((uniform(g), draw_seed(g)))
+
+    worker = threading.Thread(target=first_call_in_inference_mode)
+    worker.start()
+    worker.join()
+    assert len(results) == 1

@@ -237,3 +237,26 @@ def test_batch_error_names_the_attribute_and_value():
     with pytest.raises(InputError, match="ptr runs from 0 to 6; allowed: node offsets from 0 "
                                          "to num_nodes=12"):
         augkit.make("node_dropout")(b, generator=0)
+
+
+def test_swap_units_are_reused_only_while_the_edges_are_unchanged(monkeypatch):
+    """The units of a large graph are found once per content of its edge_index: a second
+    call on the same tensor reuses them; a write through ``.numpy()`` (no version bump)
+    makes the next call find them again."""
+    from augkit.plugins.graph.functional import swaps
+
+    calls = []
+    real = swaps._units_numba
+    monkeypatch.setattr(swaps, "_units_numba", lambda *a: calls.append(1) or real(*a))
+    g = torch.Generator().manual_seed(0)
+    n = 4000
+    ei = torch.randint(0, n, (2, swaps._CACHE_MIN_EDGES + 100), generator=g)
+    ei = ei[:, ei[0] != ei[1]].contiguous()
+    first, _ = swaps.double_edge_swap(ei, n, 0.3, seed=1)
+    again, _ = swaps.double_edge_swap(ei, n, 0.3, seed=1)
+    assert len(calls) == 1 and torch.equal(first, again)
+    ei.numpy()[1, 0] = (int(ei[1, 0]) + 1) % n if int(ei[0, 0]) != (int(ei[1, 0]) + 1) % n \
+        else (int(ei[1, 0]) + 2) % n
+    changed, _ = swaps.double_edge_swap(ei, n, 0.3, seed=1)
+    assert len(calls) == 2
+    assert torch.equal(changed, swaps.double_edge_swap(ei.clone(), n, 0.3, seed=1)[0])

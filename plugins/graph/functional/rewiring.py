@@ -32,7 +32,7 @@ from augkit.plugins.graph.functional._common import (
     _take,
     _where,
 )
-from augkit.plugins.graph.functional.swaps import _units_numba
+from augkit.plugins.graph.functional.swaps import _cached_units
 from augkit.plugins.graph.functional.undirected import (
     _unique_sorted,
     is_undirected_fast,
@@ -211,14 +211,14 @@ def _rewire_random_numba(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`rewire_random` on the CPU as one kernel call, the same result. When the
     direction is detected, it and the pairs present come from the swap units of
-    ``edge_index`` (see :func:`~.swaps._units_numba`), whose positions also spare the kernel a
+    ``edge_index`` (see :func:`~.swaps._cached_units`), whose positions also spare the kernel a
     lookup per moved edge on a large graph."""
     edge_index = edge_index.long().contiguous()
     batch, ptr = batch.long().contiguous(), ptr.long().contiguous()
     existing = units = None
     if undirected is None:
         # Detected direction: the units' distinct keys are then every pair present.
-        units = _units_numba(edge_index[0], edge_index[1], n, None)
+        units = _cached_units(edge_index, n, None)
         existing, undirected = units[0], units[4]
     empty = np.empty(0, np.int64)
     ukeys_np = upos_np = urev_np = empty

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.utils.weak import WeakIdKeyDictionary
 
 from augkit._counter import MASK63
 from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
@@ -72,8 +73,10 @@ def double_edge_swap(
     ``20 * target + 100`` tries); ``"torch"`` runs the rounds above on any device; ``"auto"``
     picks numba for CPU tensors when it is installed (see ``_backend``). Both are
     deterministic given ``seed`` but draw differently, so a CPU and a CUDA run of one seed
-    differ: the one graph function whose backends are not equal by design. Nothing is kept
-    between calls: every call finds the swappable pairs of the graph it is given.
+    differ: the one graph function whose backends are not equal by design. With numba, the
+    swappable pairs of a graph of ``_CACHE_MIN_EDGES`` edges or more are kept for the next
+    call on the same ``edge_index`` tensor while its content is unchanged (compared in full
+    on every call: writes that bypass autograd's version counter cannot make them stale).
 
     Returns ``(new_edge_index, swaps_done)``.
 
@@ -93,7 +96,7 @@ def double_edge_swap(
     if numba:
         # Counting sorts and one merge in numba, O(E + n): the same keys, units and order as
         # the torch path below, without its comparison sorts and searches.
-        units = _units_numba(edge_index[0], edge_index[1], n, undirected)
+        units = _cached_units(edge_index, n, undirected)
         return _double_edge_swap_numba(edge_index, units, n, ratio, seed, batch, num_graphs)
     src, dst = edge_index
     existing, ukeys, upos, urev, undirected = _units_torch(edge_index, n, undirected)
@@ -175,20 +178,54 @@ def _double_edge_swap_numba(
     return out, int(done.sum())
 
 
+# Swap units of the graphs rewired lately, per edge_index tensor: an epoch loop rewires the
+# same large graph every call, and finding its units is O(E + n), most of a call, while the
+# swaps cost O(swaps). An entry holds a copy of the edges it was built from and is used only
+# while the tensor still holds exactly those (one compare pass, far cheaper than the units).
+_UNITS_CACHE: WeakIdKeyDictionary = WeakIdKeyDictionary()
+# Below this many edges the units cost about what the compare and the copy would.
+_CACHE_MIN_EDGES = 1 << 15
+
+
+def _cached_units(
+    edge_index: torch.Tensor, n: int, undirected: bool | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, bool]:
+    """:func:`_units_numba` of ``edge_index``, reused while its content is unchanged."""
+    if edge_index.size(1) < _CACHE_MIN_EDGES:
+        return _units_numba(edge_index[0], edge_index[1], n, undirected)
+    hit = _UNITS_CACHE.get(edge_index)
+    if hit is not None and hit["key"] == (n, undirected) and torch.equal(hit["edges"],
+                                                                         edge_index):
+        return hit["units"]
+    units = _units_numba(edge_index[0], edge_index[1], n, undirected)
+    _UNITS_CACHE[edge_index] = {"key": (n, undirected), "edges": edge_index.clone(),
+                                "units": units, "state": None}
+    return units
+
+
 def _swap_state(
     edge_index: torch.Tensor, units: tuple, extra: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The swap kernel's state of a graph: ``rows``, one row ``(a, b, slot, position)`` per
     unit (``table[slot]`` holds the key of its pair), and ``table``, the hash set of the pairs
-    present with room for ``extra`` more keys."""
+    present with room for ``extra`` more keys. Kept beside the cached units of ``edge_index``
+    (the kernel hands both back unchanged), the table then sized for as many insertions as
+    there are pairs so that any ratio up to 1 reuses it."""
     existing, ukeys, upos = units[:3]
+    hit = _UNITS_CACHE.get(edge_index)
+    cached = hit is not None and hit["units"] is units
+    if cached and hit["state"] is not None \
+            and hit["state"][1].size >= 2 * (existing.numel() + extra) + 8:
+        return hit["state"]
     k = _swap_kernels
-    table = k.pair_table(existing.numpy(), extra)
+    table = k.pair_table(existing.numpy(), max(extra, existing.numel()) if cached else extra)
     rows = np.empty((ukeys.numel(), 4), dtype=np.int64)
     rows[:, 0] = _take(edge_index[0], upos).numpy()
     rows[:, 1] = _take(edge_index[1], upos).numpy()
     rows[:, 2] = k.key_slots(table, ukeys.numpy())
     rows[:, 3] = upos.numpy()
+    if cached:
+        hit["state"] = (rows, table)
     return rows, table
 
 

@@ -1,13 +1,65 @@
-"""The soak (benchmarks/soak.py): the flatness rule, which a leaking call must fail."""
+"""The soak (benchmarks/soak.py, suite benchmarks/suites/soak.py): the quick soak's records
+and page, and the flatness rule, which a leaking call must fail."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+
 import pytest
 
-from augkit.benchmarks import harness, report, soak, timing
+from augkit.benchmarks import cli, harness, report, soak, timing
 from augkit.benchmarks.case import Case, Soak
+from augkit.benchmarks.validate import validate
 
 MIB = 1 << 20
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """`augkit bench --suite soak --quick`, once for this module."""
+    out = tmp_path_factory.mktemp("soak") / "soak.json"
+    page = io.StringIO()
+    with contextlib.redirect_stdout(page), contextlib.redirect_stderr(io.StringIO()):
+        rc = cli.main(["--suite", "soak", "--quick", "--no-progress", "--out", str(out)])
+    doc = json.loads(out.read_text())
+    return {"rc": rc, "doc": doc, "page": page.getvalue(),
+            "cases": {c["name"]: c for c in doc["cases"]}}
+
+
+def test_quick_soak_is_valid_and_every_case_is_flat(quick):
+    assert quick["rc"] == 0 and validate(quick["doc"]) == []
+    assert set(quick["cases"]) == {"graph_policy", "image_policy", "image_policy/recycled"}
+    for case in quick["cases"].values():
+        s = case["soak"]
+        assert case["status"] == "ok" and s is not None, case["reason"]
+        assert s["verdict"] == "flat", s
+        assert s["calls"] == case["size"] and s["calls_per_s"] > 0
+        assert s["warmup_calls"] >= 1 and [0, 0] < s["samples"][0][:2]
+        assert s["samples"][-1][0] == s["calls"] and len(s["samples"]) == 101
+        rss = [r for _, r, _ in s["samples"]]
+        assert (s["rss_warm_bytes"], s["rss_end_bytes"], s["rss_max_bytes"]) == (
+            rss[0], rss[-1], max(rss))
+        # Each stretch between two samples is one "round" of augkit's result.
+        augkit = case["results"][0]
+        assert augkit["status"] == "ok" and augkit["runs"] == len(s["samples"]) - 1
+
+
+def test_large_outputs_go_through_the_recycled_buffers(quick):
+    s = quick["cases"]["image_policy/recycled"]["soak"]
+    assert s["pool_end_bytes"] >= 8 * MIB
+    # Recycled, not piled up: the same buffers from the first stretch to the last.
+    assert {p for _, _, p in s["samples"]} == {s["pool_end_bytes"]}
+    assert quick["cases"]["image_policy"]["soak"]["pool_max_bytes"] == 0
+
+
+def test_page_has_the_soak_table_and_no_soak_row_among_the_ratios(quick):
+    page = quick["page"]
+    assert "## Soak" in page and "| soak | graph_policy | 2k |" in page
+    assert page.count("flat (rise") == 3
+    results = page.split("## Results")[1].split("## Soak")[0]
+    assert "graph_policy" not in results
 
 
 def _soaked(keep: bool, chunk: int = 32 << 10) -> dict:
@@ -51,3 +103,11 @@ def test_the_rule_lets_a_one_off_step_pass_and_steady_growth_fail():
     per_1k, rise, word = soak.verdict(leak, calls, 4 * MIB)
     assert word == "growing" and per_1k == pytest.approx(100_000)
     assert rise == pytest.approx(5_000_000)
+
+
+def test_a_soak_record_with_an_unknown_verdict_does_not_validate(quick):
+    doc = json.loads(json.dumps(quick["doc"]))
+    doc["cases"][0]["soak"]["verdict"] = "mostly flat"
+    del doc["cases"][1]["soak"]["samples"]
+    problems = validate(doc)
+    assert any("verdict" in p for p in problems) and any("samples" in p for p in problems)

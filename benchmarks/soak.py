@@ -15,6 +15,8 @@ filled once, one more recycled buffer) that does not grow with the number of cal
 leak does. The second half leaves the warm-up's steps out; a step lies between at most about
 half of the pairs of samples, so it moves the median slope to about its own height over the
 half (a least-squares line would make up to 1.5 times of it), while a leak raises every pair.
+RSS shows a leak only once it has used up the free memory the allocator already held, so a
+soak sees leaks larger than that over its calls.
 """
 
 from __future__ import annotations

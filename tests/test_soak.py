@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import mmap
 
 import pytest
 
@@ -63,21 +64,24 @@ def test_page_has_the_soak_table_and_no_soak_row_among_the_ratios(quick):
 
 
 def _soaked(keep: bool, chunk: int = 32 << 10) -> dict:
-    """A call allocating ``chunk`` bytes (written, so resident) that it keeps when ``keep``,
-    soaked the way the suite's cases are."""
-    kept: list[bytes] = []
+    """A call mapping ``chunk`` fresh bytes and writing them (resident), which it keeps when
+    ``keep``, soaked the way the suite's cases are. Mapped, not malloc'ed: the heap may hold
+    what earlier tests freed, and a leak from the heap would fill that before RSS moved."""
+    kept: list[mmap.mmap] = []
 
     def call(state: None) -> int:
-        block = b"\x01" * chunk
+        block = mmap.mmap(-1, chunk)
+        block.write(b"\x01" * chunk)
         if keep:
             kept.append(block)
-        return len(block)
+        return chunk
 
     case = Case(suite="test", name="leak" if keep else "no-leak", transforms=(), size=1000,
                 size_unit="calls", items=1, unit="calls/s", setup=lambda: None, run=call,
                 soak=Soak(calls=1000, samples=20))
     record = harness.run_case(case, "test", timing.Settings.for_mode(True))
-    kept.clear()
+    for block in kept:
+        block.close()
     return record
 
 

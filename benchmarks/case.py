@@ -8,7 +8,9 @@ A suite is a module ``augkit.benchmarks.suites.<family>`` (file
 
 ``setup`` builds the input once (not timed); ``run`` and each anchor's ``run`` take that state
 and do one timed call. The harness synchronises CUDA before reading the clock, interleaves
-augkit and anchors A B A B after a warm-up, and reports the median of at least 5 runs.
+augkit and anchors A B A B after a warm-up, and reports the median of at least 5 runs. A case
+with ``soak`` is not timed against anything: its ``run`` is called ``Soak.calls`` times in a
+row while the resident set is sampled (see :mod:`augkit.benchmarks.soak`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ class Anchor:
     # Optional goal on the speed ratio augkit/anchor (anchor time / augkit time): the table
     # marks it met when ratio >= goal_ratio (1.0: "no slower than this anchor").
     goal_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class Soak:
+    """Call a case's ``run`` many times in one process and watch the resident set (RSS)."""
+
+    calls: int  # calls after the warm-up
+    warmup: int = 0  # calls before the RSS baseline (0: a tenth of ``calls``, at least 1)
+    samples: int = 100  # RSS readings, evenly spaced over ``calls``
+    # RSS rise over the second half (see soak.verdict) that still counts as flat.
+    allowance_bytes: int = 4 << 20
 
 
 @dataclass
@@ -53,6 +66,8 @@ class Case:
     # Rounds this case runs at least (capped by the mode's max_runs): for long calls whose
     # times swing with the machine (fresh large outputs), where 5 rounds give unsteady medians.
     min_rounds: int = 0
+    # Set: a soak instead of interleaved timing; ``run`` draws its own item and index.
+    soak: Soak | None = None
 
 
 def cpu_goal(ratio: float, device: str) -> float | None:

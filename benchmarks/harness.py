@@ -4,7 +4,8 @@ The run: find the suites (:mod:`~augkit.benchmarks.discovery`), then per case ``
 once (not timed), the timing of every contender (:mod:`~augkit.benchmarks.timing`), one more
 untimed call each for peak memory (:mod:`~augkit.benchmarks.memory`), and the case's record
 (:mod:`~augkit.benchmarks.records`); around it, what the machine was
-(:mod:`~augkit.benchmarks.machine`).
+(:mod:`~augkit.benchmarks.machine`). A soak case (``Case.soak``) is run by
+:mod:`~augkit.benchmarks.soak` instead of the interleaved timing.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import dataclasses
 import datetime as _dt
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from augkit.benchmarks import discovery, machine, memory, records, sweeps, timing
-from augkit.benchmarks.case import Case
+from augkit.benchmarks import discovery, machine, memory, records, soak, sweeps, timing
+from augkit.benchmarks.case import Case, Soak
 from augkit.benchmarks.progress import Progress
 from augkit.benchmarks.timing import Contender, Settings
 
@@ -49,6 +50,17 @@ def _skip_reason(case: Case, timed: list[Contender]) -> str:
         if gone:
             c.status, c.reason = "skipped", f"missing module {', '.join(gone)}"
     return ""
+
+
+def _soak(spec: Soak, timed: list[Contender], state: Any, sync: Callable[[], None],
+          record: dict[str, Any]) -> list[Contender]:
+    """Soak augkit's call (anchors and floor have nothing to soak); returns [augkit] if it
+    ran through."""
+    for c in timed[1:]:
+        if c.status == "ok":
+            c.status, c.reason = "skipped", "soak case: only augkit's call is soaked"
+    record["soak"] = soak.run(timed[0], state, spec, sync)
+    return [timed[0]] if timed[0].status == "ok" else []
 
 
 def run_case(case: Case, module: str, settings: Settings) -> dict[str, Any]:
@@ -89,9 +101,12 @@ def run_case(case: Case, module: str, settings: Settings) -> dict[str, Any]:
     # next full collection lands inside some later case. Frozen objects are still freed by
     # reference counting; only cycles among them would stay.
     try:
-        rounds = min(max(settings.min_runs, case.min_rounds), settings.max_runs)
-        live = timing.measure(timed, state, sync,
-                              dataclasses.replace(settings, min_runs=rounds), started)
+        if case.soak is not None:
+            live = _soak(case.soak, timed, state, sync, record)
+        else:
+            rounds = min(max(settings.min_runs, case.min_rounds), settings.max_runs)
+            live = timing.measure(timed, state, sync,
+                                  dataclasses.replace(settings, min_runs=rounds), started)
         if settings.memory:
             memory.record_peaks(live, state, case.device)
     finally:

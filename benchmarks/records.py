@@ -42,6 +42,8 @@ def case_record(case: Case, module: str) -> dict[str, Any]:
         "elapsed_s": 0.0,
         "floor_multiple": None,
         "results": [],
+        # A soak case's record (benchmarks/soak.py) replaces this None once it ran.
+        **({"soak": None} if getattr(case, "soak", None) is not None else {}),
     }
 
 

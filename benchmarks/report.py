@@ -141,6 +141,8 @@ def results_table(doc: dict[str, Any]) -> list[str]:
             MIN_RATIO_HEADER, "rounds", FLOOR_HEADER, "augkit peak memory", "goal"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for rec in doc["cases"]:
+        if "soak" in rec:  # nothing to compare: the soak table has these
+            continue
         unit = rec["unit"]
         augkit = rec["results"][0] if rec["results"] else None
         size = f"{si(rec['size'])} {rec['size_unit']}"
@@ -185,6 +187,51 @@ def sweep_table(doc: dict[str, Any]) -> list[str]:
                            if s["role"] != "augkit")
         row = [sw["suite"], sw["name"], sizes, f"{mine:.2f}" if mine is not None else "–",
                others or "–"]
+        lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    return lines
+
+
+def _signed_bytes(n: float) -> str:
+    return ("-" if n < 0 else "+") + human_bytes(round(abs(n)))
+
+
+def _soak_verdict(soak: dict[str, Any]) -> str:
+    rise, allowed = soak["second_half_rise_bytes"], human_bytes(soak["allowance_bytes"])
+    if soak["verdict"] == "flat":
+        return f"flat (rise {_signed_bytes(rise)} < {allowed})"
+    return f"GROWING (rise {_signed_bytes(rise)} ≥ {allowed})"
+
+
+def soak_table(doc: dict[str, Any]) -> list[str]:
+    """The soak cases (benchmarks/soak.py): rate, resident set, growth and verdict."""
+    soaks = [rec for rec in doc["cases"] if "soak" in rec]
+    if not soaks:
+        return []
+    lines = [
+        "Each soak calls one policy many times in one process, after a warm-up, and reads "
+        "the resident set (RSS) at evenly spaced points of the run. Growth is the "
+        "median slope of RSS between every two readings of the second half of the calls "
+        "(Theil-Sen); the verdict is flat when the rise that growth gives over the second "
+        "half stays under the allowance: "
+        "allocator noise is a step of bounded size, a leak grows with every call. Recycled "
+        "buffers: what augkit's recycled output buffers (outputs of 8 MiB and up) hold at "
+        "the end.",
+        "",
+        "| suite | case | calls | calls/s | RSS after warm-up | RSS at end | RSS max "
+        "| growth, second half, per 1000 calls | recycled buffers at end | verdict |",
+        "|" + "---|" * 10,
+    ]
+    for rec in soaks:
+        s, augkit = rec["soak"], rec["results"][0]
+        lead = [rec["suite"], rec["name"], si(rec["size"])]
+        if s is None:
+            why = rec["reason"] or augkit["reason"]
+            row = [*lead, f"{rec['status']}: {why}" if why else rec["status"], *[""] * 6]
+        else:
+            row = [*lead, si(s["calls_per_s"]), human_bytes(s["rss_warm_bytes"]),
+                   human_bytes(s["rss_end_bytes"]), human_bytes(s["rss_max_bytes"]),
+                   _signed_bytes(s["growth_bytes_per_1k_calls"]),
+                   human_bytes(s["pool_end_bytes"]), _soak_verdict(s)]
         lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
     return lines
 
@@ -273,13 +320,16 @@ def how_to_read() -> list[str]:
 
 
 def markdown(doc: dict[str, Any], title: str = "augkit benchmark results") -> str:
-    """The results page: header, how to read it, and the results, sweep, memory, suite,
-    note and error tables."""
+    """The results page: header, how to read it, and the results, sweep, soak, memory,
+    suite, note and error tables."""
     lines = [f"# {title}", "", intro(), "", *header_lines(doc), "", *how_to_read(), "",
              "## Results", "", *results_table(doc), ""]
     sweep = sweep_table(doc)
     if sweep:
         lines += ["## Size sweeps", "", *sweep, ""]
+    soak = soak_table(doc)
+    if soak:
+        lines += ["## Soak", "", *soak, ""]
     lines += ["## Peak memory", "",
               "Extra memory of one call, measured apart from the timed calls. CPU: the larger "
               "of tracemalloc's peak (Python objects, numpy) and the rise of the process's "

@@ -183,8 +183,8 @@ def _double_edge_swap_numba(
 # swaps cost O(swaps). An entry holds a copy of the edges it was built from and is used only
 # while the tensor still holds exactly those (one compare pass, far cheaper than the units).
 _UNITS_CACHE: WeakIdKeyDictionary = WeakIdKeyDictionary()
-# Below this many edges the units cost about what the compare and the copy would.
-_CACHE_MIN_EDGES = 1 << 15
+# Below this many edges finding the units costs about what the compare and the copy would.
+_CACHE_MIN_EDGES = 1 << 10
 
 
 def _cached_units(

@@ -3,6 +3,7 @@ and the stage list, so a step the loader refuses in a stage the schema refuses t
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,7 +59,6 @@ def _mixed_policies():
 
 
 def test_schema_and_loader_agree_on_generated_policies():
-    jsonschema = pytest.importorskip("jsonschema")
     validator = jsonschema.Draft202012Validator(policy_schema())
 
     @given(_mixed_policies())

@@ -24,7 +24,7 @@ _BENCH_CLI = "augkit.benchmarks.cli"
 def _stages(entry: registry.Entry) -> str:
     """The stages a transform may stand in, without importing a plugin's backend: from its
     registry entry where the manifest declares them, from the class for the core's own."""
-    levels = getattr(entry, "levels", None)
+    levels = entry.levels
     if not levels and entry.target.startswith("augkit.") and not entry.target.startswith(
             "augkit.plugins."):
         levels = entry.load().levels
@@ -43,6 +43,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[3])
+    for skip in registry.skipped():
+        print(f"skipped: {skip.name} (package {skip.package}): {skip.reason}")
     return 0
 
 

@@ -63,6 +63,7 @@ class Entry:
     target: str
     package: str
     kinds: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()  # the stages it may stand in, as the manifest declares them
     cls: type | None = field(default=None, repr=False)
 
     def load(self) -> type[Transform]:
@@ -137,10 +138,11 @@ def _entry_from_manifest(name: str, spec: Any, package: str) -> Entry:
     if isinstance(spec, str):
         return Entry(name, spec, package)
     if isinstance(spec, dict) and isinstance(spec.get("target"), str):
-        return Entry(name, spec["target"], package, tuple(spec.get("kinds", ())))
+        return Entry(name, spec["target"], package, tuple(spec.get("kinds", ())),
+                     tuple(spec.get("levels", ())))
     if isinstance(spec, type):
         entry = Entry(name, f"{spec.__module__}:{spec.__qualname__}", package,
-                      tuple(getattr(spec, "kinds", ())))
+                      tuple(getattr(spec, "kinds", ())), tuple(getattr(spec, "levels", ())))
         _check_transform_class(spec, entry)
         entry.cls = spec
         return entry
@@ -248,7 +250,8 @@ def register(name: str | None = None, *, package: str = "__main__"):
         if not getattr(cls, "name", ""):
             cls.name = key
         _add(entries(), Entry(key, f"{cls.__module__}:{cls.__qualname__}", package,
-                              tuple(getattr(cls, "kinds", ())), cls=cls))
+                              tuple(getattr(cls, "kinds", ())),
+                              tuple(getattr(cls, "levels", ())), cls=cls))
         return cls
 
     return wrap

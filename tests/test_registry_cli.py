@@ -154,6 +154,17 @@ def test_broken_plugins_leave_the_cli_working_and_warn_once(broken_plugins):
     assert "gaussian_blur" in proc.stdout and "Traceback" not in proc.stderr
     assert proc.stderr.count("skipped 'boom' of plugin package 'augkit-boom'") == 1
     assert proc.stderr.count("'edge_dropout' of plugin package 'augkit-clash'") == 1
+    assert "skipped: edge_dropout (package augkit-clash)" in proc.stdout  # and says why
+
+
+def test_list_shows_every_transforms_stages_as_its_class_declares(capsys):
+    """The stages column comes from the manifests (listing imports no backend): each must be
+    what the class itself allows."""
+    assert main(["list"]) == 0
+    rows = {line.split()[0]: line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]
+            if not line.startswith("skipped:")}
+    for name in augkit.list_transforms():
+        assert rows[name] == ",".join(registry.get(name).levels), name
 
 
 def test_cli_list_show_schema(capsys):

@@ -1,11 +1,13 @@
 """The vision family's registry entries (light: importing this loads no backend library)."""
 
+
+def _entry(target: str, levels: list[str]) -> dict:
+    return {"target": f"augkit.plugins.vision.{target}", "kinds": ["image"], "levels": levels}
+
+
 TRANSFORMS: dict = {
-    "gaussian_blur": {"target": "augkit.plugins.vision.blur:GaussianBlur", "kinds": ["image"]},
-    "random_erasing": {
-        "target": "augkit.plugins.vision.erasing:RandomErasing",
-        "kinds": ["image"],
-    },
-    "mixup": {"target": "augkit.plugins.vision.mix:MixUp", "kinds": ["image"]},
-    "cutmix": {"target": "augkit.plugins.vision.mix:CutMix", "kinds": ["image"]},
+    "gaussian_blur": _entry("blur:GaussianBlur", ["sample", "batch"]),
+    "random_erasing": _entry("erasing:RandomErasing", ["sample", "batch"]),
+    "mixup": _entry("mix:MixUp", ["batch"]),
+    "cutmix": _entry("mix:CutMix", ["batch"]),
 }

@@ -5,7 +5,6 @@ Policy or a PolicyError with a line; nothing the caller passed is changed."""
 from __future__ import annotations
 
 import copy
-import os
 import time
 
 import pytest
@@ -106,8 +105,6 @@ def test_fuzzed_bytes_give_a_policy_or_a_located_policy_error(data):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("AUGKIT_SLOW"),
-                    reason="the deep run with a time bound: AUGKIT_SLOW=1 pytest -m slow")
 @settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(documents().map(lambda t: t + "\n"), encoded()))
 def test_fuzzed_policies_deep_and_bounded_in_time(source):

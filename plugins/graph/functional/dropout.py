@@ -31,9 +31,9 @@ if HAVE_NUMBA:
 # pages, recycled) and the edge list is split over threads: numba's own allocation faults
 # per 4 KiB page (bench graph/edge_dropout, the largest graph).
 _FUSED_MAX_EDGES = 1 << 18
-# From here torch's aminmax (over its threads) beats the single-threaded pass; the check
-# runs on every call (bench graph/feature_masking at 1e5-1e6 edges).
-_ID_RANGE_NUMBA_MAX = 1 << 21
+# From here (edges out of cache) torch's aminmax over its threads beats the single pass;
+# the check runs on every call (bench graph/edge_dropout at 1e5-1e6 edges).
+_ID_RANGE_NUMBA_MAX = 1 << 18
 
 
 # ---- edges ----------------------------------------------------------------------------------

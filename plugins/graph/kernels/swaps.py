@@ -110,12 +110,11 @@ def _draw(state, m, start, undirected):
     return state, i, j, flip
 
 
-@njit(cache=True)
-def _touch(units, table, i, j, flip, n, undirected, mask):
-    """Prefetches what a try on units ``i``, ``j`` will read from the table: the slots of its
-    new pairs and of its old ones (a swap turns those into tombstones). Prefetches, not
-    loads: loads kept the misses of only a few tries in flight (bench
-    graph_structure/edge_rewiring, degree_preserving on a large graph)."""
+@njit(cache=True, inline="always")
+def _swapped_pairs(units, i, j, flip, n, undirected):
+    """The ends of units ``i`` and ``j`` (``j`` read backwards when ``flip``) and the keys of
+    the two pairs a swap would make of them, ``a_i-b_j`` and ``a_j-b_i`` (unordered on an
+    undirected graph)."""
     ai = units[i, 0]
     bi = units[i, 1]
     aj = units[j, 0]
@@ -123,11 +122,17 @@ def _touch(units, table, i, j, flip, n, undirected, mask):
     if flip:
         aj, bj = bj, aj
     if undirected:
-        k1 = min(ai, bj) * n + max(ai, bj)
-        k2 = min(aj, bi) * n + max(aj, bi)
-    else:
-        k1 = ai * n + bj
-        k2 = aj * n + bi
+        return ai, bi, aj, bj, min(ai, bj) * n + max(ai, bj), min(aj, bi) * n + max(aj, bi)
+    return ai, bi, aj, bj, ai * n + bj, aj * n + bi
+
+
+@njit(cache=True)
+def _touch(units, table, i, j, flip, n, undirected, mask):
+    """Prefetches what a try on units ``i``, ``j`` will read from the table: the slots of its
+    new pairs and of its old ones (a swap turns those into tombstones). Prefetches, not
+    loads: loads kept the misses of only a few tries in flight (bench
+    graph_structure/edge_rewiring, degree_preserving on a large graph)."""
+    _, _, _, _, k1, k2 = _swapped_pairs(units, i, j, flip, n, undirected)
     prefetch(table, slot(k1, mask))
     prefetch(table, slot(k2, mask))
     prefetch(table, units[i, 2])
@@ -193,20 +198,9 @@ def swap_units(units, urev, table, u_g, remaining, n, undirected, seed, done, ou
             prefetch(units, fj)
             t = (h + _AHEAD // 2 - 1) & (_AHEAD - 1)
             _touch(units, table, r_i[t], r_j[t], r_flip[t], n, undirected, mask)
-            ai = units[i, 0]
-            bi = units[i, 1]
-            aj = units[j, 0]
-            bj = units[j, 1]
-            if flip:
-                aj, bj = bj, aj
+            ai, bi, aj, bj, k1, k2 = _swapped_pairs(units, i, j, flip, n, undirected)
             if ai == bj or aj == bi:
                 continue
-            if undirected:
-                k1 = min(ai, bj) * n + max(ai, bj)
-                k2 = min(aj, bi) * n + max(aj, bi)
-            else:
-                k1 = ai * n + bj
-                k2 = aj * n + bi
             if k1 == k2 or find(table, k1, mask) >= 0 or find(table, k2, mask) >= 0:
                 continue
             # Old pairs become tombstones (probes go on past them), then the new pairs go in.

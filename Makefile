@@ -2,8 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+space := $(subst ,, )
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench gpu-wheels clean
 
 setup: $(VENV)/.installed
 
@@ -24,6 +25,20 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/augkit bench --markdown benchmarks/RESULTS.md --out benchmarks/results.json
+
+# Wheels for a CUDA machine without a package registry (benchmarks/gpu_check.sh installs them
+# there): the packages its image lacks, at the versions installed here, for CPython 3.12.
+GPU_WHEELS := imbalanced-learn sklearn-compat albumentations albucore pydantic pydantic-core \
+	annotated-types typing-inspection stringzilla simsimd kornia kornia-rs jsonschema \
+	jsonschema-specifications referencing rpds-py
+GPU_PLATFORMS := $(foreach p,manylinux_2_28 manylinux_2_27 manylinux_2_17 manylinux2014 \
+	manylinux1,--platform $(p)_x86_64)
+
+gpu-wheels: setup
+	rm -rf .whl && mkdir -p .whl
+	$(PIP) list --format=freeze | tr A-Z_ a-z- | grep -E "^($(subst $(space),|,$(strip $(GPU_WHEELS))))==" >.whl/requirements.txt
+	$(PIP) download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		$(GPU_PLATFORMS) -d .whl -r .whl/requirements.txt
 
 clean:
 	rm -rf $(VENV) build *.egg-info

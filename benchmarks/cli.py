@@ -34,13 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png", help="bar chart of the speed ratios")
     p.add_argument("--threads", type=int, metavar="N",
                    help="threads for torch, OpenCV and numba alike (default: torch's count)")
+    p.add_argument("--budget-s", type=float, metavar="SECONDS",
+                   help="time budget per case over all contenders (default: the mode's); the "
+                        "minimum rounds run regardless")
     p.add_argument("--case", metavar="TEXT", help="only cases whose name contains TEXT")
     p.add_argument("--suite-module", action="append", default=[], metavar="MODULE",
                    help="also import this module as a suite (a third party's, or a test's)")
     p.add_argument("--list", action="store_true", help="list suites and cases; time nothing")
-    p.add_argument("--render", metavar="FILE.json",
-                   help="time nothing: write the markdown page (and --plot) of a saved result "
-                        "file, e.g. after the report gained a column")
+    p.add_argument("--render", metavar="FILE.json", nargs="+",
+                   help="time nothing: write the markdown page (and --plot, --out) of saved "
+                        "result files, e.g. after the report gained a column; several files "
+                        "(one suite each, from one machine) make one page")
     p.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     return p
 
@@ -70,21 +74,32 @@ def _render(args: argparse.Namespace) -> int:
     import json
 
     from augkit.benchmarks import report
+    from augkit.benchmarks.merge import merge
     from augkit.benchmarks.validate import validate
 
+    docs = []
+    for path in args.render:
+        try:
+            with open(path) as fh:
+                doc = json.load(fh)
+        except (OSError, ValueError) as exc:
+            problems = [str(exc)]
+        else:
+            problems = validate(doc)
+        if problems:
+            print(f"augkit bench: error: --render {path}: {problems[0]}; allowed: a file "
+                  "written by augkit bench --out", file=sys.stderr)
+            return 2
+        docs.append(doc)
     try:
-        with open(args.render) as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError) as exc:
-        problems = [str(exc)]
-    else:
-        problems = validate(doc)
-    if problems:
-        print(f"augkit bench: error: --render {args.render}: {problems[0]}; allowed: a file "
-              "written by augkit bench --out", file=sys.stderr)
+        doc = merge(docs)
+    except AugkitError as exc:
+        print(f"augkit bench: error: --render: {exc}", file=sys.stderr)
         return 2
     page = report.markdown(doc)
     print(page)
+    if args.out:
+        report.write_json(doc, args.out)
     if args.markdown:
         with open(args.markdown, "w") as fh:
             fh.write(page)
@@ -115,13 +130,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("augkit bench: error: --threads: got a number < 1; allowed: 1 or more",
               file=sys.stderr)
         return 2
+    if args.budget_s is not None and not args.budget_s > 0:
+        print("augkit bench: error: --budget-s: got a number <= 0; allowed: seconds > 0",
+              file=sys.stderr)
+        return 2
     if args.list:
         return _list(args)
     if args.render:
         return _render(args)
 
-    from augkit.benchmarks import harness, report
+    import dataclasses
 
+    from augkit.benchmarks import harness, report
+    from augkit.benchmarks.timing import Settings
+
+    settings = Settings.for_mode(args.quick)
+    if args.budget_s is not None:
+        settings = dataclasses.replace(settings, budget_s=args.budget_s)
     try:
         doc = harness.run(
             args.suite,
@@ -132,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             threads=args.threads,
             command=shlex.join(["augkit", "bench", *argv]),
             progress=not args.no_progress,
+            settings=settings,
         )
     except AugkitError as exc:
         print(f"augkit bench: error: {exc}", file=sys.stderr)

@@ -116,6 +116,18 @@ def host_pauses(seconds: float = 1.0, gap_s: float = 0.002) -> dict[str, float |
             "gaps": gaps, "max_gap_s": largest}
 
 
+def _nvidia_driver() -> str | None:
+    """The NVIDIA driver's version as nvidia-smi reports it (None without nvidia-smi)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip().splitlines()[0] if out.strip() else None
+
+
 def machine_info() -> dict[str, Any]:
     """The ``machine`` record: host, platform, CPU (model, LLVM name, vectors), memory, GPU."""
     import torch
@@ -124,7 +136,8 @@ def machine_info() -> dict[str, Any]:
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         gpu = {"name": props.name, "memory_bytes": int(props.total_memory),
-               "count": torch.cuda.device_count(), "cuda": torch.version.cuda}
+               "count": torch.cuda.device_count(), "cuda": torch.version.cuda,
+               "driver": _nvidia_driver(), "capability": f"{props.major}.{props.minor}"}
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:

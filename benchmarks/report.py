@@ -96,9 +96,25 @@ def _isa(machine: dict[str, Any]) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _gpu(gpu: dict[str, Any] | None, torch_version: str | None) -> str:
+    """The card, its memory, driver, CUDA and torch versions, in one phrase."""
+    if not gpu:
+        return "none"
+    parts = [f"{gpu['count']} x {gpu['name']}" if gpu["count"] > 1 else gpu["name"],
+             human_bytes(gpu["memory_bytes"])]
+    if gpu.get("capability"):
+        parts.append(f"compute capability {gpu['capability']}")
+    if gpu.get("driver"):
+        parts.append(f"driver {gpu['driver']}")
+    parts.append(f"CUDA {gpu['cuda'] or '?'}")
+    if torch_version:
+        parts.append(f"torch {torch_version}")
+    return f"{parts[0]} ({', '.join(parts[1:])})"
+
+
 def header_lines(doc: dict[str, Any]) -> list[str]:
     m, th = doc["machine"], doc["threads"]
-    gpu = m["gpu"]["name"] if m.get("gpu") else "none"
+    gpu = _gpu(m.get("gpu"), doc["versions"].get("torch"))
     mem = human_bytes(m["memory_bytes"]) if m.get("memory_bytes") else "?"
     versions = ", ".join(f"{k} {v}" for k, v in doc["versions"].items() if v)
     absent = [k for k, v in doc["versions"].items() if not v]

@@ -150,7 +150,7 @@ def fake(tmp_path_factory):
 
         log = list(augkit_fake_suite.LOG)
     doc = json.loads(out.read_text())
-    return {"rc": rc, "stdout": stdout, "stderr": stderr, "doc": doc, "log": log,
+    return {"rc": rc, "stdout": stdout, "stderr": stderr, "doc": doc, "log": log, "dir": d,
             "cases": {(c["name"], c["size"]): c for c in doc["cases"]}}
 
 
@@ -312,6 +312,54 @@ def test_render_rewrites_the_page_of_a_saved_run(fake, tmp_path):
     broken.write_text(json.dumps({**fake["doc"], "format": "other"}))
     rc, _, err = _main(["--render", str(broken)])
     assert rc == 2 and "allowed: a file written by augkit bench --out" in err
+
+
+def test_render_merges_runs_of_one_machine(fake, tmp_path):
+    """Several saved runs (one suite each) render as one page and one valid document: every
+    case once, in order, times added up; runs of another mode are refused by name."""
+    doc = fake["doc"]
+    parts = []
+    for i, case in enumerate(doc["cases"][:2]):
+        part = {**doc, "cases": [case], "elapsed_s": 1.0 + i, "cpu_s": 2.0,
+                "command": f"augkit bench --case {i}"}
+        path = tmp_path / f"part{i}.json"
+        path.write_text(json.dumps(part))
+        parts.append(str(path))
+    merged = tmp_path / "merged.json"
+    rc, out, err = _main(["--render", *parts, "--out", str(merged)])
+    assert rc == 0, err
+    got = json.loads(merged.read_text())
+    assert not validate(got)
+    assert got["cases"] == doc["cases"][:2] and got["elapsed_s"] == 3.0
+    assert got["command"] == "augkit bench --case 0 && augkit bench --case 1"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**doc, "quick": not doc["quick"]}))
+    rc, _, err = _main(["--render", parts[0], str(other)])
+    assert rc == 2 and "differs from the first in 'quick'" in err
+
+
+def test_budget_option_sets_the_time_budget_per_case(fake, tmp_path, monkeypatch):
+    rc, _, err = _main(["--budget-s", "0", "--list"])
+    assert rc == 2 and "--budget-s: got a number <= 0; allowed: seconds > 0" in err
+    monkeypatch.syspath_prepend(str(fake["dir"]))
+    out = tmp_path / "r.json"
+    rc, _, err = _main(["--quick", "--no-progress", "--suite", "fake", "--budget-s", "0.125",
+                        "--suite-module", "augkit_fake_suite", "--out", str(out)])
+    assert rc == fake["rc"], err  # the fake suite's planted errors, as in the fixture's run
+    assert json.loads(out.read_text())["settings"]["budget_s"] == 0.125
+
+
+def test_header_names_the_card_driver_cuda_and_torch(fake):
+    from augkit.benchmarks.report import header_lines
+
+    doc = copy.deepcopy(fake["doc"])
+    doc["machine"]["gpu"] = {"name": "NVIDIA H200", "memory_bytes": 150 << 30, "count": 1,
+                             "cuda": "13.0", "driver": "580.1", "capability": "9.0"}
+    doc["versions"]["torch"] = "2.11.0"
+    assert not validate(doc)
+    line = next(x for x in header_lines(doc) if x.startswith("- Machine:"))
+    assert ("GPU: NVIDIA H200 (150.0 GiB, compute capability 9.0, driver 580.1, CUDA 13.0, "
+            "torch 2.11.0)") in line
 
 
 def test_case_min_rounds_raises_the_round_count_up_to_max_runs():

@@ -5,6 +5,10 @@ augkit runs the policy through ``augkit.data.AugmentedDataset`` (a stream per it
 epoch is the same whatever the number of workers); the anchor is what PyG users write:
 ``dropout_edge`` inside the dataset's ``__getitem__``. The floor is the same loader with no
 augmentation at all, so "× floor" is the slowdown augmentation costs the loader.
+
+On CUDA the one case is the README's graph policy (examples/policies/graph.yaml) run as a
+batch stage on 128-graph Batches already on the device, against the same policy per item in a
+2-worker CPU loader.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from augkit.benchmarks.case import Anchor, Case
 SUITE = "loader"
 POLICY = {"augkit": 1, "seed": 0, "sample": [{"edge_dropout": {"p": 0.2}}]}
 BATCH_SIZE = 32
+GPU_BATCH_SIZE = 128
+GRAPH_POLICY_TRANSFORMS = ("edge_dropout", "node_dropout", "feature_masking", "edge_rewiring",
+                           "subgraph_sampling")
 
 
 class MappedDataset(torch.utils.data.Dataset):
@@ -103,8 +110,71 @@ def _case(workers: int, count: int, nodes: int) -> Case:
     )
 
 
+def readme_graph_policy(stage: str) -> dict[str, Any]:
+    """examples/policies/graph.yaml (the README's graph policy) with its steps in ``stage``."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "policies" / "graph.yaml"
+    spec = yaml.safe_load(path.read_text())
+    return {"augkit": 1, "seed": spec["seed"], stage: spec["sample"]}
+
+
+def _batch_stage_case(quick: bool, device: str) -> Case:
+    """The README's graph policy as a batch stage on collated Batches on ``device``, against the
+    same policy per item in a 2-worker CPU loader (what a GPU batch stage replaces)."""
+    batches, nodes = (2, 16) if quick else (8, 32)
+    count = batches * GPU_BATCH_SIZE
+
+    def setup() -> dict[str, Any]:
+        from torch_geometric.data import Batch
+        from torch_geometric.loader import DataLoader
+
+        from augkit.data import AugmentedDataset
+        from augkit.policy import load_policy
+
+        graphs = make_graphs(count, nodes, degree=8, features=16)
+        on_device = [Batch.from_data_list(graphs[i:i + GPU_BATCH_SIZE]).to(device)
+                     for i in range(0, count, GPU_BATCH_SIZE)]
+
+        def loader(dataset: Any) -> Any:
+            return DataLoader(dataset, batch_size=GPU_BATCH_SIZE, num_workers=2,
+                              persistent_workers=True)
+
+        return {
+            "batches": on_device, "epoch": 0,
+            "stage": load_policy(readme_graph_policy("batch")),
+            "per_item": loader(AugmentedDataset(graphs, load_policy(readme_graph_policy(
+                "sample")))),
+            "plain": loader(MappedDataset(graphs)),
+        }
+
+    def run(state: dict[str, Any]) -> Any:
+        state["epoch"] += 1
+        stage = state["stage"]
+        return [stage.apply_batch(b, index=i, epoch=state["epoch"])
+                for i, b in enumerate(state["batches"])]
+
+    return Case(
+        suite=SUITE, name="graph_policy/batch_stage", transforms=GRAPH_POLICY_TRANSFORMS,
+        size=count, size_unit="graphs", items=count, unit="graphs/s", setup=setup, run=run,
+        anchors=[Anchor("the same policy per item, CPU loader with 2 workers",
+                        lambda s: _epoch(s["per_item"]), requires=("torch_geometric",),
+                        goal_ratio=20.0,
+                        note="includes collation, which the batch stage's input already had")],
+        floor=lambda s: _epoch(s["plain"]),
+        floor_label="the 2-worker CPU loader without augmentation",
+        device=device, requires=("torch_geometric",), goal=">= 20x the per-item CPU loader",
+        note=(f"examples/policies/graph.yaml as the batch stage on {batches} Batches of "
+              f"{GPU_BATCH_SIZE} graphs ({nodes} nodes, ~{nodes * 8} directed edges each) "
+              f"already on {device}; one_of draws once per Batch"),
+    )
+
+
 def cases(quick: bool, device: str) -> Iterator[Case]:
-    if device != "cpu":  # loader workers augment on the CPU
+    if device != "cpu":  # loader workers augment on the CPU; the device runs the batch stage
+        yield _batch_stage_case(quick, device)
         return
     count, nodes = (64, 32) if quick else (1024, 64)
     # quick: 0 and 2 workers (each worker count starts its own processes: seconds here)

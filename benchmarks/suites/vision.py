@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from augkit.benchmarks.case import Anchor, Case, cpu_goal
+from augkit.benchmarks.case import Anchor, Case, device_goal
 
 SUITE = "vision"
 ANCHOR_KERNEL = 13
@@ -89,13 +89,14 @@ def _blur_cases(quick: bool, device: str) -> Iterable[Case]:
         run=lambda s: s["blur"](s["x"], generator=s["g"]),
         anchors=[
             Anchor("kornia RandomGaussianBlur", kornia_blur, ("kornia",),
-                   goal_ratio=cpu_goal(4.0, device),
+                   goal_ratio=device_goal(device, cpu=4.0, cuda=1.5),
                    note=f"fixed {ANCHOR_KERNEL}x{ANCHOR_KERNEL} kernel"),
             Anchor("torchvision v2 GaussianBlur", tv_blur, ("torchvision",),
-                   goal_ratio=cpu_goal(4.0, device),
+                   goal_ratio=device_goal(device, cpu=4.0, cuda=1.0),
                    note="one sigma for the whole batch (vision#8484)"),
         ],
-        device=device, floor=_copy_floor, min_rounds=11, goal=">= 4x both (CPU)",
+        device=device, floor=_copy_floor, min_rounds=11,
+        goal=">= 4x both" if device == "cpu" else ">= 1.5x kornia, >= 1x torchvision",
         note="float32 NCHW; augkit: one sigma per image; CPU path is OpenCV per plane",
     )
     if device != "cpu":
@@ -119,7 +120,7 @@ def _blur_cases(quick: bool, device: str) -> Iterable[Case]:
         size=n, size_unit="images", items=n, unit="images/s", setup=setup_np,
         run=lambda s: [s["blur"](img, generator=s["g"]) for img in s["imgs"]],
         anchors=[Anchor("albumentations GaussianBlur", albu_blur, ("albumentations",),
-                        goal_ratio=cpu_goal(0.95, device))],
+                        goal_ratio=device_goal(device, cpu=0.95))],
         device=device, floor=_copy_floor, note="HWC uint8, one image per call", min_rounds=15,
         goal=">= 0.95x albumentations",
     )
@@ -150,9 +151,9 @@ def _erasing_cases(quick: bool, device: str) -> Iterable[Case]:
         size=n, size_unit="images", items=n, unit="images/s", setup=setup,
         run=lambda s: s["erase"](s["x"], generator=s["g"]),
         anchors=[Anchor("kornia RandomErasing", kornia_erase, ("kornia",),
-                        goal_ratio=cpu_goal(3.0, device))],
+                        goal_ratio=device_goal(device, cpu=3.0, cuda=1.5))],
         device=device, floor=_copy_floor, note="float32 NCHW, one box per image",
-        min_rounds=15, goal=">= 3x kornia (CPU)",
+        min_rounds=15, goal=">= 3x kornia" if device == "cpu" else ">= 1.5x kornia",
     )
     if device != "cpu":
         return
@@ -175,7 +176,7 @@ def _erasing_cases(quick: bool, device: str) -> Iterable[Case]:
         size=n, size_unit="images", items=n, unit="images/s", setup=setup_np,
         run=lambda s: [s["erase"](img, generator=s["g"]) for img in s["imgs"]],
         anchors=[Anchor("albumentations Erasing", albu_erase, ("albumentations",),
-                        goal_ratio=cpu_goal(0.95, device))],
+                        goal_ratio=device_goal(device, cpu=0.95))],
         device=device, floor=_copy_floor, note="HWC uint8, one image per call",
         goal=">= 0.95x albumentations",
     )
@@ -206,7 +207,7 @@ def _mix_cases(quick: bool, device: str) -> Iterable[Case]:
             size=n, size_unit="images", items=n, unit="images/s", setup=setup,
             run=lambda s: s["mix"](s["x"], s["labels"], generator=s["g"]),
             anchors=[Anchor(f"torchvision v2 {tv_name}", tv_mix, ("torchvision",),
-                            goal_ratio=cpu_goal(1.0, device),
+                            goal_ratio=device_goal(device, cpu=1.0, cuda=1.0),
                             note="pairs by roll(1), one lambda per batch")],
             device=device, floor=_copy_floor, min_rounds=15,
             goal=">= 1x torchvision, with per-image parameters",

@@ -2,7 +2,8 @@
 (the overhead of augkit's checks and dispatch), graph_smote against a dense-adjacency
 GraphSMOTE-style baseline (as in the original code: an N x N adjacency, the synthetic node's
 row copied from its source row, nearest neighbour from a dense distance matrix), and
-graph_smote's own size sweep (its log-log slope should be about 1)."""
+graph_smote's own size sweep (its log-log slope should be about 1). On CUDA only: smote /
+adasyn on device tensors against imbalanced-learn on the CPU."""
 
 from __future__ import annotations
 
@@ -144,7 +145,54 @@ def _graph_cases(quick: bool) -> Iterable[Case]:
         )
 
 
+def _cuda_oversampler_cases(quick: bool) -> Iterable[Case]:
+    """smote / adasyn on CUDA tensors (k-NN and interpolation on the device) against
+    imbalanced-learn on the CPU on the same table as float32 numpy."""
+    n, d = (20_000, 8) if quick else (1_000_000, 32)
+    for name, imb_name in (("smote", "SMOTE"), ("adasyn", "ADASYN")):
+
+        def setup(name: str = name) -> Any:
+            import torch
+
+            import augkit
+
+            X, y = _table(n, d)
+            X = X.astype(np.float32)
+            Xt = torch.from_numpy(X).to("cuda")
+            yt = torch.from_numpy(y).to("cuda")
+            return augkit.make(name, random_state=0), Xt, yt, X, y
+
+        def run(state: Any) -> Any:
+            t, Xt, yt, _, _ = state
+            return t.fit_resample(Xt, yt)
+
+        def anchor(state: Any, imb_name: str = imb_name) -> Any:
+            from imblearn import over_sampling
+
+            _, _, _, X, y = state
+            return getattr(over_sampling, imb_name)(random_state=0).fit_resample(X, y)
+
+        yield Case(
+            suite=SUITE, name=f"{name}/cuda", transforms=(name,), size=n, size_unit="rows",
+            items=n, unit="rows/s", setup=setup, run=run, device="cuda",
+            anchors=[Anchor(f"imbalanced-learn {imb_name}.fit_resample on the CPU (numpy)",
+                            anchor, requires=("imblearn",),
+                            note="same draws; neighbours may differ only where distances tie",
+                            goal_ratio=20.0)],
+            requires=("imblearn", "sklearn", "torch"),
+            note="float32 CUDA tensors in and out, k=5, 3 classes 90/7/3 %",
+            goal=">= 20x imbalanced-learn on the CPU",
+            # Each anchor call takes seconds at 1e6 x 32: the fewest rounds the harness allows.
+            min_rounds=1,
+        )
+
+
 def cases(quick: bool, device: str) -> Iterable[Case]:
-    """The imbalance cases (CPU: imbalanced-learn and the k-NN are CPU libraries)."""
+    """The imbalance cases: on the CPU, augkit against imbalanced-learn and the dense
+    GraphSMOTE baseline; on CUDA, smote / adasyn on device tensors against imbalanced-learn on
+    the CPU."""
+    if device == "cuda":
+        yield from _cuda_oversampler_cases(quick)
+        return
     yield from _oversampler_cases(quick)
     yield from _graph_cases(quick)

@@ -10,6 +10,9 @@ Two layers, one place of validation each:
   two classes, and every over-sampled class large enough for k (the error names the class, its
   count and k); ``k_neighbors="auto"`` lowers k to what the smallest class allows, with a
   warning. The resampled data are imbalanced-learn's, bit for bit.
+- On torch tensors off the CPU (CUDA) the transforms run the same algorithms in torch where X
+  lies (``torch_resample``): imbalanced-learn's draws, a torch k-NN and interpolation; the
+  neighbours' order can differ from imbalanced-learn's only where distances tie.
 - ``SMOTETransform`` / ``ADASYNTransform`` (registered as ``smote`` / ``adasyn``) are
   dataset-level augkit transforms over ``(X, y)``: numpy, torch (returned as torch with the
   same dtype and device), lists or pandas. Without ``random_state`` the seed is drawn from the
@@ -47,6 +50,25 @@ class _AugkitChecks:
     _neighbours_param: ClassVar[str] = ""
 
     def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> tuple[Any, Any, bool]:
+        self._check_rows(X, y)
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        # Finiteness is checked here, not by sklearn, so the error is augkit's and says where.
+        X, y = validate_data(self, X=X, y=y, reset=True,
+                             accept_sparse=accept_sparse or ["csr", "csc"],
+                             ensure_all_finite=False)
+        values = X.data if hasattr(X, "tocsr") else X
+        self._check_not_bool(values.dtype == np.bool_)
+        if np.issubdtype(values.dtype, np.inexact) and not np.isfinite(values).all():
+            bad = ~np.isfinite(values)
+            row = None if hasattr(X, "tocsr") else int(np.argmax(bad.any(axis=1)))
+            raise self._nonfinite_error(bool(np.isnan(values).any()), int(bad.sum()), row)
+        self._check_classes(y)
+        return X, y, binarize_y
+
+    # The pieces of _check_X_y, shared with the torch path (torch_resample), which runs them
+    # on X where it lies.
+
+    def _check_rows(self, X: Any, y: Any) -> None:
         owner = self._augkit_name
         if y is None:
             raise InputError(f"{owner} requires y to be passed, but the target y is None; "
@@ -58,33 +80,27 @@ class _AugkitChecks:
         if getattr(X, "ndim", 2) != 2:
             raise InputError(f"{owner}: X got shape {tuple(X.shape)}; allowed: a 2-D array "
                              "(n_samples, n_features)")
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        # Finiteness is checked here, not by sklearn, so the error is augkit's and says where.
-        X, y = validate_data(self, X=X, y=y, reset=True,
-                             accept_sparse=accept_sparse or ["csr", "csc"],
-                             ensure_all_finite=False)
-        values = X.data if hasattr(X, "tocsr") else X
-        if values.dtype == np.bool_:
+
+    def _check_not_bool(self, is_bool: bool) -> None:
+        if is_bool:
             # imbalanced-learn would fail inside the interpolation (numpy's boolean subtract).
-            raise InputError(f"{owner}: X got dtype bool; allowed: numbers (int or float); "
-                             "convert X first, e.g. X.astype(float)")
-        if np.issubdtype(values.dtype, np.inexact) and not np.isfinite(values).all():
-            bad = ~np.isfinite(values)
-            what = "NaN" if np.isnan(values).any() else "infinite values"
-            where = ""
-            if not hasattr(X, "tocsr"):
-                where = f" (first in row {int(np.argmax(bad.any(axis=1)))})"
-            count = int(bad.sum())
-            entries = "1 entry" if count == 1 else f"{count} entries"
-            raise InputError(f"{owner}: X contains {what}: {entries}{where}; allowed: finite "
-                             "numbers (impute missing values first)")
+            raise InputError(f"{self._augkit_name}: X got dtype bool; allowed: numbers (int or "
+                             "float); convert X first, e.g. X.astype(float)")
+
+    def _nonfinite_error(self, has_nan: bool, count: int, row: int | None) -> InputError:
+        what = "NaN" if has_nan else "infinite values"
+        where = "" if row is None else f" (first in row {row})"
+        entries = "1 entry" if count == 1 else f"{count} entries"
+        return InputError(f"{self._augkit_name}: X contains {what}: {entries}{where}; allowed: "
+                          "finite numbers (impute missing values first)")
+
+    def _check_classes(self, y: np.ndarray) -> None:
         classes = np.unique(y)
         if classes.size < 2:
             only = _label(classes[0]) if classes.size else None
-            raise InputError(f"{owner}: y has one class only ({only!r}); allowed: at least two "
-                             "classes (an over-sampler needs a minority class and a majority "
-                             "class)")
-        return X, y, binarize_y
+            raise InputError(f"{self._augkit_name}: y has one class only ({only!r}); allowed: "
+                             "at least two classes (an over-sampler needs a minority class and "
+                             "a majority class)")
 
     def _resolve_neighbours(self, y: np.ndarray) -> Any:
         classes, counts = np.unique(y, return_counts=True)
@@ -170,10 +186,14 @@ class ADASYN(_AugkitChecks, _ImbADASYN):
             idx = np.flatnonzero(y == c)
             nns = nn.kneighbors(X[idx], return_distance=False)[:, 1:]
             if not np.any(y[nns] != c):
-                return (f"adasyn: no sample of class {_label(c)!r} has a sample of another class "
-                        f"among its {nns.shape[1]} nearest neighbours, so ADASYN has no weights "
-                        "to draw from; allowed: a larger n_neighbors, or SMOTE for this data")
+                return self._isolated_text(c, nns.shape[1])
         return "adasyn: no minority sample has a neighbour of another class; use SMOTE instead"
+
+    @staticmethod
+    def _isolated_text(c: Any, k: int) -> str:
+        return (f"adasyn: no sample of class {_label(c)!r} has a sample of another class among "
+                f"its {k} nearest neighbours, so ADASYN has no weights to draw from; allowed: a "
+                "larger n_neighbors, or SMOTE for this data")
 
 
 # ---- the augkit transforms -----------------------------------------------------------------
@@ -189,6 +209,12 @@ def _to_numpy(a: Any) -> tuple[Any, Any]:
             t = t.float()
         return t.numpy(), (a.dtype, a.device)
     return a, None
+
+
+def _on_device(X: Any) -> bool:
+    """X is a torch tensor off the CPU (checked without importing torch for numpy input)."""
+    device = getattr(X, "device", None)
+    return getattr(device, "type", "cpu") != "cpu" and type(X).__module__.startswith("torch")
 
 
 def _from_numpy(a: Any, back: Any) -> Any:
@@ -233,10 +259,16 @@ class _OverSampler(Transform):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         X, y = data
-        X_np, x_back = _to_numpy(X)
-        y_np, y_back = _to_numpy(y)
         sampler = self.sampler(params["random_state"])
         try:
+            if _on_device(X):
+                from .torch_resample import fits_torch_path, resample_torch
+
+                if fits_torch_path(X, y, getattr(self, self.neighbours_key)):
+                    # k-NN and interpolation where X lies; the draws as imbalanced-learn's.
+                    return resample_torch(sampler, X, y)
+            X_np, x_back = _to_numpy(X)
+            y_np, y_back = _to_numpy(y)
             X_res, y_res = sampler.fit_resample(X_np, y_np)
         except AugkitError:
             raise

@@ -39,9 +39,10 @@ _CHAIN_START = 0x243F6A8885A308D3  # pi's fraction: where a key chain starts
 class Stream(enum.IntEnum):
     """The first key after the seed that names what a stream is for."""
 
-    SAMPLE = 0  # a policy's sample stage: (seed, SAMPLE, epoch, index)
-    BATCH = 1  # a policy's batch stage: (seed, BATCH, epoch, step)
+    SAMPLE = 0  # a transform called on an item with an index: (seed, SAMPLE, epoch, index)
+    BATCH = 1  # a batch-only step (mixup): (root, BATCH, epoch, position, *item indices)
     DATASET = 2  # a policy's dataset stage: (seed, DATASET)
+    ITEM = 3  # a policy step on one item, in either stage: (root, ITEM, epoch, index, position)
     PROCESS = 0x5EED  # a bare policy's private stream: (seed, PROCESS, rank, worker, seed)
     BALANCE = 0xBA1A  # augkit.balance and its sampler: (seed, BALANCE, part, ...)
 

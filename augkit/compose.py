@@ -3,11 +3,12 @@ they nest freely, serialise to YAML, and return their children's drawn parameter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
 
-from augkit.errors import ParamError
+from augkit.errors import InputError, ParamError
 from augkit.params import REQUIRED, Boolean, Custom, Integer, ListOf, Nullable, Number, Param
 from augkit.random import uniform
 from augkit.transform import Transform
@@ -72,6 +73,46 @@ class Container(Transform):
 
     def choose(self, generator: Any) -> list[int]:
         return list(range(len(self.children)))
+
+    @classmethod
+    def batch_only(cls) -> bool:
+        return False
+
+    def holds_batch_only(self) -> bool | None:
+        """True when every child acts on whole batches (``one_of: [mixup, cutmix]``), False
+        when none does, None when they are mixed (no batch stage can run that)."""
+        kinds = {t.holds_batch_only() if isinstance(t, Container) else t.batch_only()
+                 for t in self.children}
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def forward_items(self, batch: Any, generators: Sequence[Any],
+                      active: Sequence[bool] | None = None) -> Any:
+        """Per item, as :meth:`forward`: the apply decision and the choice of children are
+        drawn from each item's own generator; the items that run a child at the same place
+        of their order run it together, in one call."""
+        prob = self._apply_p
+        orders: list[list[int] | None] = [None] * len(generators)
+        for i, generator in enumerate(generators):
+            if active is not None and not active[i]:
+                continue
+            if prob < 1.0 and uniform(generator) >= prob:
+                continue
+            orders[i] = self.choose(generator)
+        return self._run_orders(batch, generators, orders)
+
+    def _run_orders(self, batch: Any, generators: Sequence[Any],
+                    orders: Sequence[list[int] | None]) -> Any:
+        kids = self.children
+        longest = max((len(o) for o in orders if o is not None), default=0)
+        for place in range(longest):
+            groups: dict[int, list[bool]] = {}
+            for i, order in enumerate(orders):
+                if order is not None and place < len(order):
+                    groups.setdefault(order[place], [False] * len(orders))[i] = True
+            # An item is in one group per place, so the groups' order cannot change a result.
+            for child in sorted(groups):
+                batch = kids[child].forward_items(batch, generators, groups[child])
+        return batch
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         out = data
@@ -184,6 +225,12 @@ class Views(Container):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         return tuple(Container.apply(self, data, view) for view in params["views"])
+
+    def forward_items(self, batch: Any, generators: Sequence[Any],
+                      active: Sequence[bool] | None = None) -> Any:
+        raise InputError("views: makes several outputs of each item, and a batch stage keeps "
+                         "one item per item; allowed: views in the sample stage (or a "
+                         "policy's top-level views:)")
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
         # Not applied still means n views (each the input), so callers always get a tuple.

@@ -24,7 +24,7 @@ from torch.utils.data import default_collate
 from augkit._balance import BalancedDataset, ClassBalancedSampler
 from augkit.errors import AugkitError
 from augkit.policy import Policy, load_policy
-from augkit.random import stage_stream
+from augkit.random import policy_root, stage_stream
 from augkit.transform import Transform
 
 __all__ = ["AugmentedDataset", "BalancedDataset", "ClassBalancedSampler", "collate"]
@@ -68,6 +68,7 @@ class AugmentedDataset(torch.utils.data.Dataset):
     def __init__(self, dataset: Any, policy: Any, seed: int | None = None) -> None:
         self.policy = _as_policy(policy)
         self.seed = self.policy.seed if seed is None else int(seed)
+        self._root = policy_root(self.seed)
         self._epoch = torch.zeros(1, dtype=torch.long).share_memory_()
         self.base = self._run_dataset_stage(dataset)
 
@@ -116,26 +117,32 @@ class AugmentedDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> Any:
         item = self.base[index]
-        # The same stream as policy(item, index=index, epoch=epoch): (seed, stage, epoch, i).
-        g = stage_stream(self.seed, "sample", self.epoch, int(index))
+        # The item streams of policy(item, index=index, epoch=epoch), under this seed.
+        policy, epoch = self.policy, self.epoch
+        if not policy.sample and not policy.views:
+            return item
         if _is_graph(item) or not isinstance(item, tuple | list):
-            return self.policy(item, generator=g)
+            return policy.run_sample(item, self._root, epoch, int(index))
         head, *rest = item
-        return (self.policy(head, generator=g), *rest)
+        return (policy.run_sample(head, self._root, epoch, int(index)), *rest)
 
     # -- the batch stage --
 
-    def apply_batch(self, batch: Any, step: int) -> Any:
-        """The batch stage for the training loop: batch ``step`` of the current epoch uses
-        the stream (seed, epoch, step), so it is reproducible whatever the workers."""
-        g = stage_stream(self.seed, "batch", self.epoch, step)
-        return self.policy.apply_batch(batch, generator=g)
+    def apply_batch(self, batch: Any, indices: Any) -> Any:
+        """The batch stage of the current epoch on a batch of the items ``indices`` (their
+        dataset indices, one per item): each item comes out as it would with the batch
+        steps in the sample stage, whatever the workers and batch size."""
+        if not self.policy.batch:
+            return batch
+        return self.policy.run_batch(batch, self._root, self.epoch, indices)
 
     def collate_fn(self, base_collate: Callable | None = None) -> Callable:
         """A collate function that applies the batch stage in the worker that collates.
 
-        Reproducible for a seeded loader and fixed ``num_workers``; for bit-identical batches
-        whatever the workers, call ``apply_batch(batch, step)`` in the training loop instead.
+        The items' dataset indices do not reach a collate function, so its draws follow the
+        worker's stream: reproducible for a seeded loader and fixed ``num_workers``. For
+        batches that are the same whatever the workers, pass the indices to
+        ``apply_batch(batch, indices)``.
         """
         return collate(self.policy, base_collate)
 

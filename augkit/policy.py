@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from augkit import registry
+from augkit import _items, registry
+from augkit._counter import Stream
 from augkit._policy_checks import check_stages, stage_allows
 from augkit._policy_yaml import (
     ALLOWED_TOP,
@@ -47,9 +48,14 @@ from augkit.errors import (
 from augkit.random import (
     GeneratorLike,
     as_generator,
+    batch_stream,
+    draw_seed,
+    item_stream,
+    policy_root,
     process_key,
     process_stream,
     stage_stream,
+    stream,
 )
 from augkit.transform import STAGES, Transform
 
@@ -334,37 +340,87 @@ class Policy:
         self._stage_cache[name] = (key, built)
         return built
 
-    def generator_for(
-        self, generator: GeneratorLike = None, index: int | None = None, epoch: int = 0,
-        stage: str = "sample",
-    ) -> Any:
+    @property
+    def root(self) -> int:
+        """The root of this policy's item streams (:func:`augkit.random.item_stream`)."""
+        return policy_root(self.seed)
+
+    def _call_root(self, generator: GeneratorLike, index: Any) -> int:
+        """The root of one call's item streams: drawn from the call's generator; else, with
+        an index, the policy's own; else drawn from the stream private to this process."""
         if generator is not None:
-            return as_generator(generator)
+            return draw_seed(as_generator(generator))
         if index is not None:
-            return stage_stream(self.seed, stage, epoch, index)
+            return self.root
+        # No generator and no index: a bare transform= in a DataLoader. A stream private to
+        # this process (rank, worker), so no two workers repeat each other.
         key = process_key()
         if self._process_key != key:
             self._process_key = key
             self._process_generator = process_stream(self.seed)
-        return self._process_generator
+        return draw_seed(self._process_generator)
 
     def __call__(
         self, data: Any, *, generator: GeneratorLike = None, index: int | None = None,
         epoch: int = 0,
     ) -> Any:
-        """Apply the sample stage (n views when the policy has ``views``)."""
-        t = self.stage("sample")
-        if t is None:
+        """Apply the sample stage (n views when the policy has ``views``).
+
+        Step k of the policy draws for item ``index`` of ``epoch`` from its own stream
+        (:func:`augkit.random.item_stream`): the same stream the step would draw from in the
+        batch stage, so where a step stands does not change what it does to an item.
+        """
+        if not self.sample and not self.views:
             return data
-        return t(data, generator=self.generator_for(generator, index, epoch))
+        root = self._call_root(generator, index)
+        return self.run_sample(data, root, epoch, 0 if index is None else int(index))
+
+    def run_sample(self, data: Any, root: int, epoch: int, index: int) -> Any:
+        """The sample stage on one item, from the item streams under ``root``."""
+        if self.views:
+            return tuple(self._run_steps(data, root, epoch, index, view=v)
+                         for v in range(self.views))
+        return self._run_steps(data, root, epoch, index)
+
+    def _run_steps(self, data: Any, root: int, epoch: int, index: int,
+                   view: int | None = None) -> Any:
+        for position, step in enumerate(self.sample):
+            g = (item_stream(root, epoch, index, position) if view is None
+                 else stream(root, Stream.ITEM, epoch, index, position, view))
+            data, _ = step.forward(data, g)
+        return data
 
     def apply_batch(self, batch: Any, *, generator: GeneratorLike = None,
-                    index: int | None = None, epoch: int = 0) -> Any:
-        """Apply the batch stage to a collated batch (on whatever device it lives)."""
-        t = self.stage("batch")
-        if t is None:
+                    indices: Any = None, epoch: int = 0) -> Any:
+        """Apply the batch stage to a collated batch (on whatever device it lives).
+
+        Every random decision is taken per item (a graph of a PyG Batch, an image of an NCHW
+        batch, a row of a table) from the stream the step would draw from in the sample stage,
+        so item i comes out as ``policy`` with the step in ``sample`` would give it.
+        ``indices`` holds each item's dataset index (a 1-D tensor or sequence); without it the
+        items are numbered 0, 1, ... under a root drawn from ``generator`` (with neither, from
+        the stream private to this process, as a bare policy draws). Batch-only steps (mixup,
+        cutmix) act on the whole batch, or on ``(inputs, labels)`` where the per-item steps
+        act on the inputs.
+        """
+        if not self.batch:
             return batch
-        return t(batch, generator=self.generator_for(generator, index, epoch, "batch"))
+        return self.run_batch(batch, self._call_root(generator, indices), epoch, indices)
+
+    def run_batch(self, batch: Any, root: int, epoch: int, indices: Any = None) -> Any:
+        """The batch stage on ``batch`` from the item streams under ``root``."""
+        count = _items.count_items(_items.item_part(batch))
+        keys = _batch_indices(indices, count)
+        first = len(self.sample)  # positions go on from the sample stage's steps
+        for k, step in enumerate(self.batch):
+            position = first + k
+            if _acts_on_whole_batch(step):
+                batch, _ = step.forward(batch, batch_stream(root, epoch, position, keys))
+                continue
+            generators = [item_stream(root, epoch, i, position) for i in keys]
+            part = step.forward_items(_items.item_part(batch), generators)
+            batch = _items.with_item_part(batch, part)
+        return batch
 
     def fit_resample(self, X: Any, y: Any, *, generator: GeneratorLike = None) -> Any:
         """Run the dataset stage over (X, y): SMOTE, ADASYN and the like. Without a generator
@@ -382,6 +438,29 @@ class Policy:
             if callable(fit):
                 fit(data)
         return self
+
+
+def _acts_on_whole_batch(step: Transform) -> bool:
+    if isinstance(step, Container):
+        whole = step.holds_batch_only()
+        if whole is None:
+            raise PolicyError(f"batch: {step.label()} mixes batch-only transforms (mixup, "
+                              "cutmix) with per-item ones; allowed: one or the other in one "
+                              "container")
+        return whole
+    return step.batch_only()
+
+
+def _batch_indices(indices: Any, count: int) -> list[int]:
+    if indices is None:
+        return list(range(count))
+    values = indices.tolist() if hasattr(indices, "tolist") else list(indices)
+    if len(values) != count or not all(isinstance(v, int) and not isinstance(v, bool)
+                                       for v in values):
+        raise AugkitError(f"apply_batch: indices: got {clip(repr(values))} for {count} items; "
+                          "allowed: one integer dataset index per item (a 1-D tensor or "
+                          "sequence)")
+    return values
 
 
 class _Identity(Transform):

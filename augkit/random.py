@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 #: ``torch.Generator`` (CPU) or a ``numpy.random.Generator``.
 GeneratorLike = Any
 
-__all__ = ["GeneratorLike", "as_generator", "derive_seed", "draw_seed", "numpy_rng",
-           "process_key", "process_stream", "stage_stream", "stream", "torch_generator",
-           "uniform", "worker_and_rank"]
+__all__ = ["GeneratorLike", "as_generator", "batch_stream", "derive_seed", "draw_seed",
+           "item_stream", "numpy_rng", "policy_root", "process_key", "process_stream",
+           "stage_stream", "stream", "torch_generator", "uniform", "worker_and_rank"]
 
 
 def torch_generator(seed: int) -> torch.Generator:
@@ -63,6 +63,28 @@ def stage_stream(seed: int, stage: str, epoch: int = 0, index: int = 0) -> torch
 
 
 _STAGE_STREAMS = {"sample": Stream.SAMPLE, "batch": Stream.BATCH}
+
+
+def policy_root(seed: int) -> int:
+    """The root of a seeded policy's item streams (see :func:`item_stream`)."""
+    return derive_seed(seed, Stream.ITEM)
+
+
+def item_stream(root: int, epoch: int, index: int, position: int) -> torch.Generator:
+    """The stream of one policy step on one item: item ``index`` of ``epoch`` at the step's
+    ``position`` in the policy (the sample stage's steps first, then the batch stage's).
+
+    The stage is not a key, so a step moved between ``sample`` and ``batch`` draws the same
+    for every item; two steps draw independent streams. ``root`` is :func:`policy_root` of
+    the policy's seed, or a seed drawn from the generator a call was given.
+    """
+    return stream(root, Stream.ITEM, epoch, index, position)
+
+
+def batch_stream(root: int, epoch: int, position: int, indices: Any) -> torch.Generator:
+    """The stream of a batch-only step (mixup, cutmix) at ``position``: keyed by the dataset
+    indices of the batch's items, so a batch draws the same whichever worker collated it."""
+    return stream(root, Stream.BATCH, epoch, position, *(int(i) for i in indices))
 
 
 def as_generator(generator: GeneratorLike = None) -> torch.Generator:

@@ -18,8 +18,10 @@ graph dropouts), the apply probability is spelled ``apply_p``: see ``apply_key``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from augkit import _items
 from augkit.errors import InputError, ParamError
 from augkit.params import Param, Probability, check_params, describe
 from augkit.random import GeneratorLike, as_generator, uniform
@@ -124,6 +126,46 @@ class Transform:
             return data, {"applied": False}
         params = self.make_params(data, generator)
         return self.apply(data, params), {"applied": True, **params}
+
+    # ---- the batch stage: every decision per item ---------------------------------------
+
+    @classmethod
+    def batch_only(cls) -> bool:
+        """A transform of whole batches (mixup, cutmix: it may stand in ``batch`` only), drawn
+        once per batch; every other transform acts on each item of a batch on its own."""
+        return "sample" not in cls.levels
+
+    def forward_items(self, batch: Any, generators: Sequence[Any],
+                      active: Sequence[bool] | None = None) -> Any:
+        """Item ``i`` of ``batch`` goes through this transform drawing from ``generators[i]``
+        exactly as it would alone (:meth:`forward`): the same apply decision, the same drawn
+        parameters, the same output. Items not ``active`` draw nothing and stay as they are.
+        """
+        self.check_input(batch)
+        prob = self._apply_p
+        params: list[dict[str, Any] | None] = [None] * len(generators)
+        for i, generator in enumerate(generators):
+            if active is not None and not active[i]:
+                continue
+            if prob < 1.0 and uniform(generator) >= prob:
+                continue
+            params[i] = self.item_params(batch, i, generator)
+        if all(p is None for p in params):
+            return batch
+        return self.apply_items(batch, params)
+
+    def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
+        """The parameters item ``index`` of ``batch`` draws: :meth:`make_params` on the item
+        alone (a transform whose draws do not look at the data may skip taking it out)."""
+        return self.make_params(_items.item_of(batch, index), generator)
+
+    def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:
+        """:meth:`apply` to item ``i`` with ``params[i]`` (None: item ``i`` as it is), as a
+        batch again. This takes the batch apart; a transform may do the same in one call."""
+        items = _items.split_items(batch)
+        out = [item if p is None else self.apply(item, p)
+               for item, p in zip(items, params, strict=True)]
+        return _items.join_items(out, batch)
 
     def replay(self, data: Any, params: dict[str, Any]) -> Any:
         """Apply again with the parameters a previous call returned."""

@@ -119,7 +119,7 @@ def test_the_readme_graph_policy_runs_as_a_batch_stage_on_cuda():
     policy = augkit.load_policy(readme_graph_policy("batch"))
     batch = Batch.from_data_list(make_graphs(128, 30, degree=8, features=16))
     for epoch in range(6):
-        got = policy.apply_batch(batch.to("cuda"), index=0, epoch=epoch)
+        got = policy.apply_batch(batch.to("cuda"), indices=range(128), epoch=epoch)
         assert got.x.is_cuda and got.num_graphs == 128
         assert_valid(_cpu(got), graphs=128)
 

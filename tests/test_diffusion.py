@@ -191,7 +191,7 @@ def test_policy_yaml():
     step = policy.batch[0]
     assert isinstance(step, DiffusionNoise) and step.t_range == (0, 99)
     x = torch.rand(2, 3, 4, 4)
-    assert torch.equal(policy.apply_batch(x, index=0), policy.apply_batch(x, index=0))
+    assert torch.equal(policy.apply_batch(x, generator=0), policy.apply_batch(x, generator=0))
 
 
 @cuda

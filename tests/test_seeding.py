@@ -11,7 +11,7 @@ import torch
 
 from augkit._counter import Stream
 from augkit.errors import AugkitError
-from augkit.random import as_generator, derive_seed, draw_seed, stream, uniform
+from augkit.random import as_generator, derive_seed, draw_seed, item_stream, stream, uniform
 
 from .conftest import AddNoise
 from .loading_fixtures import table_policy
@@ -158,9 +158,12 @@ def test_outside_a_loader_the_process_stream_is_the_seed_alone():
     before = torch.get_rng_state()
     policy = table_policy()
     got = [policy(torch.zeros(3)) for _ in range(3)]
+    # Each call draws its root from the process stream; the step draws from item 0's stream.
     g = stream(policy.seed, Stream.PROCESS, 0, 0, 0)
-    assert all(torch.equal(x, table_policy().sample[0](torch.zeros(3), generator=g))
-               for x in got)
+    step = table_policy().sample[0]
+    want = [step(torch.zeros(3), generator=item_stream(draw_seed(g), 0, 0, 0)) for _ in got]
+    assert all(torch.equal(x, w) for x, w in zip(got, want, strict=True))
+    assert not torch.equal(got[0], got[1])
     assert torch.equal(torch.get_rng_state(), before)  # augkit drew nothing from torch's RNG
 
 

@@ -283,7 +283,7 @@ def test_mix_in_a_policy_batch_stage():
         "        - mixup: {alpha: 0.2, num_classes: 4}\n        - cutmix: {num_classes: 4}\n"
     )
     x, y = torch.rand(8, 3, 12, 12), torch.randint(0, 4, (8,))
-    a = policy.apply_batch((x, y), index=0)
-    b = policy.apply_batch((x, y), index=0)
+    a = policy.apply_batch((x, y), generator=0)
+    b = policy.apply_batch((x, y), generator=0)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert a[1].shape == (8, 4)

@@ -66,11 +66,11 @@ def run(out_dir: Path, policies_dir: Path) -> list[Row]:
     # Shown: the first batch index whose permutation pairs the two images (with two images,
     # half the draws pair each image with itself, which shows nothing).
     index = next(i for i in range(100)
-                 if not torch.equal(policy.apply_batch((batch, labels), index=i)[0], batch))
-    mixed, soft = policy.apply_batch((batch, labels), index=index)
+                 if not torch.equal(policy.apply_batch((batch, labels), generator=i)[0], batch))
+    mixed, soft = policy.apply_batch((batch, labels), generator=index)
     big = batch.repeat(8, 1, 1, 1)
     big_labels = labels.repeat(8)
-    batch_rate = _rate(lambda: policy.apply_batch((big, big_labels), index=1), big.shape[0])
+    batch_rate = _rate(lambda: policy.apply_batch((big, big_labels), generator=1), big.shape[0])
 
     picture = _grid(images, names, variants, mixed, soft, Path(out_dir) / PICTURE)
     return [

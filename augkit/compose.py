@@ -3,6 +3,8 @@ they nest freely, serialise to YAML, and return their children's drawn parameter
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -10,7 +12,7 @@ import torch
 
 from augkit.errors import InputError, ParamError
 from augkit.params import REQUIRED, Boolean, Custom, Integer, ListOf, Nullable, Number, Param
-from augkit.random import uniform
+from augkit.random import as_torch, uniform
 from augkit.transform import Transform
 
 
@@ -170,11 +172,15 @@ class OneOf(Container):
             if total == float("inf"):
                 raise ParamError(f"one_of.weights: got {list(weights)!r}, whose sum overflows; "
                                  "allowed: weights with a finite sum")
+        self._cumulative = list(itertools.accumulate(weights or [1.0] * len(self.children)))
+        self._total = self._cumulative[-1]
 
     def choose(self, generator: Any) -> list[int]:
+        # One uniform against the running sums of the weights: child j with probability
+        # weights[j] / sum (a zero weight is never picked).
         weights = self._params["weights"] or [1.0] * len(self.children)
-        w = torch.tensor(weights, dtype=torch.float64)
-        return [int(torch.multinomial(w, 1, generator=generator))]
+        target = uniform(generator) * self._total
+        return [min(bisect.bisect_right(self._cumulative, target), len(weights) - 1)]
 
 
 class SomeOf(Container):
@@ -201,8 +207,8 @@ class SomeOf(Container):
     def choose(self, generator: Any) -> list[int]:
         n, k = self._params["n"], len(self.children)
         if self._params["replace"]:
-            return torch.randint(0, k, (n,), generator=generator).tolist()
-        return torch.randperm(k, generator=generator)[:n].tolist()
+            return torch.randint(0, k, (n,), generator=as_torch(generator)).tolist()
+        return torch.randperm(k, generator=as_torch(generator))[:n].tolist()
 
 
 class Views(Container):

@@ -232,6 +232,7 @@ class DiffusionNoise(Transform):
     name = "diffusion_noise"
     kinds = ("image", "graph", "table")
     levels = ("sample", "batch")
+    counter_draws = True
     params = {
         "t": Param(
             Nullable(Interval(Number(0, integer=True))),

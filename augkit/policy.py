@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from augkit import _items, registry
-from augkit._counter import Stream
+from augkit._counter import Stream, derive_seed, extend_seed
 from augkit._policy_checks import check_stages, stage_allows
 from augkit._policy_yaml import (
     ALLOWED_TOP,
@@ -47,15 +47,15 @@ from augkit.errors import (
 )
 from augkit.random import (
     GeneratorLike,
+    ItemStream,
     as_generator,
     batch_stream,
     draw_seed,
-    item_stream,
+    item_prefix,
     policy_root,
     process_key,
     process_stream,
     stage_stream,
-    stream,
 )
 from augkit.transform import STAGES, Transform
 
@@ -384,9 +384,10 @@ class Policy:
 
     def _run_steps(self, data: Any, root: int, epoch: int, index: int,
                    view: int | None = None) -> Any:
+        prefix = item_prefix(root, epoch, index)
         for position, step in enumerate(self.sample):
-            g = (item_stream(root, epoch, index, position) if view is None
-                 else stream(root, Stream.ITEM, epoch, index, position, view))
+            g = (ItemStream(extend_seed(prefix, position)) if view is None
+                 else ItemStream(derive_seed(root, Stream.ITEM, epoch, index, position, view)))
             data, _ = step.forward(data, g)
         return data
 
@@ -412,12 +413,13 @@ class Policy:
         count = _items.count_items(_items.item_part(batch))
         keys = _batch_indices(indices, count)
         first = len(self.sample)  # positions go on from the sample stage's steps
+        prefixes = [item_prefix(root, epoch, i) for i in keys]
         for k, step in enumerate(self.batch):
             position = first + k
             if _acts_on_whole_batch(step):
                 batch, _ = step.forward(batch, batch_stream(root, epoch, position, keys))
                 continue
-            generators = [item_stream(root, epoch, i, position) for i in keys]
+            generators = [ItemStream(extend_seed(prefix, position)) for prefix in prefixes]
             part = step.forward_items(_items.item_part(batch), generators)
             batch = _items.with_item_part(batch, part)
         return batch

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from augkit._counter import GOLDEN as _GOLDEN
+from augkit._counter import M64 as _M64
 from augkit._counter import MASK63 as _MASK63
-from augkit._counter import Stream, derive_seed
+from augkit._counter import Stream, chain_prefix, derive_seed, extend_seed, mix64
 from augkit.errors import AugkitError
 
 if TYPE_CHECKING:
@@ -31,9 +33,14 @@ if TYPE_CHECKING:
 #: ``torch.Generator`` (CPU) or a ``numpy.random.Generator``.
 GeneratorLike = Any
 
-__all__ = ["GeneratorLike", "as_generator", "batch_stream", "derive_seed", "draw_seed",
-           "item_stream", "numpy_rng", "policy_root", "process_key", "process_stream",
-           "stage_stream", "stream", "torch_generator", "uniform", "worker_and_rank"]
+__all__ = ["GeneratorLike", "ItemStream", "as_generator", "as_torch", "batch_stream",
+           "derive_seed", "draw_seed", "item_prefix", "item_stream", "numpy_rng",
+           "policy_root", "process_key", "process_stream", "stage_stream", "stream",
+           "torch_generator", "uniform", "worker_and_rank"]
+
+# Mixed into an ItemStream's seed for the torch.Generator it hands to torch-drawing code, so
+# that generator's draws are unrelated to the stream's own counter draws.
+_TORCH_KEY = 0x7E57AB1E5EED0001
 
 
 def torch_generator(seed: int) -> torch.Generator:
@@ -65,12 +72,56 @@ def stage_stream(seed: int, stage: str, epoch: int = 0, index: int = 0) -> torch
 _STAGE_STREAMS = {"sample": Stream.SAMPLE, "batch": Stream.BATCH}
 
 
+class ItemStream:
+    """The draws of one policy step on one item.
+
+    Apply decisions, container choices and seeds (:func:`uniform`, :func:`draw_seed`) come
+    from a counter, ``mix64(seed + n * GOLDEN)`` for n = 1, 2, ...: a policy makes one stream
+    per step and item, and a torch.Generator for each would cost more than the step itself. A
+    transform that draws with torch ops gets a torch.Generator seeded from the stream, made on
+    first use (:meth:`torch`). Draws happen in a fixed order, so a step gives an item the same
+    values in the sample stage and in the batch stage.
+    """
+
+    __slots__ = ("_count", "_torch", "seed")
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed) & _MASK63
+        self._count = 0
+        self._torch: Any = None
+
+    def next_u64(self) -> int:
+        """The next 64-bit draw of the counter."""
+        self._count += 1
+        return mix64((self.seed + self._count * _GOLDEN) & _M64)
+
+    def torch(self) -> torch.Generator:
+        """This stream's torch.Generator (one per stream, made on first use)."""
+        if self._torch is None:
+            self._torch = torch_generator(mix64(self.seed ^ _TORCH_KEY))
+        return self._torch
+
+    def __repr__(self) -> str:
+        return f"ItemStream(seed={self.seed}, drawn={self._count})"
+
+
+def as_torch(generator: Any) -> torch.Generator:
+    """The torch.Generator to hand to torch ops: an ItemStream's own, else ``generator``."""
+    return generator.torch() if type(generator) is ItemStream else generator
+
+
 def policy_root(seed: int) -> int:
     """The root of a seeded policy's item streams (see :func:`item_stream`)."""
     return derive_seed(seed, Stream.ITEM)
 
 
-def item_stream(root: int, epoch: int, index: int, position: int) -> torch.Generator:
+def item_prefix(root: int, epoch: int, index: int) -> int:
+    """The chain state of item ``index`` of ``epoch``: ``ItemStream(extend_seed(prefix,
+    position))`` is :func:`item_stream` without hashing the leading keys once per step."""
+    return chain_prefix((root, Stream.ITEM, epoch, index), 5)
+
+
+def item_stream(root: int, epoch: int, index: int, position: int) -> ItemStream:
     """The stream of one policy step on one item: item ``index`` of ``epoch`` at the step's
     ``position`` in the policy (the sample stage's steps first, then the batch stage's).
 
@@ -78,7 +129,7 @@ def item_stream(root: int, epoch: int, index: int, position: int) -> torch.Gener
     for every item; two steps draw independent streams. ``root`` is :func:`policy_root` of
     the policy's seed, or a seed drawn from the generator a call was given.
     """
-    return stream(root, Stream.ITEM, epoch, index, position)
+    return ItemStream(extend_seed(item_prefix(root, epoch, index), position))
 
 
 def batch_stream(root: int, epoch: int, position: int, indices: Any) -> torch.Generator:
@@ -95,6 +146,8 @@ def as_generator(generator: GeneratorLike = None) -> torch.Generator:
     """
     import torch
 
+    if type(generator) is ItemStream:
+        return generator
     if isinstance(generator, torch.Generator):
         if generator.device.type != "cpu":
             raise TypeError("augkit draws parameters on the CPU: pass a CPU torch.Generator")
@@ -116,6 +169,8 @@ _SCRATCH = threading.local()  # 0-d tensors that draw_seed and uniform fill, one
 
 def draw_seed(generator: torch.Generator) -> int:
     """One 63-bit integer from ``generator``: the seed of a counter-based or numpy stream."""
+    if type(generator) is ItemStream:
+        return generator.next_u64() & _MASK63
     # random_ on a 0-d tensor kept per thread draws what torch.randint(0, _MASK63, (1,))
     # draws (the same kernel; tested) without a new tensor per transform call.
     return _scratch("int64").random_(0, _MASK63, generator=generator).item()
@@ -130,7 +185,10 @@ def numpy_rng(generator: torch.Generator) -> np.random.Generator:
 def uniform(generator: torch.Generator) -> float:
     """One uniform float in [0, 1) from ``generator``: what ``torch.rand((), dtype=float64)``
     draws (the same kernel), into a 0-d tensor kept per thread: it runs for every
-    apply-probability decision, and a fresh tensor per call would cost more than the draw."""
+    apply-probability decision, and a fresh tensor per call would cost more than the draw.
+    From an :class:`ItemStream`: the top 53 bits of its next counter draw."""
+    if type(generator) is ItemStream:
+        return (generator.next_u64() >> 11) * 2.0**-53
     return _scratch("float64").uniform_(generator=generator).item()
 
 

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from augkit import _items
 from augkit.errors import InputError, ParamError
 from augkit.params import Param, Probability, check_params, describe
-from augkit.random import GeneratorLike, as_generator, uniform
+from augkit.random import GeneratorLike, as_generator, as_torch, uniform
 
 #: The policy stages, in the order a policy file lists them.
 STAGES = ("dataset", "sample", "batch")
@@ -41,6 +41,10 @@ class Transform:
     apply_key: ClassVar[str] = "p"
     #: Default of the apply probability (RandomApply uses 0.5).
     apply_default: ClassVar[float] = 1.0
+    #: True when ``make_params`` draws only through ``augkit.random.uniform`` and
+    #: ``draw_seed``: it is then handed a policy's :class:`~augkit.random.ItemStream` as is,
+    #: else the stream's torch.Generator.
+    counter_draws: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self._params = check_params(self.declared_params(), params, self.label())
@@ -124,8 +128,14 @@ class Transform:
         prob = self._apply_p
         if prob < 1.0 and uniform(generator) >= prob:
             return data, {"applied": False}
-        params = self.make_params(data, generator)
+        params = self._draw(data, generator)
         return self.apply(data, params), {"applied": True, **params}
+
+    def _draw(self, data: Any, generator: Any) -> dict[str, Any]:
+        make = type(self).make_params
+        if make is Transform.make_params:  # draws nothing: no generator to make
+            return {}
+        return make(self, data, generator if self.counter_draws else as_torch(generator))
 
     # ---- the batch stage: every decision per item ---------------------------------------
 
@@ -157,7 +167,7 @@ class Transform:
     def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
         """The parameters item ``index`` of ``batch`` draws: :meth:`make_params` on the item
         alone (a transform whose draws do not look at the data may skip taking it out)."""
-        return self.make_params(_items.item_of(batch, index), generator)
+        return self._draw(_items.item_of(batch, index), generator)
 
     def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:
         """:meth:`apply` to item ``i`` with ``params[i]`` (None: item ``i`` as it is), as a

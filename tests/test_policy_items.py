@@ -99,13 +99,13 @@ def test_sample_batch_and_split_placements_give_the_same_items(policy_steps, spl
 def test_two_equal_steps_draw_independently():
     policy = Policy(batch=[RowNoise(sigma=1.0), RowNoise(sigma=1.0)], seed=0)
     once = Policy(batch=[RowNoise(sigma=1.0)], seed=0)
-    zeros = torch.zeros(64, 4, dtype=torch.float64)
-    twice = policy.apply_batch(zeros, indices=range(64))
-    first = once.apply_batch(zeros, indices=range(64))
+    zeros = torch.zeros(1024, 4, dtype=torch.float64)
+    twice = policy.apply_batch(zeros, indices=range(1024))
+    first = once.apply_batch(zeros, indices=range(1024))
     # The second step's noise is the difference: as large as the first's, and unrelated.
     second = twice - first
     assert not torch.equal(second, first)
-    assert abs(float(torch.corrcoef(torch.stack([first.flatten(), second.flatten()]))[0, 1])) < 0.2
+    assert abs(float(torch.corrcoef(torch.stack([first.flatten(), second.flatten()]))[0, 1])) < 0.1
 
 
 def test_items_are_keyed_by_index_not_by_place_in_the_batch():

@@ -184,3 +184,27 @@ def test_per_thread_draws_work_after_a_first_call_in_inference_mode():
     worker.start()
     worker.join()
     assert len(results) == 1
+
+
+def test_item_stream_draws_from_its_counter_and_makes_a_torch_generator_on_first_use():
+    """An ItemStream's uniform and seed draws are splitmix64 of (seed + n * GOLDEN): pinned
+    here, uniform in [0, 1) (KS test); its torch.Generator is made once, from an unrelated
+    seed, and is what torch-drawing code gets."""
+    from scipy import stats
+
+    from augkit._counter import GOLDEN, M64, mix64
+    from augkit.random import ItemStream, as_torch
+
+    s = ItemStream(12345)
+    assert draw_seed(s) == mix64((12345 + GOLDEN) & M64) & ((1 << 63) - 1)
+    assert uniform(s) == (mix64((12345 + 2 * GOLDEN) & M64) >> 11) * 2.0**-53
+    assert as_torch(s) is s.torch() is s.torch() and isinstance(s.torch(), torch.Generator)
+    assert as_generator(s) is s
+    draws = [uniform(ItemStream(7)) for _ in range(1)] + [uniform(s) for _ in range(4000)]
+    assert all(0.0 <= u < 1.0 for u in draws)
+    assert stats.kstest(draws, "uniform").pvalue > 1e-3
+    a, b = ItemStream(1), ItemStream(1)
+    assert [uniform(a) for _ in range(3)] == [uniform(b) for _ in range(3)]
+    assert torch.equal(torch.rand(4, generator=a.torch()), torch.rand(4, generator=b.torch()))
+    assert not torch.equal(torch.rand(4, generator=ItemStream(2).torch()),
+                           torch.rand(4, generator=ItemStream(1).torch()))

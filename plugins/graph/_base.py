@@ -18,6 +18,7 @@ class GraphTransform(Transform):
 
     kinds = ("graph",)
     levels = ("sample", "batch")
+    counter_draws = True
 
     def check_input(self, data: Any) -> None:
         check_graph(data, self.label())

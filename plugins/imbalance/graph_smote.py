@@ -19,6 +19,7 @@ class GraphSMOTE(Transform):
 
     name = "graph_smote"
     kinds = ("graph",)
+    counter_draws = True
     # Once over the training graph (dataset), or afresh each epoch (sample).
     levels = ("dataset", "sample")
     params = {

@@ -231,6 +231,7 @@ class _OverSampler(Transform):
 
     kinds = ("table",)
     levels = ("dataset",)
+    counter_draws = True
     sampler_class: ClassVar[type]
     neighbours_key: ClassVar[str]
 

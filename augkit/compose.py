@@ -12,7 +12,7 @@ import torch
 
 from augkit.errors import InputError, ParamError
 from augkit.params import REQUIRED, Boolean, Custom, Integer, ListOf, Nullable, Number, Param
-from augkit.random import as_torch, uniform
+from augkit.random import ItemStream, as_torch, draw_seed, uniform
 from augkit.transform import Transform
 
 
@@ -57,6 +57,11 @@ class Container(Transform):
         return self._params["transforms"]
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        if type(generator) is not ItemStream:
+            # Called on its own with a torch.Generator: one seed from it, then the children's
+            # decisions from the counter stream a policy step gets (a torch draw per child
+            # would cost more than a cheap child).
+            generator = ItemStream(draw_seed(generator))
         prob = self._apply_p
         if prob < 1.0 and uniform(generator) >= prob:
             return data, {"applied": False}

@@ -19,7 +19,6 @@ from typing import Any
 import yaml
 
 from augkit import _items, registry
-from augkit._counter import Stream, derive_seed, extend_seed
 from augkit._policy_checks import check_stages, stage_allows
 from augkit._policy_yaml import (
     ALLOWED_TOP,
@@ -343,7 +342,10 @@ class Policy:
     @property
     def root(self) -> int:
         """The root of this policy's item streams (:func:`augkit.random.item_stream`)."""
-        return policy_root(self.seed)
+        cached = self.__dict__.get("_root_of")
+        if cached is None or cached[0] != self.seed:  # the seed may be set after loading
+            cached = self._root_of = (self.seed, policy_root(self.seed))
+        return cached[1]
 
     def _call_root(self, generator: GeneratorLike, index: Any) -> int:
         """The root of one call's item streams: drawn from the call's generator; else, with
@@ -384,11 +386,9 @@ class Policy:
 
     def _run_steps(self, data: Any, root: int, epoch: int, index: int,
                    view: int | None = None) -> Any:
-        prefix = item_prefix(root, epoch, index)
+        key = item_prefix(root, epoch, index, view)
         for position, step in enumerate(self.sample):
-            g = (ItemStream(extend_seed(prefix, position)) if view is None
-                 else ItemStream(derive_seed(root, Stream.ITEM, epoch, index, position, view)))
-            data, _ = step.forward(data, g)
+            data, _ = step.forward(data, ItemStream(key, position))
         return data
 
     def apply_batch(self, batch: Any, *, generator: GeneratorLike = None,
@@ -413,13 +413,13 @@ class Policy:
         count = _items.count_items(_items.item_part(batch))
         keys = _batch_indices(indices, count)
         first = len(self.sample)  # positions go on from the sample stage's steps
-        prefixes = [item_prefix(root, epoch, i) for i in keys]
+        keys_of_items = [item_prefix(root, epoch, i) for i in keys]
         for k, step in enumerate(self.batch):
             position = first + k
             if _acts_on_whole_batch(step):
                 batch, _ = step.forward(batch, batch_stream(root, epoch, position, keys))
                 continue
-            generators = [ItemStream(extend_seed(prefix, position)) for prefix in prefixes]
+            generators = [ItemStream(key, position) for key in keys_of_items]
             part = step.forward_items(_items.item_part(batch), generators)
             batch = _items.with_item_part(batch, part)
         return batch

@@ -23,7 +23,7 @@ import numpy as np
 from augkit._counter import GOLDEN as _GOLDEN
 from augkit._counter import M64 as _M64
 from augkit._counter import MASK63 as _MASK63
-from augkit._counter import Stream, chain_prefix, derive_seed, extend_seed, mix64
+from augkit._counter import Stream, chain_prefix, derive_seed, mix64
 from augkit.errors import AugkitError
 
 if TYPE_CHECKING:
@@ -76,24 +76,27 @@ class ItemStream:
     """The draws of one policy step on one item.
 
     Apply decisions, container choices and seeds (:func:`uniform`, :func:`draw_seed`) come
-    from a counter, ``mix64(seed + n * GOLDEN)`` for n = 1, 2, ...: a policy makes one stream
-    per step and item, and a torch.Generator for each would cost more than the step itself. A
+    from splitmix64 started at ``key + position * 2**32 * GOLDEN`` (``key``: the item's chain
+    state, :func:`item_prefix`): a policy makes one stream per step and item, and a
+    torch.Generator for each would cost more than the step itself. A
     transform that draws with torch ops gets a torch.Generator seeded from the stream, made on
     first use (:meth:`torch`). Draws happen in a fixed order, so a step gives an item the same
     values in the sample stage and in the batch stage.
     """
 
-    __slots__ = ("_count", "_torch", "seed")
+    __slots__ = ("_state", "_torch", "seed")
 
-    def __init__(self, seed: int) -> None:
-        self.seed = int(seed) & _MASK63
-        self._count = 0
+    def __init__(self, key: int, position: int = 0) -> None:
+        # splitmix64 from state key + position * 2**32 * GOLDEN: a step's draws are the Weyl
+        # sequence's next 2**32 states, apart from every other step's; one mix per draw.
+        self.seed = (int(key) + (int(position) << 32) * _GOLDEN) & _M64
+        self._state = self.seed
         self._torch: Any = None
 
     def next_u64(self) -> int:
-        """The next 64-bit draw of the counter."""
-        self._count += 1
-        return mix64((self.seed + self._count * _GOLDEN) & _M64)
+        """The next 64-bit draw: splitmix64's next output."""
+        self._state = (self._state + _GOLDEN) & _M64
+        return mix64(self._state)
 
     def torch(self) -> torch.Generator:
         """This stream's torch.Generator (one per stream, made on first use)."""
@@ -102,7 +105,7 @@ class ItemStream:
         return self._torch
 
     def __repr__(self) -> str:
-        return f"ItemStream(seed={self.seed}, drawn={self._count})"
+        return f"ItemStream(seed={self.seed})"
 
 
 def as_torch(generator: Any) -> torch.Generator:
@@ -115,10 +118,16 @@ def policy_root(seed: int) -> int:
     return derive_seed(seed, Stream.ITEM)
 
 
-def item_prefix(root: int, epoch: int, index: int) -> int:
-    """The chain state of item ``index`` of ``epoch``: ``ItemStream(extend_seed(prefix,
-    position))`` is :func:`item_stream` without hashing the leading keys once per step."""
-    return chain_prefix((root, Stream.ITEM, epoch, index), 5)
+def item_prefix(root: int, epoch: int, index: int, view: int | None = None) -> int:
+    """The key of item ``index`` of ``epoch`` (of one of its views): the chain state of
+    ``(root, ITEM, epoch, index[, view])``; ``ItemStream(key, position)`` is its stream at a
+    step."""
+    if view is None:
+        # The chain's last step by hand: the state before it, (root, ITEM, epoch), is cached
+        # and only the index changes from one item to the next.
+        before = chain_prefix((root, Stream.ITEM, epoch), 5)
+        return mix64((before + _GOLDEN + (int(index) & _M64)) & _M64)
+    return chain_prefix((root, Stream.ITEM, epoch, index, view), 6)
 
 
 def item_stream(root: int, epoch: int, index: int, position: int) -> ItemStream:
@@ -129,7 +138,7 @@ def item_stream(root: int, epoch: int, index: int, position: int) -> ItemStream:
     for every item; two steps draw independent streams. ``root`` is :func:`policy_root` of
     the policy's seed, or a seed drawn from the generator a call was given.
     """
-    return ItemStream(extend_seed(item_prefix(root, epoch, index), position))
+    return ItemStream(item_prefix(root, epoch, index), position)
 
 
 def batch_stream(root: int, epoch: int, position: int, indices: Any) -> torch.Generator:

@@ -187,17 +187,18 @@ def test_per_thread_draws_work_after_a_first_call_in_inference_mode():
 
 
 def test_item_stream_draws_from_its_counter_and_makes_a_torch_generator_on_first_use():
-    """An ItemStream's uniform and seed draws are splitmix64 of (seed + n * GOLDEN): pinned
-    here, uniform in [0, 1) (KS test); its torch.Generator is made once, from an unrelated
-    seed, and is what torch-drawing code gets."""
+    """An ItemStream's uniform and seed draws are splitmix64 from key + position * 2**32 *
+    GOLDEN: pinned here, uniform in [0, 1) (KS test); its torch.Generator is made once, from
+    an unrelated seed, and is what torch-drawing code gets."""
     from scipy import stats
 
     from augkit._counter import GOLDEN, M64, mix64
     from augkit.random import ItemStream, as_torch
 
-    s = ItemStream(12345)
-    assert draw_seed(s) == mix64((12345 + GOLDEN) & M64) & ((1 << 63) - 1)
-    assert uniform(s) == (mix64((12345 + 2 * GOLDEN) & M64) >> 11) * 2.0**-53
+    s = ItemStream(12345, 3)
+    start = 12345 + 3 * 2**32 * GOLDEN
+    assert draw_seed(s) == mix64((start + GOLDEN) & M64) & ((1 << 63) - 1)
+    assert uniform(s) == (mix64((start + 2 * GOLDEN) & M64) >> 11) * 2.0**-53
     assert as_torch(s) is s.torch() is s.torch() and isinstance(s.torch(), torch.Generator)
     assert as_generator(s) is s
     draws = [uniform(ItemStream(7)) for _ in range(1)] + [uniform(s) for _ in range(4000)]
@@ -208,3 +209,13 @@ def test_item_stream_draws_from_its_counter_and_makes_a_torch_generator_on_first
     assert torch.equal(torch.rand(4, generator=a.torch()), torch.rand(4, generator=b.torch()))
     assert not torch.equal(torch.rand(4, generator=ItemStream(2).torch()),
                            torch.rand(4, generator=ItemStream(1).torch()))
+
+
+def test_item_key_is_the_chain_state_of_root_item_epoch_index():
+    from augkit._counter import chain_prefix
+    from augkit.random import item_prefix
+
+    for root, epoch, index in ((0, 0, 0), (2**62 + 5, 3, 10**12), (7, 1, -1)):
+        want = chain_prefix((root, Stream.ITEM, epoch, index), 5)
+        assert item_prefix(root, epoch, index) == want
+    assert item_prefix(1, 0, 2, view=1) == chain_prefix((1, Stream.ITEM, 0, 2, 1), 6)

@@ -58,7 +58,7 @@ class _Mix(Transform):
         prob = self.apply_probability
         if prob < 1.0 and uniform(generator) >= prob:
             return self._soft_only(data), {"applied": False}
-        params = self.make_params(data, generator)
+        params = self._draw(data, generator)
         return self.apply(data, params), {"applied": True, **params}
 
     def replay(self, data: Any, params: dict[str, Any]) -> Any:

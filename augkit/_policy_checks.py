@@ -5,9 +5,14 @@ whatever the data, so ``augkit validate`` says it before a training run does.
   transform takes, so ``views`` ends its stage (a container holding it, too).
 - A stage runs on one kind of data: every transform in it (containers' children included)
   must take a common kind (graph, image or table).
-- In the batch stage, image transforms take either images or an ``(images, labels)`` pair
-  (mixup, cutmix): each transform's own input check is asked, with a tiny image batch and a
-  pair of one, which form it takes; the stage needs one form all of them take.
+- In the batch stage, a step acts either on whole batches (mixup, cutmix: batch-only, given
+  ``(images, labels)``) or on each item on its own (every other step, given the images of a
+  pair): a container holding both kinds has no one input to run its children on.
+- In the batch stage, a per-item step never comes after a batch-only one: a batch-only step
+  mixes items (image i becomes a blend of several images, its label a soft label), so what a
+  per-item step then gets is no longer an item of the dataset, which is what its input must
+  be: it draws as item i (the stream of item i's dataset index) and gives what it gives item i
+  in the sample stage, where it could never follow mixup.
 """
 
 from __future__ import annotations
@@ -108,34 +113,54 @@ def _check_kinds(stage: str, steps: list[Transform], error: ErrorAt) -> None:
             path)
 
 
-def _forms(t: Transform) -> set[str]:
-    """Which batch forms an image transform's input check takes: "images", "pair"."""
-    import torch
+def _whole(t: Transform) -> bool | None:
+    """True for a batch-only step (or a container of only those), False for a per-item one,
+    None for a container that holds both."""
+    return t.holds_batch_only() if isinstance(t, Container) else t.batch_only()
 
-    images = torch.zeros(2, 3, 4, 4)
-    probes = {"images": images, "pair": (images, torch.zeros(2, dtype=torch.long))}
-    out = set()
-    for form, probe in probes.items():
-        try:
-            t.check_input(probe)
-        except Exception:  # a refusal, whatever its class, says the form is not taken
+
+def _check_mixed_containers(steps: list[Transform], path: str, error: ErrorAt) -> None:
+    for i, t in enumerate(steps):
+        if not isinstance(t, Container) or _whole(t) is not None:
             continue
-        out.add(form)
-    return out
-
-
-def _check_batch_forms(steps: list[Transform], error: ErrorAt) -> None:
-    clash = _clash((t, path, _forms(t) if "image" in t.kinds else set())
-                   for t, path in _leaves(steps, "batch"))
-    if clash:
-        t, path, forms, common, first = clash
-        words = {"images": "a batch of images", "pair": "an (images, labels) pair"}
+        step_path = _join(_join(path, i), t.label())
+        children = list(t.children)
+        if any(isinstance(c, Container) and _whole(c) is None for c in children):
+            # The innermost container that holds both is the one to name.
+            _check_mixed_containers(children, _join(step_path, "transforms"), error)
+            continue
+        j, other = next((j, c) for j, c in enumerate(children)
+                        if _whole(c) != _whole(children[0]))
+        whole = _first_leaf(next(c for c in children if _whole(c)))
+        item = _first_leaf(next(c for c in children if not _whole(c)))
         raise error(
-            f"{t.label()} takes {' or '.join(words[f] for f in sorted(forms))}, but {first} "
-            f"before it in the batch stage takes {' or '.join(words[f] for f in sorted(common))}"
-            "; allowed: batch transforms that take the same form (blur or erase images in the "
-            "sample stage, mix pairs in the batch stage)",
-            path)
+            f"{t.label()} holds {whole}, which mixes whole batches, and {item}, which acts "
+            "on each item, but a container runs its children on one input; allowed: "
+            "batch-only and per-item transforms in separate containers (e.g. one_of: "
+            "[mixup, cutmix] after the per-item steps)",
+            _join(_join(_join(step_path, "transforms"), j), other.label()))
+
+
+def _first_leaf(t: Transform) -> str:
+    return _first_leaf(t.children[0]) if isinstance(t, Container) else t.label()
+
+
+def _check_item_after_batch(steps: list[Transform], error: ErrorAt) -> None:
+    mixer = None
+    for i, t in enumerate(steps):
+        whole = _whole(t)
+        if whole:
+            mixer = mixer or _first_leaf(t)
+        elif whole is False and mixer is not None:
+            prefix = _join(_join("batch", i), t.label())
+            leaf, path = next((leaf, p) for leaf, p in _leaves(steps, "batch")
+                              if p == prefix or p.startswith(prefix + "."))
+            raise error(
+                f"{leaf.label()} acts on each item, but {mixer} before it mixes items (an "
+                "image becomes a blend of several, its label soft), so what it gets is no "
+                "longer an item; allowed: per-item steps before the batch-only ones (mixup, "
+                "cutmix last in the batch stage)",
+                path)
 
 
 def check_stages(stages: dict[str, list[Transform]], error: ErrorAt,
@@ -145,4 +170,5 @@ def check_stages(stages: dict[str, list[Transform]], error: ErrorAt,
         _check_views(steps, stage, error)
         _check_kinds(stage, steps, error)
         if stage == "batch":
-            _check_batch_forms(steps, error)
+            _check_mixed_containers(steps, stage, error)
+            _check_item_after_batch(steps, error)

@@ -130,8 +130,10 @@ NEVER_RUN = [
      "one data kind"),
     ("sample:\n  - one_of: {transforms: [edge_dropout, random_erasing]}\n",
      "sample[0].one_of.transforms[1].random_erasing", 2, "one data kind"),
-    ("batch:\n  - gaussian_blur\n  - mixup\n", "batch[1].mixup", 3, "same form"),
-    ("batch:\n  - mixup\n  - random_erasing\n", "batch[1].random_erasing", 3, "same form"),
+    ("batch:\n  - one_of: {transforms: [gaussian_blur, mixup]}\n",
+     "batch[0].one_of.transforms[1].mixup", 2, "separate containers"),
+    ("batch:\n  - mixup\n  - random_erasing\n", "batch[1].random_erasing", 3,
+     "no longer an item"),
 ]
 
 
@@ -146,6 +148,7 @@ def test_runnable_stages_still_load():
     load_policy("sample:\n  - edge_dropout\n  - views: {transforms: [node_dropout]}\n"
                 "batch:\n  - mixup\n  - cutmix\n")
     load_policy("sample:\n  - gaussian_blur\n  - diffusion_noise\nbatch:\n  - gaussian_blur\n")
+    load_policy("batch:\n  - gaussian_blur\n  - mixup\n")
 
 
 # ---- messages -------------------------------------------------------------------------------

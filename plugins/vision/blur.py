@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from augkit.params import AnyOf, Choice, Custom, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import check_image
+from augkit.plugins.vision._common import check_image, named
 from augkit.random import uniform
 from augkit.transform import Transform
 
@@ -71,3 +73,25 @@ class GaussianBlur(Transform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         size = None if self.kernel_size == "auto" else int(self.kernel_size)
         return VF.gaussian_blur(data, params["sigma"], size)
+
+    def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
+        # The sigma of one image does not look at it: no need to take the item out.
+        if _four_dims(batch):
+            lo, hi = self.sigma
+            return {"sigma": lo + (hi - lo) * uniform(generator)}
+        return super().item_params(batch, index, generator)
+
+    def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:
+        """One call for the whole NCHW batch (each image blurred with its own sigma, the
+        images without parameters left as they are); other batches take the items path."""
+        if not isinstance(batch, torch.Tensor) or batch.ndim != 4:
+            return super().apply_items(batch, params)
+        size = None if self.kernel_size == "auto" else int(self.kernel_size)
+        sigmas = [None if p is None else float(p["sigma"]) for p in params]
+        with named(self.label()):
+            return VF.gaussian_blur_some(batch, sigmas, size)
+
+
+def _four_dims(batch: Any) -> bool:
+    """An NCHW tensor or NHWC array: each item is one image (make_params' one-image case)."""
+    return isinstance(batch, torch.Tensor | np.ndarray) and batch.ndim == 4

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from augkit.params import Choice, Integer, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import check_image
+from augkit.plugins.vision._common import check_image, named
 from augkit.random import draw_seed
 from augkit.transform import Transform
 
@@ -60,3 +62,25 @@ class RandomErasing(Transform):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         return VF.erase(data, params["boxes"], self.value, params.get("seed", 0))
+
+    def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
+        # Boxes need only the image's size: no need to take the item out.
+        if not isinstance(batch, torch.Tensor | np.ndarray) or batch.ndim != 4:
+            return super().item_params(batch, index, generator)
+        h, w = VF.image_size(batch)
+        boxes = VF.sample_erasing_boxes(generator, 1, h, w, self.scale, self.ratio, self.count)
+        params: dict[str, Any] = {"boxes": boxes}
+        if self.value == "random":
+            params["seed"] = draw_seed(generator)
+        return params
+
+    def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:
+        """One call for the whole NCHW batch (each image its own boxes and, for ``random``,
+        its own seed; the images without parameters left as they are); other batches take
+        the items path."""
+        if not isinstance(batch, torch.Tensor) or batch.ndim != 4:
+            return super().apply_items(batch, params)
+        boxes = [None if p is None else p["boxes"] for p in params]
+        seeds = [None if p is None else p.get("seed", 0) for p in params]
+        with named(self.label()):
+            return VF.erase_some(batch, boxes, self.value, seeds)

@@ -22,10 +22,11 @@ from augkit.plugins.vision.functional.blur import (
     MAX_KERNEL_SIZE,
     MAX_SIGMA,
     gaussian_blur,
+    gaussian_blur_some,
     gaussian_kernel1d,
     kernel_size_for,
 )
-from augkit.plugins.vision.functional.erasing import erase, sample_erasing_boxes
+from augkit.plugins.vision.functional.erasing import erase, erase_some, sample_erasing_boxes
 from augkit.plugins.vision.functional.mix import (
     check_area,
     cutmix,
@@ -42,7 +43,9 @@ __all__ = [
     "count_images",
     "cutmix",
     "erase",
+    "erase_some",
     "gaussian_blur",
+    "gaussian_blur_some",
     "gaussian_kernel1d",
     "image_size",
     "kernel_size_for",

@@ -3,6 +3,7 @@ images and CPU tensors (one call per contiguous plane), a grouped convolution el
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -149,11 +150,12 @@ def _blur_tensor(x: torch.Tensor, sigma: Any, kernel_size: int | None) -> torch.
     return out.reshape(shape)
 
 
-def _blur_cv2_planes(x4: torch.Tensor, sig: torch.Tensor, kernel_size: int | None) -> torch.Tensor:
+def _blur_cv2_planes(x4: torch.Tensor, sig: Any, kernel_size: int | None) -> torch.Tensor:
     # One OpenCV call per (image, channel) plane, written straight into the output: a Python
     # loop, but each call is a fused C kernel, faster on the CPU than any batched torch conv.
     # OpenCV releases the GIL and does not split a small plane over threads itself, so the
     # images are shared out over torch's thread count (what a batched torch op would use).
+    # A sigma of None leaves its image as it is (copied).
     import cv2
 
     src = x4.detach().contiguous().numpy()
@@ -161,8 +163,11 @@ def _blur_cv2_planes(x4: torch.Tensor, sig: torch.Tensor, kernel_size: int | Non
     dst = out.numpy()
     n, c = src.shape[:2]
     kernels: dict[float, np.ndarray] = {}
-    per_image = []
-    for s in sig.tolist():
+    per_image: list[np.ndarray | None] = []
+    for s in (sig.tolist() if isinstance(sig, torch.Tensor) else sig):
+        if s is None:
+            per_image.append(None)
+            continue
         k = kernels.get(s)
         if k is None:
             k = kernels[s] = gaussian_kernel1d(s, kernel_size)
@@ -171,6 +176,9 @@ def _blur_cv2_planes(x4: torch.Tensor, sig: torch.Tensor, kernel_size: int | Non
     def run(lo: int, hi: int) -> None:
         for i in range(lo, hi):
             k = per_image[i]
+            if k is None:
+                dst[i] = src[i]
+                continue
             for ch in range(c):
                 cv2.sepFilter2D(src[i, ch], -1, kernelX=k, kernelY=k, dst=dst[i, ch])
 
@@ -217,3 +225,37 @@ def _blur_conv(x4: torch.Tensor, sig: torch.Tensor, kernel_size: int | None) -> 
     xf = F.conv2d(xf, k.view(n * c, 1, big, 1), groups=n * c)
     return _cast_back(xf.reshape(n, c, h, w), x4.dtype)
 
+
+
+def gaussian_blur_some(images: torch.Tensor, sigmas: Sequence[float | None],
+                       kernel_size: int | None = None) -> torch.Tensor:
+    """Blur image ``i`` of an NCHW batch with ``sigmas[i]`` and leave the images whose sigma is
+    None as they are: image by image the bits :func:`gaussian_blur` gives the image alone.
+
+    CPU tensors of an OpenCV dtype: one pass over the planes (OpenCV's call per plane is the
+    one a lone image makes, the others copied). Elsewhere one grouped convolution per kernel
+    size: a lone image's convolution is as wide as its own kernel, so images of one size run
+    together and each gets the same taps, in the same order, as alone.
+    """
+    _check_image(images)
+    if images.ndim != 4 or len(sigmas) != images.shape[0]:
+        raise InputError(f"gaussian_blur_some: images {tuple(images.shape)} with "
+                         f"{len(sigmas)} sigmas; allowed: NCHW images and one sigma (or None) "
+                         "per image")
+    chosen = [i for i, s in enumerate(sigmas) if s is not None]
+    _check_blur_args([sigmas[i] for i in chosen], kernel_size)
+    if not chosen or _has_no_pixels(images):
+        return _rewrap(images.clone(), images)
+    if images.device.type == "cpu" and images.dtype in _CV2_TORCH_DTYPES:
+        out = _blur_cv2_planes(images, sigmas, kernel_size)
+    else:
+        out = images.clone()
+        groups: dict[int, list[int]] = {}
+        for i in chosen:
+            half = int(kernel_size) // 2 if kernel_size else kernel_size_for(sigmas[i]) // 2
+            groups.setdefault(half, []).append(i)
+        for rows in groups.values():
+            idx = torch.tensor(rows, device=images.device)
+            sig = torch.tensor([sigmas[i] for i in rows], dtype=torch.float64)
+            out.index_copy_(0, idx, _blur_conv(images.index_select(0, idx), sig, kernel_size))
+    return _rewrap(out, images)

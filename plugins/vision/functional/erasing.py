@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -177,12 +178,14 @@ def _random_fill(shape: tuple[int, ...], dtype: torch.dtype, g: torch.Generator,
     return torch.randint(0, top, shape, generator=g, device=device, dtype=dtype)
 
 
-def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: int) -> torch.Tensor:
+def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: Any,
+                       chosen: Sequence[int] | None = None) -> torch.Tensor:
     # CPU: a clone, then one slice fill per box; writes only the erased pixels, which beats
-    # any whole-batch mask on the CPU.
+    # any whole-batch mask on the CPU. ``seed`` is one seed for the batch, or one per image
+    # (each image then drawn as alone); ``chosen``: the images whose means a fill needs.
     shape = x.shape
     out = copy_output(x.reshape(-1, *shape[-3:]))
-    means = _channel_means(out) if value == "mean" else None
+    means = _means(out, chosen) if value == "mean" else None
     boxes = _nonempty(b)
     c = out.shape[1]
     arr = _numpy_view(out)
@@ -197,8 +200,12 @@ def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: int) ->
 
         parallel_ranges(run, len(boxes), c * out.shape[2] * out.shape[3])
         return out.reshape(shape)
-    g = torch.Generator().manual_seed(int(seed)) if value == "random" else None
+    per_image = not isinstance(seed, int | np.integer)
+    g = torch.Generator().manual_seed(int(seed)) if value == "random" and not per_image else None
+    last = -1
     for i, _box, t, l, h, w in boxes:
+        if per_image and value == "random" and i != last:
+            g, last = torch.Generator().manual_seed(int(seed[i])), i
         region = out[i, :, t : t + h, l : l + w]
         if value == "zero":
             region.zero_()
@@ -209,6 +216,15 @@ def _erase_tensor_loop(x: torch.Tensor, b: np.ndarray, value: str, seed: int) ->
     return out.reshape(shape)
 
 
+def _means(x4: torch.Tensor, chosen: Sequence[int] | None) -> torch.Tensor:
+    """Each image's channel means; with ``chosen``, reduced image by image (a reduction's
+    order may follow the batch's shape, and each image must get what it gets alone)."""
+    if chosen is None:
+        return _channel_means(x4)
+    out = torch.zeros(x4.shape[:2], dtype=x4.dtype, device=x4.device)
+    for i in chosen:
+        out[i] = _channel_means(x4[i : i + 1])[0]
+    return out
 
 
 def _nonempty(b: np.ndarray) -> list[tuple[int, ...]]:
@@ -220,8 +236,10 @@ def _nonempty(b: np.ndarray) -> list[tuple[int, ...]]:
 
 
 
-def _erase_tensor_masked(x: torch.Tensor, b: np.ndarray, value: str, seed: int) -> torch.Tensor:
-    # Accelerators: one mask for the whole batch, no Python loop over images.
+def _erase_tensor_masked(x: torch.Tensor, b: np.ndarray, value: str, seed: Any,
+                         chosen: Sequence[int] | None = None) -> torch.Tensor:
+    # Accelerators: one mask for the whole batch, no Python loop over images (but one noise
+    # draw per image when each image has its own seed).
     shape = x.shape
     x4 = x.reshape(-1, *shape[-3:])
     n, c, h, w = x4.shape
@@ -229,10 +247,48 @@ def _erase_tensor_masked(x: torch.Tensor, b: np.ndarray, value: str, seed: int) 
     if value == "zero":
         out = x4.masked_fill(mask, 0)
     elif value == "mean":
-        out = torch.where(mask, _channel_means(x4).view(n, c, 1, 1), x4)
+        out = torch.where(mask, _means(x4, chosen).view(n, c, 1, 1), x4)
     else:
         full = mask.expand(n, c, h, w)
-        g = torch.Generator(device=x.device).manual_seed(int(seed))
-        noise = _random_fill((int(full.sum()),), x4.dtype, g, x.device)
+        if isinstance(seed, int | np.integer):
+            g = torch.Generator(device=x.device).manual_seed(int(seed))
+            noise = _random_fill((int(full.sum()),), x4.dtype, g, x.device)
+        else:
+            sizes = full.sum((1, 2, 3)).tolist()
+            noise = torch.cat([_random_fill(
+                (int(k),), x4.dtype, torch.Generator(device=x.device).manual_seed(int(seed[i])),
+                x.device) for i, k in enumerate(sizes)]) if n else x4.new_empty(0)
         out = x4.masked_scatter(full, noise)
     return out.reshape(shape)
+
+
+def erase_some(images: torch.Tensor, boxes: Sequence[Any], value: str = "zero",
+               seeds: Sequence[int] | None = None) -> torch.Tensor:
+    """Erase image ``i`` of an NCHW batch with ``boxes[i]`` (``(count, 4)`` or
+    ``(1, count, 4)``) and, for ``random``, its own ``seeds[i]``; images whose boxes are None
+    stay as they are. Image by image the bits :func:`erase` gives the image alone."""
+    _check_image(images)
+    if value not in ("zero", "mean", "random"):
+        raise InputError(f"value: got {value!r}; allowed: zero, mean, random")
+    if images.ndim != 4 or len(boxes) != images.shape[0]:
+        raise InputError(f"erase_some: images {tuple(images.shape)} with {len(boxes)} box "
+                         "sets; allowed: NCHW images and one box set (or None) per image")
+    if value == "random" and (seeds is None or len(seeds) != len(boxes)):
+        raise InputError("erase_some: value random needs one seed per image")
+    chosen = [i for i, bx in enumerate(boxes) if bx is not None]
+    if not chosen or _has_no_pixels(images):
+        return _rewrap(images.clone(), images)
+    sets = [np.asarray(boxes[i].cpu() if isinstance(boxes[i], torch.Tensor) else boxes[i],
+                       dtype=np.int64).reshape(-1, 4) for i in chosen]
+    count = max(len(s) for s in sets)
+    # Images left as they are get empty boxes (height and width 0), which erase nothing.
+    b = np.zeros((images.shape[0], count, 4), dtype=np.int64)
+    for i, s in zip(chosen, sets, strict=True):
+        b[i, : len(s)] = s
+    seed_list = [0] * len(boxes) if seeds is None else [
+        0 if s is None else int(s) for s in seeds]
+    if images.device.type == "cpu":
+        out = _erase_tensor_loop(images, b, value, seed_list, chosen)
+    else:
+        out = _erase_tensor_masked(images, b, value, seed_list, chosen)
+    return _rewrap(out, images)

@@ -11,7 +11,7 @@ import torch
 from augkit.params import AnyOf, Choice, Custom, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
 from augkit.plugins.vision._common import check_image, named
-from augkit.random import uniform
+from augkit.random import as_torch, uniform
 from augkit.transform import Transform
 
 
@@ -78,7 +78,7 @@ class GaussianBlur(Transform):
         # The sigma of one image does not look at it: no need to take the item out.
         if _four_dims(batch):
             lo, hi = self.sigma
-            return {"sigma": lo + (hi - lo) * uniform(generator)}
+            return {"sigma": lo + (hi - lo) * uniform(as_torch(generator))}
         return super().item_params(batch, index, generator)
 
     def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:

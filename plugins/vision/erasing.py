@@ -11,7 +11,7 @@ import torch
 from augkit.params import Choice, Integer, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
 from augkit.plugins.vision._common import check_image, named
-from augkit.random import draw_seed
+from augkit.random import as_torch, draw_seed
 from augkit.transform import Transform
 
 #: ratio's upper bound: a box a million times taller than wide never fits an image; an
@@ -68,6 +68,7 @@ class RandomErasing(Transform):
         if not isinstance(batch, torch.Tensor | np.ndarray) or batch.ndim != 4:
             return super().item_params(batch, index, generator)
         h, w = VF.image_size(batch)
+        generator = as_torch(generator)  # what make_params is handed (it draws with torch)
         boxes = VF.sample_erasing_boxes(generator, 1, h, w, self.scale, self.ratio, self.count)
         params: dict[str, Any] = {"boxes": boxes}
         if self.value == "random":

@@ -1,10 +1,14 @@
 """``GraphTransform``: what the graph transforms share (kinds, levels, the input check, one
-seed drawn per call)."""
+seed drawn per call, and the batch stage's per-graph seeds)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import torch
+
+from augkit.plugins.graph import _pyg
 from augkit.plugins.graph._subset import check_graph
 from augkit.random import draw_seed
 from augkit.transform import Transform
@@ -14,7 +18,10 @@ class GraphTransform(Transform):
     """A transform of PyG ``Data`` or ``Batch`` (every graph of a Batch on its own, in one
     vectorized call) that never changes its input and draws one seed per call from the
     generator it is given. A transform whose own ``p`` is a rate spells its apply
-    probability ``apply_p`` (``apply_key``)."""
+    probability ``apply_p`` (``apply_key``).
+
+    In the batch stage a subclass may implement :meth:`apply_graphs`: the whole Batch in one
+    call with one seed per graph, each graph coming out as :meth:`apply` gives it alone."""
 
     kinds = ("graph",)
     levels = ("sample", "batch")
@@ -25,3 +32,23 @@ class GraphTransform(Transform):
 
     def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
         return {"seed": draw_seed(generator)}
+
+    def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
+        # The draw does not read the graph, so it is not taken out of the Batch.
+        if type(self).make_params is GraphTransform.make_params:
+            return {"seed": draw_seed(generator)}
+        return super().item_params(batch, index, generator)
+
+    def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:
+        if not _pyg.is_batch(batch) or type(self).apply_graphs is GraphTransform.apply_graphs:
+            return super().apply_items(batch, params)
+        dev = _pyg.device_of(batch)
+        seeds = torch.tensor([0 if p is None else int(p["seed"]) for p in params],
+                             dtype=torch.long).to(dev)
+        applied = torch.tensor([p is not None for p in params], dtype=torch.bool).to(dev)
+        return self.apply_graphs(batch, seeds, applied)
+
+    def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
+        """The Batch with graph ``g`` as :meth:`apply` gives it alone with seed ``seeds[g]``
+        where ``applied[g]``, else as it is (``seeds``/``applied`` on the Batch's device)."""
+        raise NotImplementedError(f"{type(self).__name__} has no per-graph batch path")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from augkit.params import Choice, Integer, Param, Probability
 from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
@@ -47,6 +49,17 @@ class EdgeDropout(GraphTransform):
                                   num_nodes=n)
         return take(data, out.to(ei.device), eid.to(ei.device))
 
+    def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
+        ei = _pyg.edge_index_of(batch)
+        k = _pyg.num_graphs(batch)
+        edge_graph = _pyg.batch_vector(batch).index_select(0, ei[0])
+        keep = F.edge_keep_items(ei, _pyg.ptr_of(batch), edge_graph, self.p, seeds, applied,
+                                 undirected=self.undirected)
+        eid = keep.nonzero().view(-1)
+        counts = torch.zeros(k, dtype=torch.long, device=ei.device).index_add_(
+            0, edge_graph, keep.long())
+        return take(batch, ei.index_select(1, eid), eid, edge_counts=counts)
+
 
 class NodeDropout(GraphTransform):
     """Removes each node with probability ``p`` with its edges, relabels the rest and compacts
@@ -75,3 +88,11 @@ class NodeDropout(GraphTransform):
         dev = ei.device
         return take(data, out.to(dev), eid.to(dev), nid.to(dev),
                     node_counts=counts.to(dev))
+
+    def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
+        ei = _pyg.edge_index_of(batch)
+        new_id, counts = F.node_keep_items(_pyg.ptr_of(batch), self.p, seeds, applied,
+                                           min_nodes=self.min_nodes)
+        out, eid = F.induced_edges(ei, new_id)
+        nid = (new_id >= 0).nonzero().view(-1)
+        return take(batch, out, eid, nid, node_counts=counts)

@@ -60,3 +60,18 @@ class FeatureMasking(GraphTransform):
                                    fill=self.fill, group=group, num_groups=k)
         _pyg.set_attr(out, target, masked.to(value.device))
         return out
+
+    def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
+        target = self.target
+        out = _pyg.shallow_copy(batch)
+        value = getattr(batch, target, None)
+        if value is None:
+            return out
+        group = _pyg.batch_vector(batch)
+        if target == "edge_attr":
+            group = group.index_select(0, _pyg.edge_index_of(batch)[0])
+        masked = F.mask_feature_items(value, self.p, seeds.to(value.device),
+                                      applied.to(value.device), group,
+                                      _pyg.num_graphs(batch), mode=self.mode, fill=self.fill)
+        _pyg.set_attr(out, target, masked)
+        return out

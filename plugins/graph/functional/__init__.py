@@ -25,13 +25,21 @@ from augkit.plugins.graph.functional.dropout import (
     batch_mismatch,
     dropout_edge,
     dropout_node,
+    edge_keep_items,
     edge_keep_mask,
     induced_edges,
     node_id_range,
     node_keep_ids,
+    node_keep_items,
     relabel_mask,
+    symmetric_graphs,
 )
-from augkit.plugins.graph.functional.masking import FILL_MODES, MASK_MODES, mask_feature
+from augkit.plugins.graph.functional.masking import (
+    FILL_MODES,
+    MASK_MODES,
+    mask_feature,
+    mask_feature_items,
+)
 from augkit.plugins.graph.functional.rewiring import rewire_random
 from augkit.plugins.graph.functional.sampling import (
     SAMPLING_METHODS,
@@ -59,14 +67,17 @@ __all__ = [
     "double_edge_swap",
     "dropout_edge",
     "dropout_node",
+    "edge_keep_items",
     "edge_keep_mask",
     "induced_edges",
     "is_symmetric",
     "is_undirected_fast",
     "khop_distance_edges",
     "mask_feature",
+    "mask_feature_items",
     "node_id_range",
     "node_keep_ids",
+    "node_keep_items",
     "numba_disabled",
     "pair_keys",
     "random_walk_steps",
@@ -74,5 +85,6 @@ __all__ = [
     "rewire_random",
     "sample_random_nodes",
     "sample_subgraph_nodes",
+    "symmetric_graphs",
     "target_sizes",
 ]

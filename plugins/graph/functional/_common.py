@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from augkit._counter import M64, MASK63, derive_seed, hash63, mix64
+from augkit._counter import GOLDEN, M64, MASK63, derive_seed, hash63, mix64, mix64_torch
 from augkit._memory import copy_output
+
+_GOLDEN_I64 = GOLDEN - (M64 + 1)  # the golden increment as the int64 torch multiplies by
 
 
 def hash64(seed: int, stream: int, keys: torch.Tensor) -> torch.Tensor:
@@ -140,3 +142,27 @@ def _new_edge_index(edge_index: torch.Tensor) -> torch.Tensor:
     """A contiguous copy of ``edge_index`` in new memory (contiguous() of a non-contiguous
     one copies)."""
     return copy_output(edge_index) if edge_index.is_contiguous() else edge_index.contiguous()
+
+
+# ---- per-graph seeds (the batch stage: one seed per graph of a Batch) ----------------------
+
+
+def item_salts(seeds: torch.Tensor) -> torch.Tensor:
+    """``augkit._counter.salt_of`` of every seed of an int64 tensor, on its device (int64
+    multiplication wraps as the Python int's masked product)."""
+    return seeds.long() * _GOLDEN_I64
+
+
+def salted_bits24(salted_keys: torch.Tensor) -> torch.Tensor:
+    """``hash_bits24`` of keys whose salt is already added (one salt per element)."""
+    return (mix64_torch(salted_keys) >> 40) & ((1 << 24) - 1)
+
+
+def segments(group: torch.Tensor, num_groups: int,
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(local, start, counts)`` for a sorted ``group`` id per element: every element's
+    position inside its group, the first position of each group and each group's size."""
+    counts = torch.bincount(group, minlength=num_groups)
+    start = torch.cumsum(counts, 0) - counts
+    local = torch.arange(group.numel(), device=group.device) - _take(start, group)
+    return local, start, counts

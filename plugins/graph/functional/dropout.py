@@ -19,8 +19,18 @@ from augkit._counter import hash_bits24, salt_of, threshold24
 from augkit._memory import empty_array
 from augkit._threads import parallel_ranges, workers_for
 from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
-from augkit.plugins.graph.functional._common import _num_nodes_of, _rows, _u64
+from augkit.plugins.graph.functional._common import (
+    _GOLDEN_I64,
+    _num_nodes_of,
+    _rows,
+    _take,
+    _u64,
+    item_salts,
+    salted_bits24,
+    segments,
+)
 from augkit.plugins.graph.functional.undirected import pair_keys
+from augkit.plugins.graph.kernels.streams import SYMMETRY_SEED
 
 if HAVE_NUMBA:
     from augkit.plugins.graph.kernels import common as _common_kernels
@@ -355,3 +365,116 @@ def relabel_mask(mask: torch.Tensor, *, backend: str = "auto",
     kept = mask.nonzero().view(-1)
     new_id[kept] = torch.arange(kept.numel(), device=dev)
     return new_id, kept
+
+
+# ---- per-graph seeds: every graph of a Batch as if alone ------------------------------------
+
+
+def symmetric_graphs(edge_index: torch.Tensor, ptr: torch.Tensor, edge_graph: torch.Tensor,
+                     ) -> torch.Tensor:
+    """:func:`is_symmetric` of every graph's own edges (node ids local to the graph), as a
+    boolean per graph: the same two wrapping sums, one per graph.
+
+    >>> ei = torch.tensor([[0, 1, 2], [1, 0, 3]])
+    >>> symmetric_graphs(ei, torch.tensor([0, 2, 4]), torch.tensor([0, 0, 1])).tolist()
+    [True, False]
+    """
+    k = ptr.numel() - 1
+    start = _take(ptr, edge_graph)
+    u, v = edge_index[0] - start, edge_index[1] - start
+    salt = salt_of(SYMMETRY_SEED)
+    a = salted_bits24(((u * _GOLDEN_I64) ^ v) + salt) * (v + 1)
+    b = salted_bits24(((v * _GOLDEN_I64) ^ u) + salt) * (u + 1)
+    zero = torch.zeros(k, dtype=torch.long, device=edge_index.device)
+    return zero.index_add(0, edge_graph, a) == zero.index_add(0, edge_graph, b)
+
+
+def edge_keep_items(
+    edge_index: torch.Tensor,
+    ptr: torch.Tensor,
+    edge_graph: torch.Tensor,
+    p: float,
+    seeds: torch.Tensor,
+    applied: torch.Tensor,
+    *,
+    undirected: bool | str = False,
+) -> torch.Tensor:
+    r"""The keep mask of :func:`edge_keep_mask` on every graph of a Batch at once, each graph
+    with its own seed and keys local to it (edge position inside the graph, pair key from its
+    local node ids and its own node count), so graph ``g`` keeps what it keeps alone with
+    ``seeds[g]``. Graphs whose ``applied`` is false keep every edge.
+
+    Args:
+        edge_index (LongTensor): ``[2, num_edges]``, the edges of each graph together, graph
+            by graph (as a Batch stores them).
+        ptr (LongTensor): node offsets of the graphs.
+        edge_graph (LongTensor): the graph of every edge.
+        seeds (LongTensor), applied (BoolTensor): one per graph, on the edges' device.
+        undirected: ``True``, ``False`` or ``"auto"`` (:func:`is_symmetric` per graph).
+
+    Example:
+        >>> ei = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
+        >>> keep = edge_keep_items(ei, torch.tensor([0, 2, 4]), torch.tensor([0, 0, 1, 1]),
+        ...                        0.5, torch.tensor([3, 3]), torch.tensor([True, True]),
+        ...                        undirected=True)
+        >>> torch.equal(keep[:2], keep[2:])
+        True
+    """
+    k = ptr.numel() - 1
+    local, _, _ = segments(edge_graph, k)
+    salts = item_salts(seeds)
+    keys = local
+    if undirected is True or undirected == "auto":
+        start = _take(ptr, edge_graph)
+        n_g = _take(ptr[1:] - ptr[:-1], edge_graph)
+        lu, lv = edge_index[0] - start, edge_index[1] - start
+        pairs = torch.minimum(lu, lv) * n_g + torch.maximum(lu, lv)  # pair_keys, per graph
+        if undirected == "auto":
+            und = _take(symmetric_graphs(edge_index, ptr, edge_graph), edge_graph)
+            keys = torch.where(und, pairs, local)
+        else:
+            keys = pairs
+    keep = salted_bits24(keys + _take(salts, edge_graph)) >= threshold24(p)
+    return keep | ~_take(applied, edge_graph)
+
+
+def node_keep_items(
+    ptr: torch.Tensor,
+    p: float,
+    seeds: torch.Tensor,
+    applied: torch.Tensor,
+    *,
+    min_nodes: int = 1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r""":func:`node_keep_ids` on every graph of ``ptr`` at once, graph ``g`` drawing with
+    ``seeds[g]`` and its local node indices as keys, so it keeps what it keeps alone; graphs
+    whose ``applied`` is false keep every node. Returns ``(new_id, counts)``.
+
+    Example:
+        >>> new_id, counts = node_keep_items(torch.tensor([0, 3, 5]), 1.0,
+        ...                                  torch.tensor([0, 0]), torch.tensor([True, False]))
+        >>> counts.tolist()
+        [1, 2]
+    """
+    dev = ptr.device
+    k = ptr.numel() - 1
+    sizes = ptr[1:] - ptr[:-1]
+    total = int(ptr[-1]) if ptr.numel() else 0
+    gid = torch.repeat_interleave(torch.arange(k, device=dev), sizes, output_size=total)
+    local = torch.arange(total, device=dev) - _take(ptr, gid)
+    h = salted_bits24(local + _take(item_salts(seeds), gid))
+    keep = (h >= threshold24(p)) | ~_take(applied, gid)
+    counts = torch.zeros(k, dtype=torch.long, device=dev).index_add_(0, gid, keep.long())
+    need = torch.where(applied, torch.clamp(sizes, max=int(min_nodes)), 0)
+    short = counts < need
+    if bool(short.any()):
+        # Rank nodes inside their graph by decreasing draw, ties by index (a stable sort of
+        # graph-major keys): the nodes alone would be ranked the same.
+        order = torch.sort(gid * (1 << 25) + ((1 << 24) - 1 - h), stable=True).indices
+        rank = torch.empty(total, dtype=torch.long, device=dev)
+        rank[order] = torch.arange(total, device=dev) - _take(ptr, _take(gid, order))
+        keep |= _take(short, gid) & (rank < _take(need, gid))
+        counts = torch.where(short, need, counts)
+    new_id = torch.cumsum(keep.long(), 0) - 1
+    new_id = torch.where(keep, new_id, torch.full_like(new_id, -1))
+    return new_id, counts

@@ -18,7 +18,13 @@ from augkit._counter import hash_bits24, salt_of, threshold24
 from augkit._memory import empty_array, empty_output_like
 from augkit._threads import parallel_ranges
 from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
-from augkit.plugins.graph.functional._common import _u64
+from augkit.plugins.graph.functional._common import (
+    _take,
+    _u64,
+    item_salts,
+    salted_bits24,
+    segments,
+)
 from augkit.plugins.graph.kernels.streams import NORMAL_FILL_SEED_OFFSET
 
 if HAVE_NUMBA:
@@ -343,3 +349,102 @@ def _select_bits_numba(keep: torch.Tensor, x: torch.Tensor, fvals: torch.Tensor,
         parallel_ranges(lambda lo, hi: _kernels.select_bits(xb, ob, mb, fb, g, by_col,
                                                             grouped, zero, lo, hi), n, f)
     return out
+
+
+# ---- per-graph seeds: every graph of a Batch as if alone ------------------------------------
+
+
+def mask_feature_items(
+    x: torch.Tensor,
+    p: float,
+    seeds: torch.Tensor,
+    applied: torch.Tensor,
+    group: torch.Tensor,
+    num_groups: int,
+    *,
+    mode: str = "feature",
+    fill: str = "zero",
+) -> torch.Tensor:
+    r""":func:`mask_feature` on every group of rows at once (the graphs of a Batch: ``group``
+    sorted, the rows of each graph together), group ``g`` drawing with ``seeds[g]`` and keys
+    local to it (its row index, its columns), with its own fill statistics, so each group
+    comes out as :func:`mask_feature` gives it alone. Groups whose ``applied`` is false are
+    left as they are. ``seeds``/``applied`` lie on ``x``'s device.
+
+    Example:
+        >>> x = torch.arange(6.0).view(3, 2)
+        >>> out = mask_feature_items(x, 1.0, torch.tensor([0, 0]), torch.tensor([True, False]),
+        ...                          torch.tensor([0, 0, 1]), 2, mode="node")
+        >>> out.tolist()
+        [[0.0, 0.0], [0.0, 0.0], [4.0, 5.0]]
+    """
+    if mode not in MASK_MODES:
+        raise ValueError(f"mode={mode!r}; allowed: {', '.join(MASK_MODES)}")
+    if fill not in FILL_MODES:
+        raise ValueError(f"fill={fill!r}; allowed: {', '.join(FILL_MODES)}")
+    flat = x.dim() == 1
+    x2 = x.view(-1, 1) if flat else x
+    n, f = x2.shape
+    dev = x2.device
+    k = int(num_groups)
+    gid = group.to(dev)
+    local, start, counts = segments(gid, k)
+    salts = item_salts(seeds)
+    thresh = threshold24(p)
+    row_salt = _take(salts, gid)
+    if mode == "feature":
+        cols = torch.arange(f, device=dev)
+        keep_g = salted_bits24(salts.view(k, 1) + cols) >= thresh
+        full = _take(keep_g | ~applied.view(k, 1), gid)
+    elif mode == "node":
+        full = ((salted_bits24(local + row_salt) >= thresh)
+                | ~_take(applied, gid)).view(n, 1).expand(n, f)
+    else:
+        keys = local.view(n, 1) * f + torch.arange(f, device=dev)
+        full = (salted_bits24(keys + row_salt.view(n, 1)) >= thresh) \
+            | ~_take(applied, gid).view(n, 1)
+    if fill == "zero":
+        result = torch.where(full, x2, torch.zeros((), dtype=x2.dtype, device=dev))
+        return result.view(-1) if flat else result
+    mean, std = _item_stats(x2, gid, k, start, counts)
+    fvals = mean.to(x2.dtype) if x2.is_floating_point() else mean.round().to(x2.dtype)
+    result = torch.where(full, x2, _take(fvals, gid))
+    if fill == "normal" and x2.is_floating_point():
+        nsalts = item_salts(seeds + NORMAL_FILL_SEED_OFFSET)
+        if use_numba("auto", x2) and x2.dtype in (torch.float32, torch.float64):
+            # The kernel the graph alone runs (libm's log and cos, not torch's).
+            _kernels.normal_fill_items(result.detach().numpy(), np.ascontiguousarray(full.numpy()),
+                                       gid.numpy(), local.numpy(), mean.numpy(), std.numpy(),
+                                       nsalts.numpy().view(np.uint64))
+        else:
+            key = 2 * (local.view(n, 1) * f + torch.arange(f, device=dev))
+            s = _take(nsalts, gid).view(n, 1)
+            u1 = (salted_bits24(key + s) + 1).double() * (1.0 / (1 << 24))
+            u2 = salted_bits24(key + 1 + s).double() * (1.0 / (1 << 24))
+            z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
+            filler = (_take(mean, gid) + _take(std, gid) * z).to(x2.dtype)
+            result = torch.where(full, x2, filler)
+    return result.view(-1) if flat else result
+
+
+def _item_stats(x2: torch.Tensor, gid: torch.Tensor, k: int, start: torch.Tensor,
+                counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every group's column mean and standard deviation, computed as :func:`mask_feature`
+    computes them for that group alone: rows added in order where it adds them in order
+    (numba, and torch on the CPU), else its column reductions on each group's own rows."""
+    in_order = x2.device.type == "cpu" and (
+        not use_numba("auto", x2) or (x2.dtype in _STATS_DTYPES and not x2.requires_grad))
+    if in_order:
+        if use_numba("auto", x2):
+            return _group_stats(x2, gid, k)
+        return _group_stats_torch(x2, gid, k, in_order=True)
+    # Reductions whose order depends on the rows they see: one per group, as alone.
+    means, stds = [], []
+    for a, c in zip(start.tolist(), counts.tolist(), strict=True):
+        m, s = _group_stats_torch(x2[a:a + c], None, 1, in_order=False)
+        means.append(m)
+        stds.append(s)
+    if not means:
+        empty = torch.zeros(0, x2.size(1), dtype=torch.float64, device=x2.device)
+        return empty, empty
+    return torch.cat(means), torch.cat(stds)

@@ -135,3 +135,20 @@ def normal_fill(out, keep, gid, mean, std, salt):
                 u2 = bits24(key + 1, salt) * (1.0 / 16777216.0)
                 z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
                 out[i, j] = mean[g, j] + std[g, j] * z
+
+
+@njit(cache=True, nogil=True)
+def normal_fill_items(out, keep, gid, local, mean, std, salts):
+    """:func:`normal_fill` with a salt per group and keys local to it: row ``i`` is row
+    ``local[i]`` of its group ``gid[i]``, drawn as that group alone would draw it."""
+    f = out.shape[1]
+    for i in range(out.shape[0]):
+        g = gid[i]
+        salt = salts[g]
+        for j in range(f):
+            if not keep[i, j]:
+                key = 2 * (local[i] * f + j)
+                u1 = (bits24(key, salt) + 1) * (1.0 / 16777216.0)
+                u2 = bits24(key + 1, salt) * (1.0 / 16777216.0)
+                z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+                out[i, j] = mean[g, j] + std[g, j] * z

@@ -1,11 +1,13 @@
-"""Torch data loading: ``AugmentedDataset`` and ``collate``.
+"""Torch data loading: ``AugmentedDataset``, its ``loader`` and ``collate``.
 
 ``AugmentedDataset`` augments item i of epoch e from its own stream, so the augmented dataset
 is bit for bit the same whatever the number of DataLoader workers, with or without persistent
 workers, and whatever the number of distributed ranks: the stream depends on the item, never
-on which process happens to load it. ``collate`` runs a policy's batch stage as the loader's
-collate step. A policy passed straight as ``transform=`` needs no ``worker_init_fn``: it finds
-its DataLoader worker and distributed rank itself (``augkit.random.process_stream``).
+on which process happens to load it. ``AugmentedDataset.loader`` batches it and runs the batch
+stage per item too (each item's dataset index travels with it), so its batches are the same
+whatever the workers. ``collate`` runs a policy's batch stage as a DataLoader's collate step.
+A policy passed straight as ``transform=`` needs no ``worker_init_fn``: it finds its DataLoader
+worker and distributed rank itself (``augkit.random.process_stream``).
 
 torch_geometric (the graph extra) is never imported here: an item is recognised as a graph
 only when PyG is already loaded.
@@ -22,12 +24,14 @@ import torch
 from torch.utils.data import default_collate
 
 from augkit._balance import BalancedDataset, ClassBalancedSampler
+from augkit._loader import AugmentedLoader, holds_graph, with_class_of
 from augkit.errors import AugkitError
 from augkit.policy import Policy, load_policy
 from augkit.random import policy_root, stage_stream
 from augkit.transform import Transform
 
-__all__ = ["AugmentedDataset", "BalancedDataset", "ClassBalancedSampler", "collate"]
+__all__ = ["AugmentedDataset", "AugmentedLoader", "BalancedDataset", "ClassBalancedSampler",
+           "collate"]
 
 
 def _as_policy(policy: Any) -> Policy:
@@ -141,10 +145,42 @@ class AugmentedDataset(torch.utils.data.Dataset):
 
         The items' dataset indices do not reach a collate function, so its draws follow the
         worker's stream: reproducible for a seeded loader and fixed ``num_workers``. For
-        batches that are the same whatever the workers, pass the indices to
-        ``apply_batch(batch, indices)``.
+        batches that are the same whatever the workers, use :meth:`loader`.
         """
         return collate(self.policy, base_collate)
+
+    def loader(self, batch_size: int, *, shuffle: bool = False, num_workers: int = 0,
+               device: str | torch.device | None = None,
+               generator: torch.Generator | int | None = None, **kwargs: Any,
+               ) -> AugmentedLoader:
+        """Batches of this dataset with the batch stage applied, item i of epoch e as the
+        policy with every step in ``sample`` would give it, whatever ``num_workers``.
+
+        - Collation: PyG's ``Collater`` (what ``torch_geometric.loader.DataLoader`` uses) for
+          PyG items, torch's ``default_collate`` otherwise; ``follow_batch=`` and
+          ``exclude_keys=`` go to PyG's.
+        - The sample stage runs in the workers, as ``__getitem__`` does. The batch stage runs
+          in the worker that collates, or, with ``device``, in the main process on the batch
+          moved to ``device`` (GPU augmentation of the whole batch).
+        - ``shuffle=True`` orders the items with ``generator`` (a ``torch.Generator`` or an int
+          seed), so the order replays.
+        - Other keywords go to torch's DataLoader (``pin_memory``, ``persistent_workers``,
+          ``drop_last``, ``prefetch_factor``, ``sampler``, ...). Refused, with an AugkitError:
+          ``collate_fn`` (the loader collates), ``batch_sampler`` (use ``sampler=`` with
+          ``batch_size`` and ``drop_last``), ``shuffle=True`` with a ``sampler``.
+
+        The result iterates once per epoch, has a ``len()`` and a ``set_epoch``.
+
+        >>> import torch, augkit
+        >>> from augkit.data import AugmentedDataset
+        >>> X, y = torch.randn(10, 3), torch.arange(10) % 2
+        >>> data = AugmentedDataset((X, y), augkit.Policy(batch=[augkit.make("diffusion_noise")]))
+        >>> loader = data.loader(4, shuffle=True, generator=0)
+        >>> [tuple(x.shape) for x, y in loader]
+        [(4, 3), (4, 3), (2, 3)]
+        """
+        return AugmentedLoader(self, batch_size, shuffle=shuffle, num_workers=num_workers,
+                               device=device, generator=generator, **kwargs)
 
 
 class _TableItems:
@@ -163,7 +199,15 @@ class _TableItems:
 
 
 def _collate_and_apply(stage: Any, base_collate: Callable[[list], Any], samples: list) -> Any:
-    return stage.apply_batch(base_collate(samples))
+    if base_collate is default_collate and samples and holds_graph(samples[0]):
+        # torch's default_collate would fail on Data items deep inside torch.
+        raise AugkitError(
+            "collate: got PyG graphs, which torch's default_collate cannot batch; allowed: "
+            "AugmentedDataset(dataset, policy).loader(batch_size, ...) (PyG's collation, then "
+            "the batch stage per item), or collate(policy, Batch.from_data_list)"
+        )
+    batch = base_collate(samples)
+    return with_class_of(batch, stage.apply_batch(batch))
 
 
 def collate(policy_or_transform: Any, base_collate: Callable[[list], Any] | None = None,

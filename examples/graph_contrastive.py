@@ -1,9 +1,10 @@
 """GraphCL-style contrastive pre-training of a small GIN with augkit views, on the CPU.
 
 Each graph of a mini-batch gets two augmented views from ``examples/policies/graph.yaml``
-(edge dropout, then node dropout or feature masking) run as ``views: 2``; the two Batches go
-through a shared GIN encoder and projection head, and the NT-Xent loss pulls the two views of a
-graph together. The data are generated stochastic-block-model graphs (no download).
+(edge dropout, then node dropout or feature masking) run as ``views: 2``; the loader of an
+``AugmentedDataset`` collates them into two Batches, which go through a shared GIN encoder and
+projection head, and the NT-Xent loss pulls the two views of a graph together. The data are
+generated stochastic-block-model graphs (no download).
 
     python examples/graph_contrastive.py --steps 40
 """
@@ -22,6 +23,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GINConv, global_add_pool
 
 from augkit import load_policy
+from augkit.data import AugmentedDataset
 from augkit.plugins.graph import from_networkx
 
 POLICY = Path(__file__).resolve().parent / "policies" / "graph.yaml"
@@ -81,23 +83,29 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)  # model initialisation only; augmentations draw from the policy
-    graphs = make_dataset(args.graphs)
     policy = load_policy(POLICY.read_text() + "views: 2\n")
+    data = AugmentedDataset(make_dataset(args.graphs), policy)
+    # Each batch is two PyG Batches, one per view; item i of epoch e always gets the same two
+    # views and the order replays from the generator: replayable runs.
+    loader = data.loader(args.batch_size, shuffle=True, generator=1, drop_last=True)
+    if len(loader) == 0:
+        parser.error(f"--graphs {args.graphs} makes no batch of --batch-size {args.batch_size}")
     model = GIN(dim_in=2)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    order = torch.Generator().manual_seed(1)
     start = time.perf_counter()
-    for step in range(args.steps):
-        idx = torch.randint(0, len(graphs), (args.batch_size,), generator=order).tolist()
-        # Item i of epoch `step` always gets the same two views: replayable runs.
-        views = [policy(graphs[i], index=i, epoch=step) for i in idx]
-        b1 = Batch.from_data_list([v[0] for v in views])
-        b2 = Batch.from_data_list([v[1] for v in views])
-        loss = nt_xent(model(b1), model(b2))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        print(f"step {step:3d}  loss {loss.item():.4f}", flush=True)
+    step, epoch = 0, 0
+    while step < args.steps:
+        loader.set_epoch(epoch)
+        for b1, b2 in loader:
+            loss = nt_xent(model(b1), model(b2))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            print(f"step {step:3d}  loss {loss.item():.4f}", flush=True)
+            step += 1
+            if step == args.steps:
+                break
+        epoch += 1
     print(f"{args.steps} steps in {time.perf_counter() - start:.1f} s")
 
 

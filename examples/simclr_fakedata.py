@@ -41,8 +41,8 @@ def main() -> None:
     images = FakeData(size=256, image_size=(3, 32, 32), num_classes=10,
                       transform=v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]))
     data = AugmentedDataset(images, load_policy(POLICY))
-    loader = torch.utils.data.DataLoader(data, batch_size=args.batch_size, shuffle=True,
-                                         drop_last=True, num_workers=0)
+    # Batches of two views per image; the order and the views replay from the seeds.
+    loader = data.loader(args.batch_size, shuffle=True, generator=0, drop_last=True)
     encoder = nn.Sequential(
         nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
@@ -51,7 +51,7 @@ def main() -> None:
     opt = torch.optim.Adam(encoder.parameters(), lr=3e-3)
     step, epoch = 0, 0
     while step < args.steps:
-        data.set_epoch(epoch)
+        loader.set_epoch(epoch)
         for (view1, view2), _ in loader:
             loss = nt_xent(encoder(view1), encoder(view2))
             opt.zero_grad()

@@ -14,6 +14,7 @@ torch_geometric is never imported here: a PyG batch is known by its methods.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,7 +93,8 @@ def split_items(batch: Any) -> list[Any]:
 def join_items(items: Sequence[Any], like: Any) -> Any:
     """The batch of ``items``, of the same kind as ``like`` (what :func:`split_items` split)."""
     if _is_graph_batch(like):
-        return type(like).from_data_list(list(items))
+        # PyG's own Batch: from_data_list on a DataBatch would make a new, unpicklable class.
+        return sys.modules["torch_geometric.data"].Batch.from_data_list(list(items))
     if hasattr(like, "edge_index") or hasattr(like, "num_nodes"):
         return items[0]
     if isinstance(like, list):

@@ -89,24 +89,13 @@ class BatchStage:
     def __call__(self, batch: Any, indices: list[int]) -> Any:
         if not self.policy.batch:
             return batch
-        out = with_class_of(batch, self.policy.run_batch(batch, self.root,
-                                                         int(self.epoch[0]), indices))
+        out = self.policy.run_batch(batch, self.root, int(self.epoch[0]), indices)
         if self.follow_batch and is_pyg(out):
             # The batch stage rejoins the graphs without follow_batch: collate them again.
-            out = with_class_of(batch, type(batch).from_data_list(
-                out.to_data_list(), follow_batch=self.follow_batch))
+            from torch_geometric.data import Batch
+
+            out = Batch.from_data_list(out.to_data_list(), follow_batch=self.follow_batch)
         return out
-
-
-def with_class_of(batch: Any, out: Any) -> Any:
-    """``out`` (the batch stage's result on ``batch``) with the class of ``batch`` when ``out``
-    is a PyG batch of a class derived from it."""
-    if is_pyg(batch) and type(out) is not type(batch) and isinstance(out, type(batch)):
-        # The batch stage rejoins graphs with DataBatch.from_data_list, whose class PyG derives
-        # once more (DataDataBatch), which cannot pickle out of a worker. Data.__setattr__
-        # would store the name as a graph attribute, hence object's.
-        object.__setattr__(out, "__class__", type(batch))
-    return out
 
 
 def collate_items(items: list[Any], follow_batch: list[str] | None = None,

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import default_collate
 
 from augkit._balance import BalancedDataset, ClassBalancedSampler
-from augkit._loader import AugmentedLoader, holds_graph, with_class_of
+from augkit._loader import AugmentedLoader, holds_graph
 from augkit.errors import AugkitError
 from augkit.policy import Policy, load_policy
 from augkit.random import policy_root, stage_stream
@@ -207,7 +207,7 @@ def _collate_and_apply(stage: Any, base_collate: Callable[[list], Any], samples:
             "the batch stage per item), or collate(policy, Batch.from_data_list)"
         )
     batch = base_collate(samples)
-    return with_class_of(batch, stage.apply_batch(batch))
+    return stage.apply_batch(batch)
 
 
 def collate(policy_or_transform: Any, base_collate: Callable[[list], Any] | None = None,

@@ -47,9 +47,11 @@ from augkit.errors import (
 from augkit.random import (
     GeneratorLike,
     ItemStream,
+    ItemStreams,
     as_generator,
     batch_stream,
     draw_seed,
+    item_keys,
     item_prefix,
     policy_root,
     process_key,
@@ -413,13 +415,13 @@ class Policy:
         count = _items.count_items(_items.item_part(batch))
         keys = _batch_indices(indices, count)
         first = len(self.sample)  # positions go on from the sample stage's steps
-        keys_of_items = [item_prefix(root, epoch, i) for i in keys]
+        keys_of_items = item_keys(root, epoch, keys)
         for k, step in enumerate(self.batch):
             position = first + k
             if _acts_on_whole_batch(step):
                 batch, _ = step.forward(batch, batch_stream(root, epoch, position, keys))
                 continue
-            generators = [ItemStream(key, position) for key in keys_of_items]
+            generators = ItemStreams(keys_of_items, position)
             part = step.forward_items(_items.item_part(batch), generators)
             batch = _items.with_item_part(batch, part)
         return batch

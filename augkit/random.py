@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 #: ``torch.Generator`` (CPU) or a ``numpy.random.Generator``.
 GeneratorLike = Any
 
-__all__ = ["GeneratorLike", "ItemStream", "as_generator", "as_torch", "batch_stream",
-           "derive_seed", "draw_seed", "item_prefix", "item_stream", "numpy_rng",
+__all__ = ["GeneratorLike", "ItemStream", "ItemStreams", "as_generator", "as_torch", "batch_stream",
+           "derive_seed", "draw_seed", "item_keys", "item_prefix", "item_stream", "numpy_rng",
            "policy_root", "process_key", "process_stream", "stage_stream", "stream",
            "torch_generator", "uniform", "worker_and_rank"]
 
@@ -108,6 +108,48 @@ class ItemStream:
         return f"ItemStream(seed={self.seed})"
 
 
+class ItemStreams:
+    """The streams of one policy step for every item of a batch (``ItemStream(keys[i],
+    position)``), drawn together: :meth:`draws` advances the chosen items' splitmix64 states
+    in one numpy pass. Indexing materialises every item's ItemStream at its current state
+    (for a container, which draws item by item); the streams then live there."""
+
+    def __init__(self, keys: list[int], position: int) -> None:
+        offset = np.uint64(((int(position) << 32) * _GOLDEN) & _M64)
+        self._start = np.asarray(keys, dtype=np.uint64) + offset
+        self._state = self._start.copy()
+        self._streams: list[ItemStream] | None = None
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    def __getitem__(self, index: int) -> ItemStream:
+        if self._streams is None:
+            streams = []
+            for start, state in zip(self._start.tolist(), self._state.tolist(), strict=True):
+                stream = ItemStream.__new__(ItemStream)
+                stream.seed, stream._state, stream._torch = start, state, None
+                streams.append(stream)
+            self._streams = streams
+        return self._streams[index]
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def vectorized(self) -> bool:
+        """True until an item's stream has been taken out (then draw item by item)."""
+        return self._streams is None
+
+    def draws(self, which: np.ndarray) -> np.ndarray:
+        """The next 64-bit draw of each item where ``which`` (a boolean array) is set."""
+        from augkit._counter import mix64_u64
+
+        state = self._state[which] + np.uint64(_GOLDEN)
+        self._state[which] = state
+        return mix64_u64(state)
+
+
 def as_torch(generator: Any) -> torch.Generator:
     """The torch.Generator to hand to torch ops: an ItemStream's own, else ``generator``."""
     return generator.torch() if type(generator) is ItemStream else generator
@@ -128,6 +170,15 @@ def item_prefix(root: int, epoch: int, index: int, view: int | None = None) -> i
         before = chain_prefix((root, Stream.ITEM, epoch), 5)
         return mix64((before + _GOLDEN + (int(index) & _M64)) & _M64)
     return chain_prefix((root, Stream.ITEM, epoch, index, view), 6)
+
+
+def item_keys(root: int, epoch: int, indices: list[int]) -> list[int]:
+    """:func:`item_prefix` of every index of a batch, in one numpy pass."""
+    from augkit._counter import mix64_u64
+
+    base = (chain_prefix((root, Stream.ITEM, epoch), 5) + _GOLDEN) & _M64
+    index = np.asarray(indices, dtype=np.int64).view(np.uint64)  # two's complement: & M64
+    return mix64_u64(np.uint64(base) + index).tolist()
 
 
 def item_stream(root: int, epoch: int, index: int, position: int) -> ItemStream:

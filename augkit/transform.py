@@ -21,10 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
+
 from augkit import _items
+from augkit._counter import MASK63
 from augkit.errors import InputError, ParamError
 from augkit.params import Param, Probability, check_params, describe
-from augkit.random import GeneratorLike, as_generator, as_torch, uniform
+from augkit.random import GeneratorLike, ItemStreams, as_generator, as_torch, uniform
 
 #: The policy stages, in the order a policy file lists them.
 STAGES = ("dataset", "sample", "batch")
@@ -45,6 +48,9 @@ class Transform:
     #: ``draw_seed``: it is then handed a policy's :class:`~augkit.random.ItemStream` as is,
     #: else the stream's torch.Generator.
     counter_draws: ClassVar[bool] = False
+    #: True when a call's parameters are ``{"seed": draw_seed(generator)}`` and nothing
+    #: else: the batch stage then draws every item's seed in one pass.
+    seed_only: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self._params = check_params(self.declared_params(), params, self.label())
@@ -153,6 +159,8 @@ class Transform:
         """
         self.check_input(batch)
         prob = self._apply_p
+        if self.seed_only and type(generators) is ItemStreams and generators.vectorized:
+            return self._seed_items(batch, generators, active)
         params: list[dict[str, Any] | None] = [None] * len(generators)
         for i, generator in enumerate(generators):
             if active is not None and not active[i]:
@@ -162,6 +170,24 @@ class Transform:
             params[i] = self.item_params(batch, i, generator)
         if all(p is None for p in params):
             return batch
+        return self.apply_items(batch, params)
+
+    def _seed_items(self, batch: Any, streams: ItemStreams,
+                    active: Sequence[bool] | None) -> Any:
+        """:meth:`forward_items` of a seed-only transform, every item's draws in one pass:
+        the same decision (``uniform < p``) and the same seed each stream gives alone."""
+        n = len(streams)
+        chosen = np.ones(n, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+        prob = self._apply_p
+        if prob < 1.0:
+            u = (streams.draws(chosen) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+            chosen[chosen] = u < prob
+        if not chosen.any():
+            return batch
+        seeds = (streams.draws(chosen) & np.uint64(MASK63)).tolist()
+        params: list[dict[str, Any] | None] = [None] * n
+        for i, seed in zip(np.flatnonzero(chosen).tolist(), seeds, strict=True):
+            params[i] = {"seed": seed}
         return self.apply_items(batch, params)
 
     def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:

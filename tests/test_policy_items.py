@@ -17,6 +17,7 @@ from augkit import Policy
 from augkit.compose import Compose, OneOf, RandomApply, SomeOf, Views
 from augkit.errors import AugkitError, PolicyError
 from augkit.params import Number, Param
+from augkit.random import draw_seed
 from augkit.transform import Transform
 
 from .conftest import Shift
@@ -37,6 +38,24 @@ class RowNoise(Transform):
         return data + (self.sigma * params["noise"]).to(data.dtype)
 
 
+class SeedNoise(Transform):
+    """Adds noise from a drawn seed (a seed-only transform: the batch stage draws every
+    item's decision and seed in one pass)."""
+
+    name = "tests.seed_noise"
+    kinds = ("table",)
+    levels = ("sample", "batch")
+    counter_draws = True
+    seed_only = True
+
+    def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
+        return {"seed": draw_seed(generator)}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        g = torch.Generator().manual_seed(params["seed"])
+        return data + torch.rand(data.shape, generator=g, dtype=torch.float64).to(data.dtype)
+
+
 class RowMean(Transform):
     """Replaces every row by the batch mean (a batch-only toy: it needs the whole batch)."""
 
@@ -53,7 +72,10 @@ class RowMean(Transform):
 
 def _leaf(draw: Any) -> Transform:
     p = draw(st.sampled_from([1.0, 0.5, 0.2]))
-    if draw(st.booleans()):
+    kind = draw(st.integers(0, 2))
+    if kind == 2:
+        return SeedNoise(p=p)
+    if kind == 1:
         return RowNoise(sigma=draw(st.sampled_from([0.5, 1.0])), p=p)
     return Shift(amount=(-1.0, 1.0), mode=draw(st.sampled_from(["add", "sub"])), p=p)
 

@@ -213,9 +213,11 @@ def test_item_stream_draws_from_its_counter_and_makes_a_torch_generator_on_first
 
 def test_item_key_is_the_chain_state_of_root_item_epoch_index():
     from augkit._counter import chain_prefix
-    from augkit.random import item_prefix
+    from augkit.random import item_keys, item_prefix
 
     for root, epoch, index in ((0, 0, 0), (2**62 + 5, 3, 10**12), (7, 1, -1)):
         want = chain_prefix((root, Stream.ITEM, epoch, index), 5)
         assert item_prefix(root, epoch, index) == want
     assert item_prefix(1, 0, 2, view=1) == chain_prefix((1, Stream.ITEM, 0, 2, 1), 6)
+    indices = [0, 1, 10**12, -1, 2**62]
+    assert item_keys(9, 2, indices) == [item_prefix(9, 2, i) for i in indices]

@@ -33,6 +33,11 @@ class GraphTransform(Transform):
     def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
         return {"seed": draw_seed(generator)}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Seed-only while the draw is this class's own (a subclass may draw more).
+        cls.seed_only = cls.make_params is GraphTransform.make_params
+
     def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
         # The draw does not read the graph, so it is not taken out of the Batch.
         if type(self).make_params is GraphTransform.make_params:

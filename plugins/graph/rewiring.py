@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from augkit.params import Choice, Number, Param
 from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
@@ -60,5 +62,31 @@ class EdgeRewiring(GraphTransform):
         kernel = F.rewire_random if self.method == "random" else F.double_edge_swap
         new_ei, _ = kernel(ei, n, self.ratio, params["seed"], batch=batch, ptr=ptr)
         out = _pyg.shallow_copy(data)
+        _pyg.set_attr(out, "edge_index", new_ei)
+        return out
+
+    def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
+        # Edges keep their positions and attributes: each chosen graph's stored edges (kept
+        # together in a Batch) are rewired on that graph alone and written back in place.
+        ei = batch.edge_index
+        if ei is None or ei.size(1) == 0 or self.ratio == 0.0:
+            return _pyg.shallow_copy(batch)
+        ptr = _pyg.ptr_of(batch)
+        k = _pyg.num_graphs(batch)
+        edge_graph = _pyg.batch_vector(batch).index_select(0, ei[0])
+        edge_ptr = torch.zeros(k + 1, dtype=torch.long, device=ei.device)
+        edge_ptr[1:] = torch.bincount(edge_graph, minlength=k).cumsum(0)
+        kernel = F.rewire_random if self.method == "random" else F.double_edge_swap
+        new_ei = ei.clone()
+        starts, ends, seed_list = ptr.tolist(), edge_ptr.tolist(), seeds.tolist()
+        for g in applied.nonzero().view(-1).tolist():
+            lo, hi = ends[g], ends[g + 1]
+            if hi == lo:
+                continue
+            offset = starts[g]
+            local, _ = kernel(ei[:, lo:hi] - offset, starts[g + 1] - offset, self.ratio,
+                              seed_list[g])
+            new_ei[:, lo:hi] = local.to(ei.device) + offset
+        out = _pyg.shallow_copy(batch)
         _pyg.set_attr(out, "edge_index", new_ei)
         return out

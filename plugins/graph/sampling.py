@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from augkit.params import Choice, Integer, Number, Param
 from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
-from augkit.plugins.graph._subset import keep_nodes
+from augkit.plugins.graph._subset import keep_nodes, take
 
 # Bounds no real use meets, so that a huge value is a ParamError at construction: a walk is
 # as long as it is told (it revisits nodes), a k-hop search stops at the graph's diameter.
@@ -65,3 +67,26 @@ class SubgraphSampling(GraphTransform):
             num_hops=self.num_hops, batch=_pyg.batch_vector(data), ptr=_pyg.ptr_of(data),
         )
         return keep_nodes(data, keep)
+
+    def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
+        # The nodes each chosen graph keeps are found on that graph alone, from its own edges
+        # (a graph's edges are stored together), then one compaction serves the whole Batch.
+        ei = _pyg.edge_index_of(batch)
+        ptr = _pyg.ptr_of(batch)
+        edge_graph = _pyg.batch_vector(batch).index_select(0, ei[0])
+        k = _pyg.num_graphs(batch)
+        edge_ptr = torch.zeros(k + 1, dtype=torch.long, device=ei.device)
+        edge_ptr[1:] = torch.bincount(edge_graph, minlength=k).cumsum(0)
+        keep = torch.ones(int(ptr[-1]), dtype=torch.bool, device=ei.device)
+        starts, ends, seed_list = ptr.tolist(), edge_ptr.tolist(), seeds.tolist()
+        for g in applied.nonzero().view(-1).tolist():
+            lo, hi = starts[g], starts[g + 1]
+            local = ei[:, ends[g]:ends[g + 1]] - lo
+            keep[lo:hi] = F.sample_subgraph_nodes(
+                local, hi - lo, self.method, self.ratio, seed_list[g],
+                walk_length=self.walk_length, num_hops=self.num_hops).to(ei.device)
+        counts = torch.zeros(k, dtype=torch.long, device=ei.device).index_add_(
+            0, _pyg.batch_vector(batch), keep.long())
+        new_id, kept = F.relabel_mask(keep)
+        out, eid = F.induced_edges(ei, new_id)
+        return take(batch, out, eid, kept, node_counts=counts)

@@ -176,8 +176,8 @@ def gather(value: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
         >>> gather(torch.tensor([[1, 2], [3, 4], [5, 6]]), 0, torch.tensor([2, 0])).tolist()
         [[5, 6], [1, 2]]
     """
-    if (type(value) is torch.Tensor and value.device.type == "cpu"
-            and index.device.type == "cpu" and not value.requires_grad
+    # is_cpu: device.type == "cpu" without building a device object (small graphs, per call).
+    if (type(value) is torch.Tensor and value.is_cpu and index.is_cpu and not value.requires_grad
             and not _index_select_faster(value, dim, index)):
         try:
             arr = value.numpy()
@@ -241,6 +241,14 @@ def take(
     if nkeys is None:  # only needed when nodes go
         nkeys = _pyg.node_keys(data) if node_idx is not None else []
     ekeys = _pyg.edge_keys(data) if ekeys is None else ekeys
+    mapping = _pyg.plain_mapping(data)
+    if mapping is not None and node_idx is None:  # a plain Data losing edges only
+        out = _pyg.shallow_copy(data)
+        if mapping.get("edge_index") is not None:
+            _pyg.set_attr(out, "edge_index", edge_index)
+        for key in ekeys:
+            _pyg.set_attr(out, key, _select(data, key, mapping[key], edge_idx))
+        return out
     out = _pyg.shallow_copy(data)
     if data.edge_index is not None:
         _pyg.set_attr(out, "edge_index", edge_index)

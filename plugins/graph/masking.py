@@ -36,7 +36,7 @@ class FeatureMasking(GraphTransform):
 
     def check_input(self, data: Any) -> None:
         super().check_input(data)
-        value = getattr(data, self.target, None)
+        value = _pyg.get(data, self.target)
         if isinstance(value, torch.Tensor) and value.dim() not in (1, 2):
             raise InputError(
                 f"{self.label()}: {self.target} has shape {tuple(value.shape)}; allowed: "
@@ -46,7 +46,7 @@ class FeatureMasking(GraphTransform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         target = self.target
         out = _pyg.shallow_copy(data)
-        value = getattr(data, target, None)
+        value = _pyg.get(data, target)
         if value is None:
             return out
         group = None

@@ -17,6 +17,7 @@ import copy
 import functools
 import inspect
 import re
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -109,18 +110,24 @@ def _mapping(data: Any) -> dict | None:
     if _public:
         return None
     store = data.__dict__.get("_store")
-    mapping = getattr(store, "_mapping", None)
-    if type(mapping) is dict and type(store) is _probe().storage:
-        return mapping
-    return None
+    if type(store) is not _probe().storage:
+        return None
+    # Read off the instance dict: the storage's own attribute lookup is a slower path.
+    mapping = store.__dict__.get("_mapping")
+    return mapping if type(mapping) is dict else None
 
 
 def plain_mapping(data: Any) -> dict | None:
     """The storage's dict of a plain PyG ``Data`` (not a Batch, nor a subclass) on the fast
     path, whose ``edge_index`` and attributes are exactly the dict's entries; else None."""
-    if type(data) is not _probe().data:
+    pyg = _probe()
+    if _public or type(data) is not pyg.data:
         return None
-    return _mapping(data)
+    store = data.__dict__.get("_store")
+    if type(store) is not pyg.storage:
+        return None
+    mapping = store.__dict__.get("_mapping")
+    return mapping if type(mapping) is dict else None
 
 
 def num_nodes(data: Any) -> int:
@@ -232,9 +239,29 @@ def shallow_copy(data: Any) -> Any:
     """A new Data/Batch sharing the tensors of ``data`` (``copy.copy``), without the storage's
     attribute-kind cache: the copy's sizes change, and a shared cache would both carry stale
     answers and let the copy write into the input."""
+    mapping = plain_mapping(data)
+    if mapping is not None:
+        return _copy_plain(data, mapping)
     out = copy.copy(data)
     if not _public:
         out._store.__dict__.pop("_cached_attr", None)
+    return out
+
+
+def _copy_plain(data: Any, mapping: dict) -> Any:
+    """What PyG's ``Data.__copy__`` and its storage's ``__copy__`` build for a plain Data (a
+    new Data and storage, the same instance attributes, a copy of the dict, the storage's
+    weak reference to its new parent), less their copy-protocol lookups per call."""
+    pyg = _probe()
+    out = pyg.data.__new__(pyg.data)
+    out.__dict__.update(data.__dict__)
+    store = pyg.storage.__new__(pyg.storage)
+    attrs = store.__dict__
+    attrs.update(data.__dict__["_store"].__dict__)
+    attrs.pop("_cached_attr", None)
+    attrs["_mapping"] = mapping.copy()
+    attrs["_parent"] = weakref.ref(out)
+    out.__dict__["_store"] = store
     return out
 
 

@@ -65,7 +65,8 @@ def _check_plain(data: Any, mapping: dict, owner: str) -> None:
     e = ei.size(1) if ei is not None else 0
     for key, what, source in _ROWS:
         value = get(key)
-        if value is not None:
+        if value is not None and isinstance(value, torch.Tensor) and value.dim() \
+                and value.size(0) != (n if what == "node" else e):
             _check_row_count(key, value, n if what == "node" else e, what, source, owner)
     if ei is not None and ei.numel():
         _check_node_ids(ei, n, owner)

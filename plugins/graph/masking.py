@@ -58,7 +58,9 @@ class FeatureMasking(GraphTransform):
                 group = group.index_select(0, _pyg.edge_index_of(data)[0])
         masked, _ = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
                                    fill=self.fill, group=group, num_groups=k)
-        _pyg.set_attr(out, target, masked.to(value.device))
+        if not (masked.is_cpu and value.is_cpu):  # is_cpu: no device objects on the CPU path
+            masked = masked.to(value.device)
+        _pyg.set_attr(out, target, masked)
         return out
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:

@@ -134,6 +134,23 @@ def test_edge_kernels_numba_and_torch_agree(data, p, undirected, seed):
     assert F.is_symmetric(data.edge_index) == F.is_symmetric(data.edge_index, backend="torch")
 
 
+@settings(max_examples=40)
+@given(graphs(directed=True) | graphs(directed=False), st.sampled_from([0.0, 0.4, 1.0]),
+       st.integers(0, 99))
+def test_fused_auto_dropout_equals_its_two_steps(data, p, seed):
+    # The small-graph path of undirected=auto: one kernel, the same edges as the two calls.
+    from augkit.plugins.graph.functional.dropout import dropout_edge_auto
+
+    ei, n = data.edge_index, data.num_nodes
+    fused = dropout_edge_auto(ei, p, seed, n)
+    undirected = F.is_symmetric(ei, backend="torch")
+    out, eid = F.dropout_edge(ei, p, seed, undirected=undirected, num_nodes=n, backend="torch")
+    assert fused is not None
+    assert torch.equal(fused[0], out) and torch.equal(fused[1], eid)
+    with F.numba_disabled():
+        assert dropout_edge_auto(ei, p, seed, n) is None
+
+
 # ---- node_dropout -------------------------------------------------------------------------
 
 

@@ -60,6 +60,9 @@ def use_numba(backend: str, *tensors: torch.Tensor) -> bool:
     ...
     ValueError: backend='fast'; allowed: 'auto', 'torch', 'numba'
     """
+    if backend == "auto" and len(tensors) == 1:  # the common call, without the generator
+        # is_cpu: the same answer as device.type == "cpu" without building a device object.
+        return HAVE_NUMBA and tensors[0].is_cpu and not getattr(_state, "disabled", False)
     if backend == "torch":
         return False
     on_cpu = all(t.device.type == "cpu" for t in tensors)

@@ -17,6 +17,7 @@ import copy
 import functools
 import inspect
 import re
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -52,6 +53,7 @@ class _PyG(NamedTuple):
     # setter only stores the value.
     data_store_only: frozenset[tuple[str, int]]
     storage_store_only: frozenset[tuple[str, int]]
+    kinds: tuple[Any, Any, Any]  # the storage's attribute-kind cache keys: edge, node, other
 
 
 @functools.cache
@@ -59,11 +61,12 @@ def _probe() -> _PyG:
     """PyG's classes, imported once, and which of their property setters only store the
     value, read from PyG's source so a release whose setter does more falls back."""
     from torch_geometric.data import Batch, Data
-    from torch_geometric.data.storage import GlobalStorage
+    from torch_geometric.data.storage import AttrType, GlobalStorage
 
     return _PyG(Data, Batch, GlobalStorage,
                 frozenset(_store_only_setters(Data, r"self\._store\.{key} = \w+")),
-                frozenset(_store_only_setters(GlobalStorage, r"self\[['\"]{key}['\"]\] = \w+")))
+                frozenset(_store_only_setters(GlobalStorage, r"self\[['\"]{key}['\"]\] = \w+")),
+                (AttrType.EDGE, AttrType.NODE, AttrType.OTHER))
 
 
 def _store_only_setters(owner: type, pattern: str) -> Iterable[tuple[str, int]]:
@@ -107,16 +110,40 @@ def _mapping(data: Any) -> dict | None:
     if _public:
         return None
     store = data.__dict__.get("_store")
-    mapping = getattr(store, "_mapping", None)
-    if type(mapping) is dict and type(store) is _probe().storage:
-        return mapping
-    return None
+    if type(store) is not _probe().storage:
+        return None
+    # Read off the instance dict: the storage's own attribute lookup is a slower path.
+    mapping = store.__dict__.get("_mapping")
+    return mapping if type(mapping) is dict else None
+
+
+def plain_mapping(data: Any) -> dict | None:
+    """The storage's dict of a plain PyG ``Data`` (not a Batch, nor a subclass) on the fast
+    path, whose ``edge_index`` and attributes are exactly the dict's entries; else None."""
+    pyg = _probe()
+    if _public or type(data) is not pyg.data:
+        return None
+    store = data.__dict__.get("_store")
+    if type(store) is not pyg.storage:
+        return None
+    mapping = store.__dict__.get("_mapping")
+    return mapping if type(mapping) is dict else None
 
 
 def num_nodes(data: Any) -> int:
     """``data.num_nodes`` (0 when PyG cannot tell). On the fast path PyG's first two rules (an
     explicit ``num_nodes``, else the first node-level tensor among N_KEYS, along dim 0) are
     read off the storage's dict; anything else is left to PyG."""
+    n = known_num_nodes(data)
+    if n is not None:
+        return n
+    n = data.num_nodes
+    return int(n) if n is not None else 0
+
+
+def known_num_nodes(data: Any) -> int | None:
+    """:func:`num_nodes` where the fast path reads it off the storage's dict, else None (PyG
+    would have to infer it, perhaps from ``edge_index``)."""
     mapping = _mapping(data)
     if mapping is not None and _counts_as_pyg(type(data)):
         n = mapping.get("num_nodes")
@@ -126,9 +153,8 @@ def num_nodes(data: Any) -> int:
             if key in _N_KEYS:
                 if isinstance(value, torch.Tensor):
                     return int(value.size(0))
-                break  # an array or another kind: PyG's own rules below
-    n = data.num_nodes
-    return int(n) if n is not None else 0
+                break  # an array or another kind: PyG's own rules
+    return None
 
 
 def get(data: Any, key: str) -> Any:
@@ -161,8 +187,18 @@ def node_keys(data: Any) -> list[str]:
 
 
 def edge_keys(data: Any) -> list[str]:
-    """Edge-level attributes (edge_attr, edge_weight, custom ones), by PyG's size rule."""
-    return [key for key, _ in _tensor_attributes(data) if data.is_edge_attr(key)]
+    """Edge-level attributes (edge_attr, edge_weight, custom ones), by PyG's size rule. On a
+    plain Data the keys the storage has already sorted come from its kind cache (the lookup
+    its ``is_edge_attr`` starts with), the others from ``is_edge_attr``."""
+    cached = None
+    if plain_mapping(data) is not None:
+        cached = data._store.__dict__.get("_cached_attr")
+    if not cached:
+        return [key for key, _ in _tensor_attributes(data) if data.is_edge_attr(key)]
+    edge, node, other = (cached.get(kind, ()) for kind in _probe().kinds)
+    is_edge = data._store.is_edge_attr
+    return [key for key, _ in _tensor_attributes(data)
+            if key in edge or (key not in node and key not in other and is_edge(key))]
 
 
 def device_of(data: Any) -> torch.device:
@@ -203,9 +239,29 @@ def shallow_copy(data: Any) -> Any:
     """A new Data/Batch sharing the tensors of ``data`` (``copy.copy``), without the storage's
     attribute-kind cache: the copy's sizes change, and a shared cache would both carry stale
     answers and let the copy write into the input."""
+    mapping = plain_mapping(data)
+    if mapping is not None:
+        return _copy_plain(data, mapping)
     out = copy.copy(data)
     if not _public:
         out._store.__dict__.pop("_cached_attr", None)
+    return out
+
+
+def _copy_plain(data: Any, mapping: dict) -> Any:
+    """What PyG's ``Data.__copy__`` and its storage's ``__copy__`` build for a plain Data (a
+    new Data and storage, the same instance attributes, a copy of the dict, the storage's
+    weak reference to its new parent), less their copy-protocol lookups per call."""
+    pyg = _probe()
+    out = pyg.data.__new__(pyg.data)
+    out.__dict__.update(data.__dict__)
+    store = pyg.storage.__new__(pyg.storage)
+    attrs = store.__dict__
+    attrs.update(data.__dict__["_store"].__dict__)
+    attrs.pop("_cached_attr", None)
+    attrs["_mapping"] = mapping.copy()
+    attrs["_parent"] = weakref.ref(out)
+    out.__dict__["_store"] = store
     return out
 
 

@@ -32,14 +32,13 @@ def check_graph(data: Any, owner: str) -> None:
             f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data or Batch "
             "(networkx graphs convert with augkit.plugins.graph.from_networkx)"
         )
+    mapping = _pyg.plain_mapping(data)
+    if mapping is not None:  # a plain Data: its dict read once, the same checks and errors
+        _check_plain(data, mapping, owner)
+        return
     ei = data.edge_index
-    if ei is not None and (not isinstance(ei, torch.Tensor) or ei.dim() != 2
-                           or ei.size(0) != 2 or ei.dtype != torch.long):
-        what = (f"shape {tuple(ei.shape)} and dtype {ei.dtype}" if isinstance(ei, torch.Tensor)
-                else f"a {type(ei).__name__}")
-        raise InputError(
-            f"{owner}: edge_index has {what}; allowed: a LongTensor of shape [2, num_edges]"
-        )
+    if ei is not None:
+        _check_edge_index(ei, owner)
     for key in ("x", "pos"):
         value = _pyg.get(data, key)
         if isinstance(value, torch.Tensor) and value.dim() == 0:
@@ -52,17 +51,56 @@ def check_graph(data: Any, owner: str) -> None:
         _check_batch(data, n, owner)
 
 
+def _check_plain(data: Any, mapping: dict, owner: str) -> None:
+    """:func:`check_graph` of a plain Data from its storage's dict (no Batch checks)."""
+    ei = mapping.get("edge_index")
+    if ei is not None:
+        _check_edge_index(ei, owner)
+    get = mapping.get
+    for key in ("x", "pos"):
+        value = get(key)
+        if isinstance(value, torch.Tensor) and value.dim() == 0:
+            raise InputError(f"{owner}: {key} is a 0-d tensor; allowed: one row per node")
+    n = _pyg.num_nodes(data)
+    e = ei.size(1) if ei is not None else 0
+    for key, what, source in _ROWS:
+        value = get(key)
+        if value is not None and isinstance(value, torch.Tensor) and value.dim() \
+                and value.size(0) != (n if what == "node" else e):
+            _check_row_count(key, value, n if what == "node" else e, what, source, owner)
+    if ei is not None and ei.numel():
+        _check_node_ids(ei, n, owner)
+
+
+def _check_edge_index(ei: Any, owner: str) -> None:
+    if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.size(0) != 2 \
+            or ei.dtype != torch.long:
+        what = (f"shape {tuple(ei.shape)} and dtype {ei.dtype}" if isinstance(ei, torch.Tensor)
+                else f"a {type(ei).__name__}")
+        raise InputError(
+            f"{owner}: edge_index has {what}; allowed: a LongTensor of shape [2, num_edges]"
+        )
+
+
+_ROWS = (("x", "node", "num_nodes"), ("pos", "node", "num_nodes"),
+         ("edge_attr", "edge", "edge_index"), ("edge_weight", "edge", "edge_index"))
+
+
+def _check_row_count(key: str, value: Any, rows: int, what: str, source: str,
+                     owner: str) -> None:
+    if isinstance(value, torch.Tensor) and value.dim() and value.size(0) != rows:
+        raise InputError(
+            f"{owner}: {key} has {value.size(0)} rows but the graph has {rows} {what}s "
+            f"(by its {source}); allowed: one row of {key} per {what}"
+        )
+
+
 def _check_rows(data: Any, n: int, e: int, owner: str) -> None:
     """The attributes every kernel reads by row: one row per node or per edge."""
-    for key, rows, what, source in (("x", n, "node", "num_nodes"), ("pos", n, "node", "num_nodes"),
-                                    ("edge_attr", e, "edge", "edge_index"),
-                                    ("edge_weight", e, "edge", "edge_index")):
+    for key, what, source in _ROWS:
         value = _pyg.get(data, key)
-        if isinstance(value, torch.Tensor) and value.dim() and value.size(0) != rows:
-            raise InputError(
-                f"{owner}: {key} has {value.size(0)} rows but the graph has {rows} {what}s "
-                f"(by its {source}); allowed: one row of {key} per {what}"
-            )
+        if value is not None:
+            _check_row_count(key, value, n if what == "node" else e, what, source, owner)
 
 
 def _check_node_ids(ei: torch.Tensor, n: int, owner: str) -> None:
@@ -139,8 +177,8 @@ def gather(value: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
         >>> gather(torch.tensor([[1, 2], [3, 4], [5, 6]]), 0, torch.tensor([2, 0])).tolist()
         [[5, 6], [1, 2]]
     """
-    if (type(value) is torch.Tensor and value.device.type == "cpu"
-            and index.device.type == "cpu" and not value.requires_grad
+    # is_cpu: device.type == "cpu" without building a device object (small graphs, per call).
+    if (type(value) is torch.Tensor and value.is_cpu and index.is_cpu and not value.requires_grad
             and not _index_select_faster(value, dim, index)):
         try:
             arr = value.numpy()
@@ -204,6 +242,14 @@ def take(
     if nkeys is None:  # only needed when nodes go
         nkeys = _pyg.node_keys(data) if node_idx is not None else []
     ekeys = _pyg.edge_keys(data) if ekeys is None else ekeys
+    mapping = _pyg.plain_mapping(data)
+    if mapping is not None and node_idx is None:  # a plain Data losing edges only
+        out = _pyg.shallow_copy(data)
+        if mapping.get("edge_index") is not None:
+            _pyg.set_attr(out, "edge_index", edge_index)
+        for key in ekeys:
+            _pyg.set_attr(out, key, _select(data, key, mapping[key], edge_idx))
+        return out
     out = _pyg.shallow_copy(data)
     if data.edge_index is not None:
         _pyg.set_attr(out, "edge_index", edge_index)

@@ -16,6 +16,7 @@ from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph._subset import take
+from augkit.plugins.graph.functional.dropout import dropout_edge_auto
 
 MAX_MIN_NODES = 1 << 40  # more nodes than a graph in memory holds: a bound no real use meets
 
@@ -42,6 +43,10 @@ class EdgeDropout(GraphTransform):
         ei = _pyg.edge_index_of(data)
         undirected = self.undirected
         if undirected == "auto":
+            n = _pyg.known_num_nodes(data)
+            fused = None if n is None else dropout_edge_auto(ei, self.p, params["seed"], n)
+            if fused is not None:  # the symmetry check and the dropout in one kernel call
+                return take(data, *fused)
             undirected = F.is_symmetric(ei)
         # Node count only keys undirected pairs (a directed draw is keyed by position).
         n = _pyg.num_nodes(data) if undirected else 0

@@ -36,7 +36,7 @@ class FeatureMasking(GraphTransform):
 
     def check_input(self, data: Any) -> None:
         super().check_input(data)
-        value = getattr(data, self.target, None)
+        value = _pyg.get(data, self.target)
         if isinstance(value, torch.Tensor) and value.dim() not in (1, 2):
             raise InputError(
                 f"{self.label()}: {self.target} has shape {tuple(value.shape)}; allowed: "
@@ -46,7 +46,7 @@ class FeatureMasking(GraphTransform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         target = self.target
         out = _pyg.shallow_copy(data)
-        value = getattr(data, target, None)
+        value = _pyg.get(data, target)
         if value is None:
             return out
         group = None
@@ -58,7 +58,9 @@ class FeatureMasking(GraphTransform):
                 group = group.index_select(0, _pyg.edge_index_of(data)[0])
         masked, _ = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
                                    fill=self.fill, group=group, num_groups=k)
-        _pyg.set_attr(out, target, masked.to(value.device))
+        if not (masked.is_cpu and value.is_cpu):  # is_cpu: no device objects on the CPU path
+            masked = masked.to(value.device)
+        _pyg.set_attr(out, target, masked)
         return out
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:

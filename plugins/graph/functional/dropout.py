@@ -44,6 +44,7 @@ _FUSED_MAX_EDGES = 1 << 18
 # From here (edges out of cache) torch's aminmax over its threads beats the single pass;
 # the check runs on every call (bench graph/edge_dropout at 1e5-1e6 edges).
 _ID_RANGE_NUMBA_MAX = 1 << 18
+_SYMMETRY_SALT = _u64(salt_of(SYMMETRY_SEED))
 
 
 # ---- edges ----------------------------------------------------------------------------------
@@ -124,6 +125,20 @@ def dropout_edge(
     mask = _edge_keep_mask_torch(edge_index, p, seed, undirected, n)
     idx = mask.nonzero().view(-1)
     return edge_index.index_select(1, idx), idx
+
+
+def dropout_edge_auto(
+    edge_index: torch.Tensor, p: float, seed: int, num_nodes: int,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``dropout_edge(..., undirected=is_symmetric(edge_index), num_nodes=num_nodes)`` in one
+    numba call for a small CPU edge list; None where that path does not apply (no numba, off
+    the CPU, or large enough for the chunked kernels), for the caller to run the two steps."""
+    if edge_index.size(1) >= _FUSED_MAX_EDGES or not use_numba("auto", edge_index):
+        return None
+    src, dst = _rows(edge_index)
+    out, idx, _ = _kernels.dropout_edge_auto(src, dst, int(num_nodes), _u64(salt_of(seed)),
+                                             threshold24(p), _SYMMETRY_SALT)
+    return torch.from_numpy(out), torch.from_numpy(idx)
 
 
 def _dropout_edge_numba(edge_index: torch.Tensor, p: float, seed: int, undirected: bool,

@@ -294,7 +294,7 @@ def _mask_small_numba(x2: torch.Tensor, salt: np.uint64, thresh: int, mode: str,
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Ungrouped zero-fill masking of a small float ``x2``: draws and masking in one call."""
     n, f = x2.shape
-    xs = x2.detach().numpy()
+    xs = x2.numpy()  # the caller took this path only without autograd: no detach needed
     out = np.empty((n, f), dtype=xs.dtype)
     if mode == "element":
         kk = np.empty((n, f), dtype=np.bool_)
@@ -304,7 +304,7 @@ def _mask_small_numba(x2: torch.Tensor, salt: np.uint64, thresh: int, mode: str,
     else:
         kk = np.empty(f if mode == "feature" else n, dtype=np.bool_)
         _kernels.mask_zero(xs, salt, thresh, mode == "feature", out, kk)
-        keep = torch.from_numpy(kk).view((1, f) if mode == "feature" else (n, 1))
+        keep = torch.from_numpy(kk.reshape((1, f) if mode == "feature" else (n, 1)))
     return torch.from_numpy(out), keep
 
 

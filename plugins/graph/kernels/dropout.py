@@ -66,6 +66,15 @@ def symmetric_sums_equal(src, dst, salt):
 
 
 @njit(cache=True, nogil=True)
+def dropout_edge_auto(src, dst, n, salt, thresh, sym_salt):
+    """:func:`symmetric_sums_equal` then :func:`dropout_edge` undirected when it holds, in
+    one call (on a small graph the separate dispatches dominate); also returns that flag."""
+    undirected = symmetric_sums_equal(src, dst, sym_salt)
+    out, idx = dropout_edge(src, dst, n, salt, thresh, undirected)
+    return out, idx, undirected
+
+
+@njit(cache=True, nogil=True)
 def node_keep(ptr, salt, thresh, min_nodes, new_id, counts):
     """The nodes a node dropout keeps, at least ``min(min_nodes, size)`` per graph of
     ``ptr``: ``new_id`` gets every node's new index (-1 when dropped), ``counts`` the kept

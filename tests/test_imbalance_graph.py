@@ -441,3 +441,17 @@ def test_mix_draw_is_the_counter_hash_of_seed_and_pair():
         assert _hash_uniform(seed, a, b).tolist() == want
     assert _hash_uniform(7, np.arange(4), np.arange(4)[::-1]).tolist() == [
         0.960001168849281, 0.17087389515781004, 0.21744605128022332, 0.6087915901976557]
+
+
+@pytest.mark.parametrize("make_batch", ["from_data_list", "loader"])
+def test_a_batch_is_refused_with_the_reason(make_batch):
+    from torch_geometric.data import Batch
+    from torch_geometric.loader import DataLoader
+
+    graphs = [_graph(80, seed=s) for s in range(2)]
+    batch = (Batch.from_data_list(graphs) if make_batch == "from_data_list"
+             else next(iter(DataLoader(graphs, batch_size=2))))
+    snap = _snapshot(batch)
+    with pytest.raises(InputError, match=r"graph_smote: got a Batch of 2 graphs; allowed: one "):
+        augkit.make("graph_smote")(batch, generator=torch.Generator().manual_seed(0))
+    assert _same(batch, snap)

@@ -154,9 +154,15 @@ def _hash_uniform(seed: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _check_graph(data: Any, owner: str) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]:
-    from torch_geometric.data import Data
+    from torch_geometric.data import Batch, Data
 
-    if not isinstance(data, Data) or type(data).__name__ == "Batch":
+    if isinstance(data, Batch):
+        # The synthetic nodes would be appended after the last graph's, out of batch order.
+        raise InputError(f"{owner}: got a Batch of {data.num_graphs} graphs; allowed: one "
+                         "torch_geometric Data with x, y and train_mask (apply graph_smote to "
+                         "the training graph before batching, or to each graph of "
+                         "batch.to_data_list())")
+    if not isinstance(data, Data):
         raise InputError(f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data "
                          "with x, y and train_mask (node classification on one graph)")
     n = int(data.num_nodes or 0)

@@ -271,3 +271,47 @@ def test_any_structure_is_walked_as_v2_does(sample, seed, choice):
     assert all(_same_leaf(x, b) for x, b in zip(leaves, before, strict=True))  # input kept
     again = tree_flatten(t(data, generator=seed))[0]
     assert all(_same_leaf(a, b) for a, b in zip(out_leaves, again, strict=True))
+
+
+# ---- mixup and cutmix with a target dict ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mixup", "cutmix"])
+@pytest.mark.parametrize("soft", [False, True])
+def test_mixing_a_target_dict_mixes_its_labels(name, soft):
+    from collections import OrderedDict
+
+    images = torch.rand(6, 3, 8, 8, generator=_seeded(0))
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    if soft:
+        labels = torch.nn.functional.one_hot(labels, 3).float()
+    ids = torch.arange(6)
+    target = OrderedDict(image_id=ids, labels=labels, source="train")
+    t = augkit.make(name, num_classes=3)
+    (out, out_target), params = t(images, target, generator=4, return_params=True)
+    want_images, want_labels = t(images, labels, generator=4)
+    assert torch.equal(out, want_images) and torch.equal(out_target["labels"], want_labels)
+    assert type(out_target) is OrderedDict and list(out_target) == list(target)
+    assert out_target["image_id"] is ids and out_target["source"] == "train"
+    assert target["labels"] is labels  # the caller's dict is not changed
+    assert torch.equal(t.replay((images, target), params)[1]["labels"], want_labels)
+    skipped = augkit.make(name, num_classes=3, p=0.0)(images, target, generator=4)
+    assert skipped[1]["labels"].shape == (6, 3) and skipped[1]["image_id"] is ids
+
+
+@pytest.mark.parametrize("name", ["mixup", "cutmix"])
+def test_mixing_refuses_boxes_masks_and_detection_batches(name):
+    from augkit.errors import InputError
+
+    t = augkit.make(name, num_classes=3)
+    images = torch.rand(2, 3, 24, 32)
+    target = {"labels": torch.tensor([0, 1]), "boxes": _target()["boxes"]}
+    with pytest.raises(InputError, match=rf"^{name}: target\['boxes'\] is a "
+                                         r"tv_tensors.BoundingBoxes; allowed: .*labels"):
+        t(images, target, generator=0)
+    with pytest.raises(InputError, match=rf"^{name}: target\['masks'\] is a tv_tensors.Mask"):
+        t(images, {"labels": torch.tensor([0, 1]), "masks": _target()["masks"]}, generator=0)
+    with pytest.raises(InputError, match=rf"^{name}: target dict with keys \['ids'\]; allowed"):
+        t(images, {"ids": torch.tensor([0, 1])}, generator=0)
+    with pytest.raises(InputError, match=rf"^{name}: got a list of per-image target dicts"):
+        t(images, [{"labels": torch.tensor([0])}, {"labels": torch.tensor([1])}], generator=0)

@@ -178,6 +178,18 @@ def test_skipped_by_the_apply_probability_gives_the_sample_back():
     assert params == {"applied": False}
 
 
+def test_a_policy_sample_stage_takes_detection_samples():
+    from pathlib import Path
+
+    policy = augkit.load_policy(Path(__file__).resolve().parents[1] / "examples" / "policies"
+                                / "vision.yaml")
+    image, target = tv.Image(_image(5)), _target()
+    for index in range(4):
+        out_image, out_target = policy((image, target), generator=3, index=index)
+        assert torch.equal(out_image, policy(image, generator=3, index=index))
+        assert all(out_target[k] is v for k, v in target.items())
+
+
 def test_samples_keep_gradients():
     image = tv.Image(torch.rand(3, 16, 16, requires_grad=True))
     out, _ = v2.Compose([augkit.make("gaussian_blur"), augkit.make("random_erasing")])(

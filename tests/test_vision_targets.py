@@ -116,6 +116,22 @@ def test_image_leaves_get_the_draw_of_the_image_alone(name):
     assert torch.equal(t.replay((image, target), params)[0], alone)
 
 
+@pytest.mark.parametrize("name", ["gaussian_blur", "random_erasing"])
+def test_numpy_and_pil_images_in_a_sample(name):
+    import numpy as np
+    from PIL import Image
+
+    t = augkit.make(name)
+    array = _image(6).permute(1, 2, 0).numpy().copy()
+    mask = np.zeros(array.shape[:2], np.uint8)
+    out, out_mask = t(array, {"mask": mask}, generator=3)
+    assert out_mask["mask"] is mask and np.array_equal(out, t(array, generator=3))
+    picture = Image.fromarray(array)
+    out_picture, out_array = t(picture, array, generator=3)  # PIL is the image: array passes
+    assert out_array is array
+    assert np.array_equal(np.asarray(out_picture), np.asarray(t(picture, generator=3)))
+
+
 def test_every_image_of_a_sample_shares_the_draw():
     erasing = augkit.make("random_erasing", scale=[0.2, 0.4], value="random")
     a, b = tv.Image(_image(3)), tv.Image(_image(4, torch.float32))

@@ -130,7 +130,9 @@ def forward_sample(t: SampleTransform, data: Any, generator: Any) -> tuple[Any, 
         return data, {"applied": False}
     if not sample.images:
         return data, {"applied": True}
-    params = t.sample_params(sample.image_leaves(), as_torch(generator))
+    # The generator make_params would be handed (Transform._draw's rule).
+    draws = generator if getattr(t, "counter_draws", False) else as_torch(generator)
+    params = t.sample_params(sample.image_leaves(), draws)
     return sample.join(lambda image: t.apply_image(image, params)), {"applied": True, **params}
 
 

@@ -11,6 +11,7 @@ import torch
 from augkit.params import AnyOf, Choice, Custom, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
 from augkit.plugins.vision._common import check_image, named
+from augkit.plugins.vision._sample import apply_sample, forward_sample, is_image, split_sample
 from augkit.random import as_torch, uniform
 from augkit.transform import Transform
 
@@ -40,6 +41,11 @@ class GaussianBlur(Transform):
     An image without pixels (an empty batch, or height or width 0) comes back as it is, a
     copy, as torchvision v2 returns it (albumentations' OpenCV call fails on it).
 
+    A sample such as ``(image, {"boxes": ..., "masks": ...})`` follows torchvision v2's rules:
+    its image leaves are blurred with one sigma for the call, ``Mask``, ``BoundingBoxes``,
+    ``KeyPoints``, labels and every other leaf come back as the same objects. A float tensor
+    that requires grad is blurred differentiably.
+
     >>> import numpy as np, augkit
     >>> blur = augkit.make("gaussian_blur", sigma=[1.0, 2.0])
     >>> blur(np.zeros((32, 32, 3), np.uint8), generator=0).shape
@@ -59,7 +65,15 @@ class GaussianBlur(Transform):
     }
 
     def check_input(self, data: Any) -> None:
-        check_image(self.label(), data)
+        if is_image(data):
+            check_image(self.label(), data)
+        else:
+            split_sample(self.label(), data)
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        if is_image(data):
+            return super().forward(data, generator)
+        return forward_sample(self, data, generator)
 
     def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
         n = VF.count_images(data)
@@ -70,9 +84,19 @@ class GaussianBlur(Transform):
         sigma = lo + (hi - lo) * torch.rand(n, generator=generator, dtype=torch.float64)
         return {"sigma": sigma}
 
+    def sample_params(self, images: list[Any], generator: torch.Generator) -> dict[str, Any]:
+        """One sigma for every image of a sample: the draw one image alone makes."""
+        lo, hi = self.sigma
+        return {"sigma": lo + (hi - lo) * uniform(generator)}
+
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if not is_image(data):
+            return apply_sample(self, data, params)
+        return self.apply_image(data, params)
+
+    def apply_image(self, image: Any, params: dict[str, Any]) -> Any:
         size = None if self.kernel_size == "auto" else int(self.kernel_size)
-        return VF.gaussian_blur(data, params["sigma"], size)
+        return VF.gaussian_blur(image, params["sigma"], size)
 
     def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
         # The sigma of one image does not look at it: no need to take the item out.

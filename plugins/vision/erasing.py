@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit.errors import InputError
 from augkit.params import Choice, Integer, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
 from augkit.plugins.vision._common import check_image, named
+from augkit.plugins.vision._sample import apply_sample, forward_sample, is_image, split_sample
 from augkit.random import as_torch, draw_seed
 from augkit.transform import Transform
 
@@ -33,6 +35,11 @@ class RandomErasing(Transform):
     Numpy images are filled exactly as albumentations' ``cutout`` fills them. An image without
     pixels (an empty batch, or height or width 0) comes back as it is, a copy, as torchvision
     v2 returns it.
+
+    A sample such as ``(image, {"boxes": ..., "masks": ...})`` follows torchvision v2's rules:
+    the same boxes are erased in every image leaf (which must share one height and width);
+    ``Mask``, ``BoundingBoxes``, ``KeyPoints``, labels and every other leaf come back as the
+    same objects, unerased (v2 ``RandomErasing`` passes them through too).
     """
 
     name = "random_erasing"
@@ -49,7 +56,15 @@ class RandomErasing(Transform):
     }
 
     def check_input(self, data: Any) -> None:
-        check_image(self.label(), data)
+        if is_image(data):
+            check_image(self.label(), data)
+        else:
+            split_sample(self.label(), data)
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        if is_image(data):
+            return super().forward(data, generator)
+        return forward_sample(self, data, generator)
 
     def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
         n = VF.count_images(data)
@@ -60,8 +75,33 @@ class RandomErasing(Transform):
             params["seed"] = draw_seed(generator)
         return params
 
+    def sample_params(self, images: list[Any], generator: torch.Generator) -> dict[str, Any]:
+        """One image's boxes (and seed) for every image of a sample: the draw one image alone
+        makes."""
+        sizes = {VF.image_size(image) for image in images}
+        if len(sizes) > 1:
+            raise InputError(f"{self.label()}: images of sizes {sorted(sizes)} in one sample; "
+                             "allowed: one height and width for every image (the boxes are "
+                             "drawn once per sample, as in torchvision v2)")
+        h, w = sizes.pop()
+        boxes = VF.sample_erasing_boxes(generator, 1, h, w, self.scale, self.ratio, self.count)
+        params: dict[str, Any] = {"boxes": boxes}
+        if self.value == "random":
+            params["seed"] = draw_seed(generator)
+        return params
+
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if not is_image(data):
+            return apply_sample(self, data, params)
         return VF.erase(data, params["boxes"], self.value, params.get("seed", 0))
+
+    def apply_image(self, image: Any, params: dict[str, Any]) -> Any:
+        boxes = params["boxes"]
+        n = VF.count_images(image)
+        if boxes.shape[0] != n:
+            # A batch leaf (a video's frames) gets the sample's boxes in each of its images.
+            boxes = boxes.reshape(-1, boxes.shape[-2], 4)[:1].expand(n, -1, -1)
+        return VF.erase(image, boxes, self.value, params.get("seed", 0))
 
     def item_params(self, batch: Any, index: int, generator: Any) -> dict[str, Any]:
         # Boxes need only the image's size: no need to take the item out.

@@ -8,7 +8,7 @@ import torch
 
 from augkit.params import Boolean, Integer, Nullable, Number, Param
 from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import named, split_batch
+from augkit.plugins.vision._common import named, split_batch, target_labels, with_labels
 from augkit.random import uniform
 from augkit.transform import Transform
 
@@ -35,23 +35,36 @@ class _Mix(Transform):
     pairs by ``roll(1)``, which needs a shuffled loader); labels come back as soft labels
     ``(B, num_classes)``, also when the apply probability skips the batch, so the loss always
     sees one label format. An empty batch gives an empty batch and ``(0, num_classes)`` labels,
-    as torchvision v2 MixUp and CutMix do."""
+    as torchvision v2 MixUp and CutMix do.
+
+    The labels may also come in a target dict, ``(images, {"labels": labels, ...})``: its
+    labels are mixed, its other entries passed through as the same objects (v2's rule); a
+    dict holding boxes, masks or keypoints is refused."""
 
     kinds = ("image",)
     levels = ("batch",)
 
     def check_input(self, data: Any) -> None:
-        split_batch(self.label(), data)
+        self._unpack(data)
+
+    def _unpack(self, data: Any) -> tuple[torch.Tensor, Any, Any]:
+        """``(images, labels, key)``: key is where the labels sit in a target dict, else None."""
+        images, target = split_batch(self.label(), data)
+        labels, key = target_labels(self.label(), target)
+        return images, labels, key
+
+    def _pack(self, data: Any, images: torch.Tensor, soft: torch.Tensor, key: Any) -> Any:
+        return type(data)((images, with_labels(data[1], key, soft)))
 
     def _lambdas(self, n: int, generator: torch.Generator) -> torch.Tensor:
         lam = VF.sample_beta(generator, self.alpha, n if self.per_sample_lambda else 1)
         return lam if self.per_sample_lambda else lam.expand(n)
 
     def _soft_only(self, data: Any) -> Any:
-        images, labels = split_batch(self.label(), data)
+        images, labels, key = self._unpack(data)
         with named(self.label()):
             soft = VF.to_soft_labels(labels, self.num_classes, images.shape[0])
-        return type(data)((images, soft))
+        return self._pack(data, images, soft, key)
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
         self.check_input(data)
@@ -90,10 +103,10 @@ class MixUp(_Mix):
         return {"perm": perm, "lam": self._lambdas(n, generator)}
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
-        images, labels = split_batch(self.label(), data)
+        images, labels, key = self._unpack(data)
         with named(self.label()):
-            out = VF.mixup(images, labels, params["perm"], params["lam"], self.num_classes)
-        return type(data)(out)
+            out, soft = VF.mixup(images, labels, params["perm"], params["lam"], self.num_classes)
+        return self._pack(data, out, soft, key)
 
 
 class CutMix(_Mix):
@@ -112,7 +125,7 @@ class CutMix(_Mix):
     }
 
     def check_input(self, data: Any) -> None:
-        images, _ = split_batch(self.label(), data)
+        images, _, _ = self._unpack(data)
         with named(self.label()):
             VF.check_area(images.shape)
 
@@ -124,7 +137,8 @@ class CutMix(_Mix):
         return {"perm": perm, "boxes": boxes, "lam": lam}
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
-        images, labels = split_batch(self.label(), data)
+        images, labels, key = self._unpack(data)
         with named(self.label()):
-            out = VF.cutmix(images, labels, params["perm"], params["boxes"], self.num_classes)
-        return type(data)(out)
+            out, soft = VF.cutmix(images, labels, params["perm"], params["boxes"],
+                                  self.num_classes)
+        return self._pack(data, out, soft, key)

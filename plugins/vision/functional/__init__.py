@@ -12,7 +12,8 @@ Inputs:
 Backends: numpy images go through OpenCV with exactly the kernel albumentations 2.0.8 builds, so
 results equal albumentations' for the same parameters. CPU tensors also go through OpenCV, one
 call per contiguous (H, W) plane: each call is a fused C kernel, faster than a batched torch
-convolution (bench vision/gaussian_blur/torch-batch). Other devices use batched torch ops (a
+convolution (bench vision/gaussian_blur/torch-batch); a tensor autograd tracks takes the
+torch convolution instead, to the same values. Other devices use batched torch ops (a
 grouped convolution with one kernel per image, boxes as broadcast masks), with no Python loop
 over the images.
 """

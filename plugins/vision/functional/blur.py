@@ -1,5 +1,6 @@
 """Gaussian blur: exactly the kernel albumentations 2.0.8 builds, through OpenCV for numpy
-images and CPU tensors (one call per contiguous plane), a grouped convolution elsewhere."""
+images and CPU tensors (one call per contiguous plane), a grouped convolution elsewhere and
+for tensors autograd tracks (the same values, differentiable)."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def gaussian_blur(image: Any, sigma: Any, kernel_size: int | None = None) -> Any
     ``kernel_size`` None follows albumentations' automatic rule per image; an odd integer fixes
     it. Shape, dtype and device are kept; the input is not changed; integers are rounded and
     saturated (uint8 never wraps). An image without pixels (an empty batch, height or width
-    0) comes back as it is, a copy, as torchvision v2 returns it. ``sigma`` in (0, 1000]
+    0) comes back as it is, a copy, as torchvision v2 returns it. A float tensor that requires
+    grad (with grad mode on) is blurred differentiably, to the same values. ``sigma`` in (0, 1000]
     (``MAX_SIGMA``), else ``InputError``.
 
     >>> import numpy as np
@@ -143,11 +145,18 @@ def _blur_tensor(x: torch.Tensor, sigma: Any, kernel_size: int | None) -> torch.
     shape = x.shape
     x4 = x.reshape(-1, *shape[-3:])
     sig = _per_image(sigma, x4.shape[0], "sigma")
-    if x.device.type == "cpu" and x.dtype in _CV2_TORCH_DTYPES:
+    if _opencv_ok(x):
         out = _blur_cv2_planes(x4, sig, kernel_size)
     else:
         out = _blur_conv(x4, sig, kernel_size)
     return out.reshape(shape)
+
+
+def _opencv_ok(x: torch.Tensor) -> bool:
+    """OpenCV's fast path: a CPU tensor of an OpenCV dtype that autograd does not track (OpenCV
+    works on a detached numpy view; a tracked input takes the differentiable convolution)."""
+    return (x.device.type == "cpu" and x.dtype in _CV2_TORCH_DTYPES
+            and not (x.requires_grad and torch.is_grad_enabled()))
 
 
 def _blur_cv2_planes(x4: torch.Tensor, sig: Any, kernel_size: int | None) -> torch.Tensor:
@@ -246,7 +255,7 @@ def gaussian_blur_some(images: torch.Tensor, sigmas: Sequence[float | None],
     _check_blur_args([sigmas[i] for i in chosen], kernel_size)
     if not chosen or _has_no_pixels(images):
         return _rewrap(images.clone(), images)
-    if images.device.type == "cpu" and images.dtype in _CV2_TORCH_DTYPES:
+    if _opencv_ok(images):
         out = _blur_cv2_planes(images, sigmas, kernel_size)
     else:
         out = images.clone()

@@ -115,6 +115,40 @@ def test_infinity_is_refused_like_sklearn():
             est.transform(X)
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_like_sklearn(fmt):
+    sparse = pytest.importorskip("scipy.sparse")
+    X = _data(n=300, nan=0.1)
+    X[np.random.default_rng(5).random(X.shape) < 0.6] = 0.0
+    Xs = sparse.csr_array(X) if fmt == "csr" else sparse.csc_array(X)
+    before = Xs.copy()
+    ours = StandardScaler(with_mean=False).fit(Xs[:150]).partial_fit(Xs[150:])
+    ref = skp.StandardScaler(with_mean=False).fit(Xs)
+    out = ours.transform(Xs)
+    assert sparse.issparse(out) and out.format == "csr"
+    np.testing.assert_allclose(out.toarray(), ref.transform(Xs).toarray(), rtol=1e-9,
+                               equal_nan=True)
+    np.testing.assert_allclose(ours.inverse_transform(out).toarray(), X, rtol=1e-9,
+                               equal_nan=True)
+    assert (Xs != before).nnz == np.isnan(X).sum()  # unchanged: only NaN != NaN differs
+    np.testing.assert_array_equal(ours.n_samples_seen_, ref.n_samples_seen_)
+    # centring would densify: augkit's InputError, which is the ValueError sklearn raises
+    with pytest.raises(InputError, match="Cannot center sparse matrices"):
+        StandardScaler().fit(Xs)
+    with pytest.raises(ValueError, match="Cannot center sparse matrices"):
+        StandardScaler().fit(X).transform(Xs)
+    with pytest.raises(TypeError, match="MinMaxScaler does not support sparse input"):
+        MinMaxScaler().fit(Xs)
+
+
+@pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
+def test_float16_stays_float16(cls):
+    X = _data(n=200, nan=0.0)[:, [0, 3, 4]].astype(np.float16)
+    out = cls().fit(X).transform(X)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out, cls().fit_transform(X.astype(np.float64)), atol=2e-2)
+
+
 @parametrize_with_checks([MinMaxScaler(), StandardScaler(), StandardScaler(with_mean=False)])
 def test_check_estimator(estimator, check):
     # Every scikit-learn estimator check passes: no expected_failed_checks are needed.

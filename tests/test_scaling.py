@@ -284,6 +284,50 @@ def test_transform_agrees_with_sklearn_on_tables(cls, ref):
     np.testing.assert_allclose(out_t.numpy(), ref().fit(X).transform(X), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["standardize", "minmax_scale"])
+def test_fitted_scaler_in_the_sample_stage_scales_table_rows(name):
+    # AugmentedDataset((X, y), policy) hands the sample stage one row X[i] at a time.
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+
+    X = _data(n=40, f=4, nan=0.1)
+    X_before = X.copy()
+    y = np.arange(40) % 2
+    policy = load_policy({"sample": [{name: {"fit_on": "all"}}]}).fit((X, y))
+    whole = policy.transforms()[0]((X, y))[0]
+    ds = AugmentedDataset((X, y), policy)
+    for i in (0, 7, 39):
+        row, label = ds[i]
+        assert row.shape == (4,) and label == y[i]
+        np.testing.assert_array_equal(row, whole[i])
+    np.testing.assert_array_equal(X, X_before)  # the user's table is not changed
+    with pytest.raises(InputError, match=r"a row of 3 values.*allowed: a row of 4 values"):
+        policy.transforms()[0](X[0, :3])
+
+
+@settings(max_examples=40)
+@given(
+    cls=st.sampled_from([Standardize, MinMaxScale]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    backend=st.sampled_from(["numpy", "torch"]),
+    X=arrays(np.float64, st.tuples(st.integers(1, 12), st.integers(1, 9)),
+             elements=st.floats(-1e6, 1e6) | st.just(np.nan)),
+)
+def test_scaling_each_row_alone_equals_scaling_the_table(cls, dtype, backend, X):
+    t = cls(fit_on="all").fit(X)
+    table = X.astype(dtype)
+    if backend == "torch":
+        table = torch.from_numpy(table)
+    whole = t(table)
+    for i in range(len(table)):
+        row = t(table[i])
+        assert type(row) is type(whole) and row.shape == (table.shape[1],)
+        assert row.dtype == whole.dtype
+        got = np.asarray(row) if backend == "numpy" else row.numpy()
+        want = np.asarray(whole[i]) if backend == "numpy" else whole[i].numpy()
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))  # bit for bit
+
+
 def test_input_unchanged_and_unfitted_error():
     data = _graph()
     x = data.x.clone()

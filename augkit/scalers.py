@@ -275,8 +275,13 @@ class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixi
 
     Mean and variance (ddof 0) accumulate in float64; a near-constant column gets scale 1 (so it
     maps to 0); NaNs are ignored in fit and kept; ``sample_weight`` weighs rows. CSR/CSC input
-    needs ``with_mean=False`` (centring would make it dense); ``n_samples_seen_`` is an integer
-    until a batch comes with ``sample_weight``, as in scikit-learn.
+    needs ``with_mean=False`` (centring would make it dense); ``n_samples_seen_`` is a float,
+    an integer when there is neither mean nor std nor ``sample_weight``, as in scikit-learn.
+
+    One difference, on purpose: with ``with_mean=False, with_std=False`` and ``sample_weight``
+    on dense input, ``n_samples_seen_`` is the summed weight of the non-NaN values, as in every
+    other mode and for sparse input; scikit-learn counts rows there (its weighted count
+    everywhere else), which no statistic uses, so one rule for all inputs is kept.
 
     >>> import numpy as np
     >>> StandardScaler().fit_transform(np.array([[1.0], [3.0]])).ravel().tolist()
@@ -290,7 +295,7 @@ class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixi
         self.with_std = with_std
 
     def _reset(self) -> None:
-        for attr in ("scale_", "n_samples_seen_", "mean_", "var_", "_weighted"):
+        for attr in ("scale_", "n_samples_seen_", "mean_", "var_"):
             if hasattr(self, attr):
                 delattr(self, attr)
 
@@ -348,7 +353,7 @@ class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixi
                 (_like(self._mean_state, mean), _like(self._var_state, mean), last_count),
                 (mean, var, count),
             )
-        self._set_state(mean, var, count, first, weighted=sample_weight is not None)
+        self._set_state(mean, var, count, weighted=sample_weight is not None)
 
     def _partial_fit_sparse(self, X: Any, first: bool, sample_weight: Any) -> None:
         if self.with_mean:
@@ -360,22 +365,22 @@ class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixi
                 mean, var, count = mean_variance_axis(X, axis=0, weights=w,
                                                       return_sum_weights=True)
             else:
+                f64 = np.zeros(0)  # a template: earlier (maybe torch) state as float64 numpy
                 mean, var, count = incr_mean_variance_axis(
-                    X, axis=0, last_mean=np.asarray(self._mean_state, np.float64),
-                    last_var=np.asarray(self._var_state, np.float64),
+                    X, axis=0, last_mean=_like(self._mean_state, f64),
+                    last_var=_like(self._var_state, f64),
                     last_n=self._count_state(np.zeros(X.shape[1])), weights=w)
         else:
             # Only counts: the mean and variance are never used without centring or scaling.
             weights = np.ones(X.shape[0]) if w is None else np.asarray(w, np.float64)
-            nan = sp.csr_array((np.isnan(X.data).astype(np.float64), X.indices, X.indptr),
-                               shape=X.shape) if X.format == "csr" else sp.csc_array(
-                (np.isnan(X.data).astype(np.float64), X.indices, X.indptr), shape=X.shape)
+            nan = X.copy()
+            nan.data = np.isnan(X.data).astype(np.float64)
             count = weights.sum() - weights @ nan
             if not first:
                 count = count + self._count_state(count)
             mean = var = np.full(X.shape[1], np.nan)
         self._set_state(np.asarray(mean, np.float64), np.asarray(var, np.float64),
-                        np.asarray(count, np.float64), first, weighted=sample_weight is not None)
+                        np.asarray(count, np.float64), weighted=sample_weight is not None)
 
     def _count_state(self, like: Any) -> Any:
         """The per-feature counts seen so far, as an array like ``like``."""
@@ -386,21 +391,21 @@ class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixi
             last = last.detach().cpu().numpy()
         return np.asarray(last, np.float64) * np.ones_like(like, dtype=np.float64)
 
-    def _set_state(self, mean: Any, var: Any, count: Any, first: bool, weighted: bool) -> None:
+    def _set_state(self, mean: Any, var: Any, count: Any, weighted: bool) -> None:
         self._mean_state, self._var_state = mean, var
-        # As sklearn: integer counts until a batch comes with sample weights.
-        self._weighted = weighted or (not first and self._weighted)
-        self.n_samples_seen_ = self._counts(count, self._weighted)
+        # As sklearn: a float count from the statistics or weights; rows counted, an integer.
+        float_count = self.with_mean or self.with_std or weighted
+        self.n_samples_seen_ = self._counts(count, float_count)
         self.mean_ = mean if (self.with_mean or self.with_std) else None
         self.var_ = var if self.with_std else None
         self.scale_ = std_scale(var, mean, count) if self.with_std else None
 
     @staticmethod
-    def _counts(count: Any, weighted: bool) -> Any:
+    def _counts(count: Any, float_count: bool) -> Any:
         # As sklearn: per-feature counts, one number when every feature agrees.
         if isinstance(count, torch.Tensor):
             return count[0].item() if bool((count == count[0]).all()) else count
-        if not weighted:
+        if not float_count:
             count = count.astype(np.int64)
         return count[0] if np.all(count == count[0]) else count
 

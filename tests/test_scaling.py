@@ -141,6 +141,28 @@ def test_sparse_input_like_sklearn(fmt):
         MinMaxScaler().fit(Xs)
 
 
+_MODES = [{}, {"with_std": False}, {"with_mean": False}, {"with_mean": False, "with_std": False}]
+
+
+@pytest.mark.parametrize("kwargs,fmt", [(k, "dense") for k in _MODES]
+                         + [(k, f) for k in _MODES[2:] for f in ("csr", "csc")])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_n_samples_seen_like_sklearn(kwargs, fmt, weighted):
+    sparse = pytest.importorskip("scipy.sparse")
+    X = _data(n=60, f=3, nan=0.1)
+    Xi = X if fmt == "dense" else getattr(sparse, f"{fmt}_array")(X)
+    w = np.full(60, 2.0) if weighted else None
+    ours, ref = StandardScaler(**kwargs), skp.StandardScaler(**kwargs)
+    counts_rows = weighted and fmt == "dense" and len(kwargs) == 2
+    for _ in range(2):  # fit, then one more partial_fit
+        ours.partial_fit(Xi, sample_weight=w)
+        ref.partial_fit(Xi, sample_weight=w)
+        got, want = np.asarray(ours.n_samples_seen_), np.asarray(ref.n_samples_seen_)
+        assert got.dtype == want.dtype
+        # the documented difference: augkit sums the weights there, sklearn counts rows
+        np.testing.assert_array_equal(got, 2.0 * want if counts_rows else want)
+
+
 @pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
 def test_float16_stays_float16(cls):
     X = _data(n=200, nan=0.0)[:, [0, 3, 4]].astype(np.float16)

@@ -5,8 +5,10 @@ name either class are copied here with the module globals ``StandardScaler`` / `
 swapped for augkit's (the module's helper functions too), and scaler instances or classes in
 their ``parametrize`` lists swapped likewise; parameter sets naming only other estimators are
 dropped. Set ``AUGKIT_OWN_TESTS_CLASSES=sklearn`` to run the same selection on scikit-learn's
-classes (the baseline). With scikit-learn 1.9.1 both runs pass the same tests (the rest are
-skipped alike: array-API namespaces not installed, pandas-only cases).
+classes (the baseline). With scikit-learn 1.9.1 both runs pass the same 246 tests and skip
+the same 119 (array-API namespaces not installed or ``SCIPY_ARRAY_API`` unset, pandas cases,
+sparse centring). With ``SCIPY_ARRAY_API=1`` the torch array-API cases run too and pass alike
+(their torch-cuda cases need a working CUDA device).
 """
 
 from __future__ import annotations

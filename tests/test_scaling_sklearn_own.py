@@ -21,11 +21,13 @@ from typing import Any
 
 import pytest
 import sklearn.preprocessing as skp
-import sklearn.preprocessing.tests.test_common as own_common
-import sklearn.preprocessing.tests.test_data as own_data
 from sklearn.conftest import global_dtype  # noqa: F401  (a fixture the copied tests take)
 
 import augkit.scaling
+
+# scikit-learn's test modules import what their version ships (1.9's import its callbacks).
+own_data = pytest.importorskip("sklearn.preprocessing.tests.test_data")
+own_common = pytest.importorskip("sklearn.preprocessing.tests.test_common")
 
 _NAMES = ("StandardScaler", "MinMaxScaler")
 _MENTION = re.compile(r"\b(?:StandardScaler|MinMaxScaler)\b")

@@ -8,6 +8,7 @@ of these classes (``tests/test_scaling_sklearn_own.py``). float16 input stays fl
 ``StandardScaler(with_mean=False)`` scales CSR/CSC input (centring sparse input raises
 ``InputError``, a ``ValueError``, with scikit-learn's message); ``MinMaxScaler`` refuses sparse
 input with scikit-learn's ``TypeError``. Sparse input takes scikit-learn's own sparse routines.
+``StandardScaler`` reports to scikit-learn's fit callbacks (``set_callbacks``, scikit-learn 1.9).
 
 Where augkit differs, on purpose:
 
@@ -81,7 +82,7 @@ _MINMAX_SPARSE = ("MinMaxScaler does not support sparse input. Consider using Ma
                   "instead.")
 
 
-def _finite_flag(X: Any) -> Any:
+def _finite_flag(X: Any) -> str | bool:
     # Sparse input is checked by validation (scikit-learn's message); dense input by the
     # fitted sums and the transform's output, which saves a scan.
     return "allow-nan" if sp.issparse(X) else False

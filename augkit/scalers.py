@@ -2,8 +2,13 @@
 
 They subclass scikit-learn's ``BaseEstimator``, so this module imports scikit-learn; reach it
 through ``augkit.scaling.MinMaxScaler`` (loaded on first access). Statistics, NaN handling,
-constant columns and sample weights follow ``sklearn/preprocessing/_data.py`` (1.9); both pass
-``sklearn.utils.estimator_checks.check_estimator``.
+constant columns, sample weights, sparse input and dtypes follow ``sklearn/preprocessing/_data.py``
+(1.9); both pass ``sklearn.utils.estimator_checks.check_estimator`` and scikit-learn's own tests
+of these classes (``tests/test_scaling_sklearn_own.py``). float16 input stays float16;
+``StandardScaler(with_mean=False)`` scales CSR/CSC input (centring sparse input raises
+``InputError``, a ``ValueError``, with scikit-learn's message); ``MinMaxScaler`` refuses sparse
+input with scikit-learn's ``TypeError``. Sparse input takes scikit-learn's own sparse routines.
+``StandardScaler`` reports to scikit-learn's fit callbacks (``set_callbacks``, scikit-learn 1.9).
 
 Where augkit differs, on purpose:
 
@@ -21,8 +26,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.sparsefuncs import (
+    incr_mean_variance_axis,
+    inplace_column_scale,
+    mean_variance_axis,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
@@ -43,12 +54,38 @@ from augkit._stats import (
     torch_mean_var,
     torch_min_max,
 )
+from augkit.errors import InputError
 
-FLOAT_DTYPES = (np.float64, np.float32)
+try:
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+except ImportError:  # scikit-learn < 1.9 has no fit callbacks
+
+    class CallbackSupportMixin:  # type: ignore[no-redef]
+        """Stands in for scikit-learn's callback mixin where scikit-learn has none."""
+
+    def with_callbacks(method: Any) -> Any:  # type: ignore[no-redef]
+        return method
+
+# scikit-learn's supported_float_dtypes for numpy: float16 input stays float16.
+FLOAT_DTYPES = (np.float64, np.float32, np.float16)
 
 
 def _infinity(what: str = "X") -> ValueError:
     return ValueError(f"Input {what} contains infinity or a value too large for the dtype.")
+
+
+_NO_CENTRE = ("Cannot center sparse matrices: pass `with_mean=False` instead. See docstring "
+              "for motivation and alternatives.")
+_NO_UNCENTRE = ("Cannot uncenter sparse matrices: pass `with_mean=False` instead See docstring "
+                "for motivation and alternatives.")
+_MINMAX_SPARSE = ("MinMaxScaler does not support sparse input. Consider using MaxAbsScaler "
+                  "instead.")
+
+
+def _finite_flag(X: Any) -> str | bool:
+    # Sparse input is checked by validation (scikit-learn's message); dense input by the
+    # fitted sums and the transform's output, which saves a scan.
+    return "allow-nan" if sp.issparse(X) else False
 
 
 def _torch_2d(X: torch.Tensor, est: BaseEstimator, reset: bool) -> torch.Tensor:
@@ -83,7 +120,9 @@ def _like(value: Any, X: Any) -> Any:
 def _check_finite_out(out: np.ndarray, X: np.ndarray, what: str = "X") -> None:
     # A non-finite output sum (cheap: the chunk is in cache) flags a NaN or inf; NaN is
     # allowed, so only then look for an infinity.
-    if not np.isfinite(np.add.reduce(out, axis=None)) and np.isinf(X).any():
+    # float16 sums in float32: a float16 sum of in-range values overflows on tall data.
+    acc = np.float32 if out.dtype == np.float16 else None
+    if not np.isfinite(np.add.reduce(out, axis=None, dtype=acc)) and np.isinf(X).any():
         raise _infinity(what)
 
 
@@ -110,7 +149,8 @@ class MinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     torch).
 
     ``X_scaled = X * scale_ + min_`` with ``scale_ = (max - min) / (data_max_ - data_min_)``;
-    a constant column maps to ``feature_range[0]``; NaNs are ignored in fit and kept.
+    a constant column maps to ``feature_range[0]``; NaNs are ignored in fit and kept; sparse
+    input raises scikit-learn's ``TypeError`` (shifting would make it dense).
 
     >>> import numpy as np
     >>> MinMaxScaler().fit_transform(np.array([[0.0], [5.0], [10.0]])).ravel().tolist()
@@ -142,6 +182,8 @@ class MinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "Minimum of desired feature range must be smaller than maximum. Got "
                 f"{self.feature_range}."
             )
+        if sp.issparse(X):
+            raise TypeError(_MINMAX_SPARSE)
         first = not hasattr(self, "n_samples_seen_")
         if isinstance(X, torch.Tensor):
             X = _torch_2d(X, self, first)
@@ -182,6 +224,8 @@ class MinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
             _torch_rowwise(X, out, tkernel)
             return out
+        if sp.issparse(X):
+            raise TypeError(_MINMAX_SPARSE)
         X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite=False,
                           copy=False, force_writeable=not self.copy)
         out = np.empty_like(X) if self.copy else X
@@ -225,12 +269,20 @@ def _fmax(a: Any, b: Any) -> Any:
     return torch.fmax(a, b) if isinstance(a, torch.Tensor) else np.fmax(a, b)
 
 
-class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin,
+                     BaseEstimator):
     """Standardise features: ``(X - mean_) / scale_`` (scikit-learn's ``StandardScaler``,
     numpy and torch).
 
     Mean and variance (ddof 0) accumulate in float64; a near-constant column gets scale 1 (so it
-    maps to 0); NaNs are ignored in fit and kept; ``sample_weight`` weighs rows.
+    maps to 0); NaNs are ignored in fit and kept; ``sample_weight`` weighs rows. CSR/CSC input
+    needs ``with_mean=False`` (centring would make it dense); ``n_samples_seen_`` is a float,
+    an integer when there is neither mean nor std nor ``sample_weight``, as in scikit-learn.
+
+    One difference, on purpose: with ``with_mean=False, with_std=False`` and ``sample_weight``
+    on dense input, ``n_samples_seen_`` is the summed weight of the non-NaN values, as in every
+    other mode and for sparse input; scikit-learn counts rows there (its weighted count
+    everywhere else), which no statistic uses, so one rule for all inputs is kept.
 
     >>> import numpy as np
     >>> StandardScaler().fit_transform(np.array([[1.0], [3.0]])).ravel().tolist()
@@ -253,9 +305,28 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._reset()
         return self.partial_fit(X, y, sample_weight)
 
+    @with_callbacks
     def partial_fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> StandardScaler:
         """Merge the mean and variance of one more batch X (Chan, Golub and LeVeque)."""
         first = not hasattr(self, "n_samples_seen_")
+        if not isinstance(X, torch.Tensor):
+            X = validate_data(self, X, reset=first, accept_sparse=("csr", "csc"),
+                              dtype=FLOAT_DTYPES, ensure_all_finite=_finite_flag(X))
+        ctx = self._init_callback_context() if hasattr(self, "_init_callback_context") else None
+        if ctx is not None:
+            ctx.call_on_fit_task_begin(estimator=self, X=X, y=y,
+                                       metadata={"sample_weight": sample_weight})
+        if sp.issparse(X):
+            self._partial_fit_sparse(X, first, sample_weight)
+        else:
+            self._partial_fit_dense(X, first, sample_weight)
+        if ctx is not None:
+            ctx.call_on_fit_task_end(estimator=self, X=X, y=y,
+                                     metadata={"sample_weight": sample_weight},
+                                     reconstruction_attributes={})
+        return self
+
+    def _partial_fit_dense(self, X: Any, first: bool, sample_weight: Any) -> None:
         if isinstance(X, torch.Tensor):
             X = _torch_2d(X, self, first)
             w = None
@@ -270,8 +341,6 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if not bool(torch.isfinite(mean[count > 0]).all()):
                 raise _infinity()
         else:
-            X = validate_data(self, X, reset=first, dtype=FLOAT_DTYPES,
-                              ensure_all_finite=False)
             w = None
             if sample_weight is not None:
                 w = _check_sample_weight(sample_weight, X, dtype=X.dtype)
@@ -280,27 +349,65 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 # A non-finite mean with values present means an infinity (NaNs are skipped).
                 raise _infinity()
         if not first:
-            last = self.n_samples_seen_
-            xp = torch if isinstance(mean, torch.Tensor) else np
-            last_count = (_like(last, mean) if xp is torch else np.asarray(last, np.float64)
-                          ) * (xp.ones_like(mean))
-            last_mean = self._mean_state
-            last_var = self._var_state
+            last_count = self._count_state(mean)
             mean, var, count = merge_mean_var(
-                (_like(last_mean, mean), _like(last_var, mean), last_count), (mean, var, count)
+                (_like(self._mean_state, mean), _like(self._var_state, mean), last_count),
+                (mean, var, count),
             )
+        self._set_state(mean, var, count, weighted=sample_weight is not None)
+
+    def _partial_fit_sparse(self, X: Any, first: bool, sample_weight: Any) -> None:
+        if self.with_mean:
+            raise InputError(_NO_CENTRE)
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, X,
+                                                                    dtype=X.dtype)
+        if self.with_std:
+            if first:
+                mean, var, count = mean_variance_axis(X, axis=0, weights=w,
+                                                      return_sum_weights=True)
+            else:
+                f64 = np.zeros(0)  # a template: earlier (maybe torch) state as float64 numpy
+                mean, var, count = incr_mean_variance_axis(
+                    X, axis=0, last_mean=_like(self._mean_state, f64),
+                    last_var=_like(self._var_state, f64),
+                    last_n=self._count_state(np.zeros(X.shape[1])), weights=w)
+        else:
+            # Only counts: the mean and variance are never used without centring or scaling.
+            weights = np.ones(X.shape[0]) if w is None else np.asarray(w, np.float64)
+            nan = X.copy()
+            nan.data = np.isnan(X.data).astype(np.float64)
+            count = weights.sum() - weights @ nan
+            if not first:
+                count = count + self._count_state(count)
+            mean = var = np.full(X.shape[1], np.nan)
+        self._set_state(np.asarray(mean, np.float64), np.asarray(var, np.float64),
+                        np.asarray(count, np.float64), weighted=sample_weight is not None)
+
+    def _count_state(self, like: Any) -> Any:
+        """The per-feature counts seen so far, as an array like ``like``."""
+        last = self.n_samples_seen_
+        if isinstance(like, torch.Tensor):
+            return _like(last, like) * torch.ones_like(like)
+        if isinstance(last, torch.Tensor):
+            last = last.detach().cpu().numpy()
+        return np.asarray(last, np.float64) * np.ones_like(like, dtype=np.float64)
+
+    def _set_state(self, mean: Any, var: Any, count: Any, weighted: bool) -> None:
         self._mean_state, self._var_state = mean, var
-        self.n_samples_seen_ = self._counts(count)
+        # As sklearn: a float count from the statistics or weights; rows counted, an integer.
+        float_count = self.with_mean or self.with_std or weighted
+        self.n_samples_seen_ = self._counts(count, float_count)
         self.mean_ = mean if (self.with_mean or self.with_std) else None
         self.var_ = var if self.with_std else None
         self.scale_ = std_scale(var, mean, count) if self.with_std else None
-        return self
 
     @staticmethod
-    def _counts(count: Any) -> Any:
-        # As sklearn: per-feature counts (float), one number when every feature agrees.
+    def _counts(count: Any, float_count: bool) -> Any:
+        # As sklearn: per-feature counts, one number when every feature agrees.
         if isinstance(count, torch.Tensor):
             return count[0].item() if bool((count == count[0]).all()) else count
+        if not float_count:
+            count = count.astype(np.int64)
         return count[0] if np.all(count == count[0]) else count
 
     def transform(self, X: Any, copy: bool | None = None) -> Any:
@@ -324,6 +431,15 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
             _torch_rowwise(X, out, tkernel)
             return out
+        if sp.issparse(X):
+            X = validate_data(self, X, reset=False, accept_sparse="csr", copy=copy,
+                              dtype=FLOAT_DTYPES, force_writeable=True,
+                              ensure_all_finite="allow-nan")
+            if self.with_mean:
+                raise InputError(_NO_CENTRE)
+            if self.scale_ is not None:
+                inplace_column_scale(X, 1 / np.asarray(self.scale_, np.float64))
+            return X
         X = validate_data(self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite=False,
                           copy=False, force_writeable=not copy)
         out = np.empty_like(X) if copy else X
@@ -354,8 +470,14 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if self.with_mean:
                 out.add_(_like(self.mean_, X))
             return out
-        X = check_array(X, copy=copy, dtype=FLOAT_DTYPES, force_writeable=True,
-                        ensure_all_finite="allow-nan")
+        X = check_array(X, accept_sparse="csr", copy=copy, dtype=FLOAT_DTYPES,
+                        force_writeable=True, ensure_all_finite="allow-nan")
+        if sp.issparse(X):
+            if self.with_mean:
+                raise InputError(_NO_UNCENTRE)
+            if self.scale_ is not None:
+                inplace_column_scale(X, np.asarray(self.scale_, np.float64))
+            return X
         if self.with_std:
             X *= _like(self.scale_, X)
         if self.with_mean:
@@ -365,5 +487,6 @@ class StandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = not self.with_mean
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

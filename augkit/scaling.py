@@ -14,6 +14,11 @@ a PyG ``Batch``, vectorised with scatter). A fitted transform saves its statisti
 ``fitted_state()`` as plain float lists, which YAML writes with ``repr`` and so reads back
 exactly: ``Policy.save`` / ``load_policy`` give back the training-time scaling bit for bit.
 
+A fitted transform also scales one table row at a time: a 1-D item of as many values as there
+are fitted features (what ``AugmentedDataset((X, y), policy)`` hands its sample stage) is
+scaled with the per-feature statistics and comes back 1-D, bit for bit as that row of the
+scaled table. (With one fitted feature, a 1-D array is a column, the same thing.)
+
 This module imports neither scikit-learn nor torch_geometric: ``MinMaxScaler`` and
 ``StandardScaler`` (which subclass scikit-learn's ``BaseEstimator``) load from
 ``augkit.scalers`` on first access, and graphs are read through attribute access only.
@@ -110,6 +115,10 @@ def _as_2d(x: torch.Tensor, what: str, owner: str) -> torch.Tensor:
             f"{owner}: {what} has shape {tuple(x.shape)}; allowed: [rows, features] or [rows]"
         )
     return x
+
+
+def _floating(x: torch.Tensor) -> torch.Tensor:
+    return x if x.is_floating_point() else x.to(float_dtype_of(x))
 
 
 class _FeatureScale(Transform):
@@ -313,10 +322,9 @@ class _FeatureScale(Transform):
         kind, value = self._split(data)
         is_numpy = isinstance(value, np.ndarray)
         t = _as_tensor(value)
-        x = _as_2d(t, self.target if kind == "graph" else "X", self.label())
-        xf = x if x.is_floating_point() else x.to(float_dtype_of(x))
         if self.fit_on == "per_graph":
-            out = self._apply_per_graph(data, kind, xf)
+            x = _as_2d(t, self.target if kind == "graph" else "X", self.label())
+            out = self._apply_per_graph(data, kind, _floating(x))
         else:
             if self._stats is None:
                 raise NotFittedError(
@@ -325,6 +333,18 @@ class _FeatureScale(Transform):
                     "saved policy with its fitted_state, or use fit_on: per_graph"
                 )
             features = self._stats[self.stat_keys[0]].shape[0]
+            if kind == "table" and t.dim() == 1 and features > 1:
+                # A 1-D table item is one row (a Dataset over (X, y) yields X[i]).
+                if t.shape[0] != features:
+                    raise InputError(
+                        f"{self.label()}: got a row of {t.shape[0]} values; the fitted "
+                        f"statistics have {features} features; allowed: a row of {features} "
+                        f"values or a [rows, {features}] table"
+                    )
+                x = t.unsqueeze(0)
+            else:
+                x = _as_2d(t, self.target if kind == "graph" else "X", self.label())
+            xf = _floating(x)
             if xf.shape[1] != features:
                 raise InputError(
                     f"{self.label()}: got {xf.shape[1]} features; the fitted statistics have "

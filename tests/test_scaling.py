@@ -115,6 +115,62 @@ def test_infinity_is_refused_like_sklearn():
             est.transform(X)
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_like_sklearn(fmt):
+    sparse = pytest.importorskip("scipy.sparse")
+    X = _data(n=300, nan=0.1)
+    X[np.random.default_rng(5).random(X.shape) < 0.6] = 0.0
+    Xs = sparse.csr_array(X) if fmt == "csr" else sparse.csc_array(X)
+    before = Xs.copy()
+    ours = StandardScaler(with_mean=False).fit(Xs[:150]).partial_fit(Xs[150:])
+    ref = skp.StandardScaler(with_mean=False).fit(Xs)
+    out = ours.transform(Xs)
+    assert sparse.issparse(out) and out.format == "csr"
+    np.testing.assert_allclose(out.toarray(), ref.transform(Xs).toarray(), rtol=1e-9,
+                               equal_nan=True)
+    np.testing.assert_allclose(ours.inverse_transform(out).toarray(), X, rtol=1e-9,
+                               equal_nan=True)
+    assert (Xs != before).nnz == np.isnan(X).sum()  # unchanged: only NaN != NaN differs
+    np.testing.assert_array_equal(ours.n_samples_seen_, ref.n_samples_seen_)
+    # centring would densify: augkit's InputError, which is the ValueError sklearn raises
+    with pytest.raises(InputError, match="Cannot center sparse matrices"):
+        StandardScaler().fit(Xs)
+    with pytest.raises(ValueError, match="Cannot center sparse matrices"):
+        StandardScaler().fit(X).transform(Xs)
+    with pytest.raises(TypeError, match="MinMaxScaler does not support sparse input"):
+        MinMaxScaler().fit(Xs)
+
+
+_MODES = [{}, {"with_std": False}, {"with_mean": False}, {"with_mean": False, "with_std": False}]
+
+
+@pytest.mark.parametrize("kwargs,fmt", [(k, "dense") for k in _MODES]
+                         + [(k, f) for k in _MODES[2:] for f in ("csr", "csc")])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_n_samples_seen_like_sklearn(kwargs, fmt, weighted):
+    sparse = pytest.importorskip("scipy.sparse")
+    X = _data(n=60, f=3, nan=0.1)
+    Xi = X if fmt == "dense" else getattr(sparse, f"{fmt}_array")(X)
+    w = np.full(60, 2.0) if weighted else None
+    ours, ref = StandardScaler(**kwargs), skp.StandardScaler(**kwargs)
+    counts_rows = weighted and fmt == "dense" and len(kwargs) == 2
+    for _ in range(2):  # fit, then one more partial_fit
+        ours.partial_fit(Xi, sample_weight=w)
+        ref.partial_fit(Xi, sample_weight=w)
+        got, want = np.asarray(ours.n_samples_seen_), np.asarray(ref.n_samples_seen_)
+        assert got.dtype == want.dtype
+        # the documented difference: augkit sums the weights there, sklearn counts rows
+        np.testing.assert_array_equal(got, 2.0 * want if counts_rows else want)
+
+
+@pytest.mark.parametrize("cls", [StandardScaler, MinMaxScaler])
+def test_float16_stays_float16(cls):
+    X = _data(n=200, nan=0.0)[:, [0, 3, 4]].astype(np.float16)
+    out = cls().fit(X).transform(X)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out, cls().fit_transform(X.astype(np.float64)), atol=2e-2)
+
+
 @parametrize_with_checks([MinMaxScaler(), StandardScaler(), StandardScaler(with_mean=False)])
 def test_check_estimator(estimator, check):
     # Every scikit-learn estimator check passes: no expected_failed_checks are needed.
@@ -248,6 +304,50 @@ def test_transform_agrees_with_sklearn_on_tables(cls, ref):
     out_t = t(Xt)
     assert out_t.dtype == torch.float32
     np.testing.assert_allclose(out_t.numpy(), ref().fit(X).transform(X), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["standardize", "minmax_scale"])
+def test_fitted_scaler_in_the_sample_stage_scales_table_rows(name):
+    # AugmentedDataset((X, y), policy) hands the sample stage one row X[i] at a time.
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+
+    X = _data(n=40, f=4, nan=0.1)
+    X_before = X.copy()
+    y = np.arange(40) % 2
+    policy = load_policy({"sample": [{name: {"fit_on": "all"}}]}).fit((X, y))
+    whole = policy.transforms()[0]((X, y))[0]
+    ds = AugmentedDataset((X, y), policy)
+    for i in (0, 7, 39):
+        row, label = ds[i]
+        assert row.shape == (4,) and label == y[i]
+        np.testing.assert_array_equal(row, whole[i])
+    np.testing.assert_array_equal(X, X_before)  # the user's table is not changed
+    with pytest.raises(InputError, match=r"a row of 3 values.*allowed: a row of 4 values"):
+        policy.transforms()[0](X[0, :3])
+
+
+@settings(max_examples=40)
+@given(
+    cls=st.sampled_from([Standardize, MinMaxScale]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    backend=st.sampled_from(["numpy", "torch"]),
+    X=arrays(np.float64, st.tuples(st.integers(1, 12), st.integers(1, 9)),
+             elements=st.floats(-1e6, 1e6) | st.just(np.nan)),
+)
+def test_scaling_each_row_alone_equals_scaling_the_table(cls, dtype, backend, X):
+    t = cls(fit_on="all").fit(X)
+    table = X.astype(dtype)
+    if backend == "torch":
+        table = torch.from_numpy(table)
+    whole = t(table)
+    for i in range(len(table)):
+        row = t(table[i])
+        assert type(row) is type(whole) and row.shape == (table.shape[1],)
+        assert row.dtype == whole.dtype
+        got = np.asarray(row) if backend == "numpy" else row.numpy()
+        want = np.asarray(whole[i]) if backend == "numpy" else whole[i].numpy()
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))  # bit for bit
 
 
 def test_input_unchanged_and_unfitted_error():

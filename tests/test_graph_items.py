@@ -182,3 +182,22 @@ def test_policy_batch_stage_equals_sample_stage(batch, epoch, offset):
     assert_valid(out, graphs=len(items))
     want = [sample(g, index=int(i), epoch=epoch) for g, i in zip(items, indices, strict=True)]
     assert_same_batch(out, Batch.from_data_list(want))
+
+
+@pytest.mark.parametrize("undirected", [True, False, "auto"])
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=mixed_batches(), p=st.sampled_from([0.0, 0.3, 1.0]), data=st.data())
+def test_dropout_edge_items_kernel_equals_torch_ops(undirected, batch, p, data):
+    """The one-call numba kernel of the batch-stage edge dropout gives the torch ops' edges,
+    positions and per-graph counts, bit for bit."""
+    from augkit.plugins.graph.functional import dropout_edge_items
+
+    k = batch.num_graphs
+    seeds = torch.tensor(data.draw(st.lists(st.integers(0, 2**63 - 1), min_size=k,
+                                            max_size=k)), dtype=torch.long)
+    applied = torch.tensor(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    args = (batch.edge_index, batch.batch, batch.ptr, p, seeds, applied)
+    got = dropout_edge_items(*args, undirected=undirected, backend="numba")
+    want = dropout_edge_items(*args, undirected=undirected, backend="torch")
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)

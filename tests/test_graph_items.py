@@ -201,3 +201,29 @@ def test_dropout_edge_items_kernel_equals_torch_ops(undirected, batch, p, data):
     want = dropout_edge_items(*args, undirected=undirected, backend="torch")
     for a, b in zip(got, want, strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["feature", "node", "element"])
+@pytest.mark.parametrize("fill", ["zero", "mean", "normal"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=mixed_batches(), p=st.sampled_from([0.0, 0.4, 1.0]), data=st.data())
+def test_mask_feature_items_kernel_equals_torch_ops(mode, fill, dtype, batch, p, data):
+    """The one-call numba path of the batch-stage feature masking gives the torch ops'
+    values bit for bit (the normal fill: the torch ops' own log and cos, so up to rounding)."""
+    from augkit.plugins.graph.functional import mask_feature_items
+
+    k = batch.num_graphs
+    n = int(batch.num_nodes)
+    x = (torch.randn(n, 5, dtype=torch.float64) * 4).to(dtype)
+    seeds = torch.tensor(data.draw(st.lists(st.integers(0, 2**63 - 1), min_size=k,
+                                            max_size=k)), dtype=torch.long)
+    applied = torch.tensor(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    args = (x, p, seeds, applied, batch.batch, k)
+    got = mask_feature_items(*args, mode=mode, fill=fill)
+    with numba_disabled():
+        want = mask_feature_items(*args, mode=mode, fill=fill)
+    if fill == "normal" and dtype != torch.int64:
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    else:
+        assert torch.equal(got, want)

@@ -227,3 +227,21 @@ def test_mask_feature_items_kernel_equals_torch_ops(mode, fill, dtype, batch, p,
         torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
     else:
         assert torch.equal(got, want)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=mixed_batches(), p=st.sampled_from([0.0, 0.3, 0.9, 1.0]),
+       min_nodes=st.integers(0, 5), data=st.data())
+def test_node_keep_items_kernel_equals_torch_ops(batch, p, min_nodes, data):
+    """The numba pass of the batch-stage node dropout keeps the torch ops' nodes."""
+    from augkit.plugins.graph.functional import node_keep_items
+
+    k = batch.num_graphs
+    seeds = torch.tensor(data.draw(st.lists(st.integers(0, 2**63 - 1), min_size=k,
+                                            max_size=k)), dtype=torch.long)
+    applied = torch.tensor(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    got = node_keep_items(batch.ptr, p, seeds, applied, min_nodes=min_nodes)
+    with numba_disabled():
+        want = node_keep_items(batch.ptr, p, seeds, applied, min_nodes=min_nodes)
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)

@@ -513,6 +513,16 @@ def node_keep_items(
         >>> counts.tolist()
         [1, 2]
     """
+    if use_numba("auto", ptr, seeds, applied):
+        # One pass, and no repeat_interleave: its CPU loop is split over torch's threads
+        # even for a few graphs, and waking them costs more than the whole dropout.
+        ptr_np = ptr.contiguous().numpy()
+        new_id_np = np.empty(int(ptr_np[-1]) if ptr_np.shape[0] else 0, np.int64)
+        counts_np = np.empty(max(ptr_np.shape[0] - 1, 0), np.int64)
+        _kernels.node_keep_items(ptr_np, item_salts(seeds).numpy().view(np.uint64),
+                                 applied.contiguous().numpy(), threshold24(p), int(min_nodes),
+                                 new_id_np, counts_np)
+        return torch.from_numpy(new_id_np), torch.from_numpy(counts_np)
     dev = ptr.device
     k = ptr.numel() - 1
     sizes = ptr[1:] - ptr[:-1]

@@ -205,3 +205,38 @@ def dropout_edge_items(src, dst, batch, ptr, salts, applied, thresh, undirected,
     idx = np.empty(kept, np.int64)
     compact_edges(src, dst, keep, np.empty(0, np.int64), out, idx, 0)
     return out, idx, counts
+
+
+@njit(cache=True, nogil=True)
+def node_keep_items(ptr, salts, applied, thresh, min_nodes, new_id, counts):
+    """:func:`node_keep` on every graph of ``ptr`` with its own salt and its local node
+    indices as keys (``functional.node_keep_items``); graphs not ``applied`` keep every
+    node and need none. Returns the kept nodes."""
+    for g in range(ptr.shape[0] - 1):
+        a = ptr[g]
+        b = ptr[g + 1]
+        salt = salts[g]
+        c = 0
+        for i in range(a, b):
+            k = (not applied[g]) or bits24(i - a, salt) >= thresh
+            new_id[i] = k
+            c += k
+        need = min(min_nodes, b - a) if applied[g] else 0
+        if c < need:
+            # The `need` largest draws, ties by index (as node_keep and torch's stable sort).
+            h = np.empty(b - a, np.int64)
+            for i in range(a, b):
+                h[i - a] = -bits24(i - a, salt)
+            order = np.argsort(h, kind="mergesort")
+            for r in range(need):
+                new_id[a + order[r]] = 1
+            c = need
+        counts[g] = c
+    j = 0
+    for i in range(new_id.shape[0]):
+        if new_id[i]:
+            new_id[i] = j
+            j += 1
+        else:
+            new_id[i] = -1
+    return j

@@ -160,14 +160,24 @@ def policy_root(seed: int) -> int:
     return derive_seed(seed, Stream.ITEM)
 
 
+_ITEM_BEFORE: dict[tuple[int, int], int] = {}  # (root, epoch) -> chain state before the index
+
+
 def item_prefix(root: int, epoch: int, index: int, view: int | None = None) -> int:
     """The key of item ``index`` of ``epoch`` (of one of its views): the chain state of
     ``(root, ITEM, epoch, index[, view])``; ``ItemStream(key, position)`` is its stream at a
     step."""
     if view is None:
-        # The chain's last step by hand: the state before it, (root, ITEM, epoch), is cached
-        # and only the index changes from one item to the next.
-        before = chain_prefix((root, Stream.ITEM, epoch), 5)
+        # The chain's last step by hand: the state before it, (root, ITEM, epoch), is kept
+        # here (a dict lookup costs less than chain_prefix's) and only the index changes from
+        # one item to the next.
+        at = (int(root), int(epoch))  # plain ints: a tensor epoch would hash by identity
+        before = _ITEM_BEFORE.get(at)
+        if before is None:
+            before = chain_prefix((root, Stream.ITEM, epoch), 5)
+            if len(_ITEM_BEFORE) >= 256:
+                _ITEM_BEFORE.clear()
+            _ITEM_BEFORE[at] = before
         return mix64((before + _GOLDEN + (int(index) & _M64)) & _M64)
     return chain_prefix((root, Stream.ITEM, epoch, index, view), 6)
 

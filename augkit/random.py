@@ -208,19 +208,38 @@ def batch_stream(root: int, epoch: int, position: int, indices: Any) -> torch.Ge
     return stream(root, Stream.BATCH, epoch, position, *(int(i) for i in indices))
 
 
+# The CPU torch.Generators already checked, by id: a generator's device never changes, and
+# reading it builds a torch.device on every call (a pipeline call is a few microseconds).
+_CPU_GENERATORS: dict[int, weakref.ref] = {}
+
+
+def _remember_cpu(generator: torch.Generator) -> None:
+    key = id(generator)
+
+    def forget(ref: weakref.ref) -> None:
+        if _CPU_GENERATORS.get(key) is ref:
+            _CPU_GENERATORS.pop(key, None)
+
+    _CPU_GENERATORS[key] = weakref.ref(generator, forget)
+
+
 def as_generator(generator: GeneratorLike = None) -> torch.Generator:
     """Turn what the user passed into a CPU ``torch.Generator``.
 
     ``None`` draws a fresh seed from the operating system (not from global torch state);
     an int seeds a new generator; a numpy Generator is consumed for one seed.
     """
-    import torch
-
     if type(generator) is ItemStream:
         return generator
+    seen = _CPU_GENERATORS.get(id(generator))
+    if seen is not None and seen() is generator:
+        return generator
+    import torch
+
     if isinstance(generator, torch.Generator):
         if generator.device.type != "cpu":
             raise TypeError("augkit draws parameters on the CPU: pass a CPU torch.Generator")
+        _remember_cpu(generator)
         return generator
     if generator is None:
         return torch_generator(int.from_bytes(os.urandom(8), "little"))

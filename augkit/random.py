@@ -160,14 +160,24 @@ def policy_root(seed: int) -> int:
     return derive_seed(seed, Stream.ITEM)
 
 
+_ITEM_BEFORE: dict[tuple[int, int], int] = {}  # (root, epoch) -> chain state before the index
+
+
 def item_prefix(root: int, epoch: int, index: int, view: int | None = None) -> int:
     """The key of item ``index`` of ``epoch`` (of one of its views): the chain state of
     ``(root, ITEM, epoch, index[, view])``; ``ItemStream(key, position)`` is its stream at a
     step."""
     if view is None:
-        # The chain's last step by hand: the state before it, (root, ITEM, epoch), is cached
-        # and only the index changes from one item to the next.
-        before = chain_prefix((root, Stream.ITEM, epoch), 5)
+        # The chain's last step by hand: the state before it, (root, ITEM, epoch), is kept
+        # here (a dict lookup costs less than chain_prefix's) and only the index changes from
+        # one item to the next.
+        at = (int(root), int(epoch))  # plain ints: a tensor epoch would hash by identity
+        before = _ITEM_BEFORE.get(at)
+        if before is None:
+            before = chain_prefix((root, Stream.ITEM, epoch), 5)
+            if len(_ITEM_BEFORE) >= 256:
+                _ITEM_BEFORE.clear()
+            _ITEM_BEFORE[at] = before
         return mix64((before + _GOLDEN + (int(index) & _M64)) & _M64)
     return chain_prefix((root, Stream.ITEM, epoch, index, view), 6)
 
@@ -198,19 +208,38 @@ def batch_stream(root: int, epoch: int, position: int, indices: Any) -> torch.Ge
     return stream(root, Stream.BATCH, epoch, position, *(int(i) for i in indices))
 
 
+# The CPU torch.Generators already checked, by id: a generator's device never changes, and
+# reading it builds a torch.device on every call (a pipeline call is a few microseconds).
+_CPU_GENERATORS: dict[int, weakref.ref] = {}
+
+
+def _remember_cpu(generator: torch.Generator) -> None:
+    key = id(generator)
+
+    def forget(ref: weakref.ref) -> None:
+        if _CPU_GENERATORS.get(key) is ref:
+            _CPU_GENERATORS.pop(key, None)
+
+    _CPU_GENERATORS[key] = weakref.ref(generator, forget)
+
+
 def as_generator(generator: GeneratorLike = None) -> torch.Generator:
     """Turn what the user passed into a CPU ``torch.Generator``.
 
     ``None`` draws a fresh seed from the operating system (not from global torch state);
     an int seeds a new generator; a numpy Generator is consumed for one seed.
     """
-    import torch
-
     if type(generator) is ItemStream:
         return generator
+    seen = _CPU_GENERATORS.get(id(generator))
+    if seen is not None and seen() is generator:
+        return generator
+    import torch
+
     if isinstance(generator, torch.Generator):
         if generator.device.type != "cpu":
             raise TypeError("augkit draws parameters on the CPU: pass a CPU torch.Generator")
+        _remember_cpu(generator)
         return generator
     if generator is None:
         return torch_generator(int.from_bytes(os.urandom(8), "little"))

@@ -184,9 +184,16 @@ class Transform:
             chosen[chosen] = u < prob
         if not chosen.any():
             return batch
-        seeds = (streams.draws(chosen) & np.uint64(MASK63)).tolist()
-        params: list[dict[str, Any] | None] = [None] * n
-        for i, seed in zip(np.flatnonzero(chosen).tolist(), seeds, strict=True):
+        seeds = np.zeros(n, dtype=np.int64)
+        seeds[chosen] = streams.draws(chosen) & np.uint64(MASK63)
+        return self.apply_seeds(batch, seeds, chosen)
+
+    def apply_seeds(self, batch: Any, seeds: np.ndarray, chosen: np.ndarray) -> Any:
+        """:meth:`apply_items` of a seed-only transform with ``{"seed": seeds[i]}`` for item
+        ``i`` where ``chosen[i]``, else None: a transform may take the two arrays as they are
+        instead of one dict per item."""
+        params: list[dict[str, Any] | None] = [None] * len(seeds)
+        for i, seed in zip(np.flatnonzero(chosen).tolist(), seeds[chosen].tolist(), strict=True):
             params[i] = {"seed": seed}
         return self.apply_items(batch, params)
 

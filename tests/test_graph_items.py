@@ -182,3 +182,66 @@ def test_policy_batch_stage_equals_sample_stage(batch, epoch, offset):
     assert_valid(out, graphs=len(items))
     want = [sample(g, index=int(i), epoch=epoch) for g, i in zip(items, indices, strict=True)]
     assert_same_batch(out, Batch.from_data_list(want))
+
+
+@pytest.mark.parametrize("undirected", [True, False, "auto"])
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=mixed_batches(), p=st.sampled_from([0.0, 0.3, 1.0]), data=st.data())
+def test_dropout_edge_items_kernel_equals_torch_ops(undirected, batch, p, data):
+    """The one-call numba kernel of the batch-stage edge dropout gives the torch ops' edges,
+    positions and per-graph counts, bit for bit."""
+    from augkit.plugins.graph.functional import dropout_edge_items
+
+    k = batch.num_graphs
+    seeds = torch.tensor(data.draw(st.lists(st.integers(0, 2**63 - 1), min_size=k,
+                                            max_size=k)), dtype=torch.long)
+    applied = torch.tensor(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    args = (batch.edge_index, batch.batch, batch.ptr, p, seeds, applied)
+    got = dropout_edge_items(*args, undirected=undirected, backend="numba")
+    want = dropout_edge_items(*args, undirected=undirected, backend="torch")
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["feature", "node", "element"])
+@pytest.mark.parametrize("fill", ["zero", "mean", "normal"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=mixed_batches(), p=st.sampled_from([0.0, 0.4, 1.0]), data=st.data())
+def test_mask_feature_items_kernel_equals_torch_ops(mode, fill, dtype, batch, p, data):
+    """The one-call numba path of the batch-stage feature masking gives the torch ops'
+    values bit for bit (the normal fill: the torch ops' own log and cos, so up to rounding)."""
+    from augkit.plugins.graph.functional import mask_feature_items
+
+    k = batch.num_graphs
+    n = int(batch.num_nodes)
+    x = (torch.randn(n, 5, dtype=torch.float64) * 4).to(dtype)
+    seeds = torch.tensor(data.draw(st.lists(st.integers(0, 2**63 - 1), min_size=k,
+                                            max_size=k)), dtype=torch.long)
+    applied = torch.tensor(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    args = (x, p, seeds, applied, batch.batch, k)
+    got = mask_feature_items(*args, mode=mode, fill=fill)
+    with numba_disabled():
+        want = mask_feature_items(*args, mode=mode, fill=fill)
+    if fill == "normal" and dtype != torch.int64:
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    else:
+        assert torch.equal(got, want)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=mixed_batches(), p=st.sampled_from([0.0, 0.3, 0.9, 1.0]),
+       min_nodes=st.integers(0, 5), data=st.data())
+def test_node_keep_items_kernel_equals_torch_ops(batch, p, min_nodes, data):
+    """The numba pass of the batch-stage node dropout keeps the torch ops' nodes."""
+    from augkit.plugins.graph.functional import node_keep_items
+
+    k = batch.num_graphs
+    seeds = torch.tensor(data.draw(st.lists(st.integers(0, 2**63 - 1), min_size=k,
+                                            max_size=k)), dtype=torch.long)
+    applied = torch.tensor(data.draw(st.lists(st.booleans(), min_size=k, max_size=k)))
+    got = node_keep_items(batch.ptr, p, seeds, applied, min_nodes=min_nodes)
+    with numba_disabled():
+        want = node_keep_items(batch.ptr, p, seeds, applied, min_nodes=min_nodes)
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)

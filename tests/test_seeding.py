@@ -74,6 +74,23 @@ def test_as_generator_forms():
         as_generator("seed")
 
 
+def test_as_generator_remembers_only_live_cpu_generators():
+    """The checked CPU generators are remembered by id: a generator is accepted again
+    without its device read, and once it is collected its entry goes (an object that
+    later gets the same id is checked afresh)."""
+    import gc
+
+    from augkit import random as R
+
+    g = torch.Generator().manual_seed(3)
+    assert as_generator(g) is g and as_generator(g) is g
+    key = id(g)
+    assert R._CPU_GENERATORS[key]() is g
+    del g
+    gc.collect()
+    assert key not in R._CPU_GENERATORS
+
+
 def test_uniform_is_what_rand_draws_in_every_thread():
     # uniform and draw_seed fill per-thread 0-d scratch tensors for speed; the draws (and so
     # every apply decision and seed) must stay what torch.rand((), dtype=float64) and

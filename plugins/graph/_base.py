@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from augkit.plugins.graph import _pyg
@@ -52,6 +53,13 @@ class GraphTransform(Transform):
                              dtype=torch.long).to(dev)
         applied = torch.tensor([p is not None for p in params], dtype=torch.bool).to(dev)
         return self.apply_graphs(batch, seeds, applied)
+
+    def apply_seeds(self, batch: Any, seeds: np.ndarray, chosen: np.ndarray) -> Any:
+        if not _pyg.is_batch(batch) or type(self).apply_graphs is GraphTransform.apply_graphs:
+            return super().apply_seeds(batch, seeds, chosen)
+        dev = _pyg.device_of(batch)
+        applied = torch.from_numpy(chosen)
+        return self.apply_graphs(batch, torch.from_numpy(seeds).to(dev), applied.to(dev))
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
         """The Batch with graph ``g`` as :meth:`apply` gives it alone with seed ``seeds[g]``

@@ -55,15 +55,10 @@ class EdgeDropout(GraphTransform):
         return take(data, out.to(ei.device), eid.to(ei.device))
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
-        ei = _pyg.edge_index_of(batch)
-        k = _pyg.num_graphs(batch)
-        edge_graph = _pyg.batch_vector(batch).index_select(0, ei[0])
-        keep = F.edge_keep_items(ei, _pyg.ptr_of(batch), edge_graph, self.p, seeds, applied,
-                                 undirected=self.undirected)
-        eid = keep.nonzero().view(-1)
-        counts = torch.zeros(k, dtype=torch.long, device=ei.device).index_add_(
-            0, edge_graph, keep.long())
-        return take(batch, ei.index_select(1, eid), eid, edge_counts=counts)
+        out, eid, counts = F.dropout_edge_items(
+            _pyg.edge_index_of(batch), _pyg.batch_vector(batch), _pyg.ptr_of(batch), self.p,
+            seeds, applied, undirected=self.undirected)
+        return take(batch, out, eid, edge_counts=counts)
 
 
 class NodeDropout(GraphTransform):

@@ -24,6 +24,7 @@ from augkit.plugins.graph._backend import BACKENDS, numba_disabled
 from augkit.plugins.graph.functional.dropout import (
     batch_mismatch,
     dropout_edge,
+    dropout_edge_items,
     dropout_node,
     edge_keep_items,
     edge_keep_mask,
@@ -66,6 +67,7 @@ __all__ = [
     "csr",
     "double_edge_swap",
     "dropout_edge",
+    "dropout_edge_items",
     "dropout_node",
     "edge_keep_items",
     "edge_keep_mask",

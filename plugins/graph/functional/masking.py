@@ -388,6 +388,10 @@ def mask_feature_items(
     dev = x2.device
     k = int(num_groups)
     gid = group.to(dev)
+    if use_numba("auto", x2, gid, seeds, applied) and x2.dtype in _STATS_DTYPES \
+            and not x2.requires_grad:
+        result = _mask_items_numba(x2, p, seeds, applied, gid, k, mode, fill)
+        return result.view(-1) if flat else result
     local, start, counts = segments(gid, k)
     salts = item_salts(seeds)
     thresh = threshold24(p)
@@ -425,6 +429,35 @@ def mask_feature_items(
             filler = (_take(mean, gid) + _take(std, gid) * z).to(x2.dtype)
             result = torch.where(full, x2, filler)
     return result.view(-1) if flat else result
+
+
+def _mask_items_numba(x2: torch.Tensor, p: float, seeds: torch.Tensor, applied: torch.Tensor,
+                      gid: torch.Tensor, k: int, mode: str, fill: str) -> torch.Tensor:
+    """:func:`mask_feature_items` on the CPU in one kernel call (draws, mask and select; the
+    statistics and the normal fill in the kernels the graph alone runs): the many small
+    graphs of a Batch make the torch path's dozen tensor ops cost more than the work."""
+    n, f = x2.shape
+    xs = x2.numpy()
+    g = gid.contiguous().numpy()
+    if fill == "zero":
+        fvals = np.zeros((k, f), xs.dtype)
+    else:
+        mean, std = _group_stats(x2, gid, k)
+        fv = mean.to(x2.dtype) if x2.is_floating_point() else mean.round().to(x2.dtype)
+        fvals = fv.numpy()
+    out = np.empty((n, f), xs.dtype)
+    keep = np.empty((n, f), np.bool_)
+    salts = item_salts(seeds).numpy().view(np.uint64)
+    if not _kernels.mask_items(xs, g, salts, applied.contiguous().numpy(), threshold24(p),
+                               MASK_MODES.index(mode), fvals, out, keep):
+        raise ValueError(f"group holds ids outside 0..{k - 1}; allowed: one id in "
+                         f"[0, num_groups={k}) per row")
+    if fill == "normal" and x2.is_floating_point():
+        local = segments(gid, k)[0]
+        nsalts = item_salts(seeds + NORMAL_FILL_SEED_OFFSET).numpy().view(np.uint64)
+        _kernels.normal_fill_items(out, keep, g, local.numpy(), mean.numpy(), std.numpy(),
+                                   nsalts)
+    return torch.from_numpy(out)
 
 
 def _item_stats(x2: torch.Tensor, gid: torch.Tensor, k: int, start: torch.Tensor,

@@ -148,3 +148,95 @@ def dropout_node(ptr, src, dst, salt, thresh, min_nodes):
             nid[new_id[i]] = i
     out, idx = induced_edges(src, dst, new_id)
     return out, nid, idx, counts
+
+
+@njit(cache=True, nogil=True)
+def dropout_edge_items(src, dst, batch, ptr, salts, applied, thresh, undirected, sym_salt):
+    """The edge dropout of every graph of a Batch, each with its own salt and keys local to
+    it, in one call: what ``functional.edge_keep_items`` computes, then the compaction.
+    ``undirected``: 0 keys by position in the graph, 1 by pair, 2 by pair where the graph's
+    own edges pass :func:`symmetric_sums_equal`. Returns the kept edges, their positions and
+    the kept edges per graph."""
+    e = src.shape[0]
+    k = ptr.shape[0] - 1
+    graph = np.empty(e, np.int64)
+    start = np.zeros(k, np.int64)
+    for i in range(e):
+        g = batch[src[i]]
+        graph[i] = g
+        start[g] += 1
+    total = 0
+    for g in range(k):  # the first edge of each graph (edges stored graph by graph)
+        c = start[g]
+        start[g] = total
+        total += c
+    pairs = np.empty(k, np.bool_)
+    if undirected == 2:
+        a = np.zeros(k, np.uint64)
+        b = np.zeros(k, np.uint64)
+        for i in range(e):
+            g = graph[i]
+            u = np.uint64(src[i] - ptr[g])
+            v = np.uint64(dst[i] - ptr[g])
+            a[g] += np.uint64(bits24(u * GOLDEN ^ v, sym_salt)) * (v + 1)
+            b[g] += np.uint64(bits24(v * GOLDEN ^ u, sym_salt)) * (u + 1)
+        for g in range(k):
+            pairs[g] = a[g] == b[g]
+    else:
+        pairs[:] = undirected == 1
+    keep = np.empty(e, np.bool_)
+    counts = np.zeros(k, np.int64)
+    kept = 0
+    for i in range(e):
+        g = graph[i]
+        if pairs[g]:
+            base = ptr[g]
+            n = ptr[g + 1] - base
+            u = src[i] - base
+            v = dst[i] - base
+            key = u * n + v if u <= v else v * n + u
+        else:
+            key = i - start[g]
+        kk = (not applied[g]) or bits24(key, salts[g]) >= thresh
+        keep[i] = kk
+        counts[g] += kk
+        kept += kk
+    out = np.empty((2, kept), np.int64)
+    idx = np.empty(kept, np.int64)
+    compact_edges(src, dst, keep, np.empty(0, np.int64), out, idx, 0)
+    return out, idx, counts
+
+
+@njit(cache=True, nogil=True)
+def node_keep_items(ptr, salts, applied, thresh, min_nodes, new_id, counts):
+    """:func:`node_keep` on every graph of ``ptr`` with its own salt and its local node
+    indices as keys (``functional.node_keep_items``); graphs not ``applied`` keep every
+    node and need none. Returns the kept nodes."""
+    for g in range(ptr.shape[0] - 1):
+        a = ptr[g]
+        b = ptr[g + 1]
+        salt = salts[g]
+        c = 0
+        for i in range(a, b):
+            k = (not applied[g]) or bits24(i - a, salt) >= thresh
+            new_id[i] = k
+            c += k
+        need = min(min_nodes, b - a) if applied[g] else 0
+        if c < need:
+            # The `need` largest draws, ties by index (as node_keep and torch's stable sort).
+            h = np.empty(b - a, np.int64)
+            for i in range(a, b):
+                h[i - a] = -bits24(i - a, salt)
+            order = np.argsort(h, kind="mergesort")
+            for r in range(need):
+                new_id[a + order[r]] = 1
+            c = need
+        counts[g] = c
+    j = 0
+    for i in range(new_id.shape[0]):
+        if new_id[i]:
+            new_id[i] = j
+            j += 1
+        else:
+            new_id[i] = -1
+    return j

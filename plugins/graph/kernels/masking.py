@@ -152,3 +152,45 @@ def normal_fill_items(out, keep, gid, local, mean, std, salts):
                 u2 = bits24(key + 1, salt) * (1.0 / 16777216.0)
                 z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
                 out[i, j] = mean[g, j] + std[g, j] * z
+
+
+@njit(cache=True, nogil=True)
+def mask_items(x, gid, salts, applied, thresh, mode, fill, out, keep):
+    """The draws and the select of ``functional.mask_feature_items`` in one call: group
+    ``g`` (the rows of one graph, stored group by group) draws with ``salts[g]`` and keys
+    local to it; ``mode`` 0 per (group, column), 1 per row, 2 per entry. ``out`` gets ``x``
+    where kept, else the group's ``fill`` row; ``keep`` the mask (true in groups not
+    ``applied``). False (nothing written) at a group id outside 0..len(salts)-1."""
+    n, f = x.shape
+    k = salts.shape[0]
+    start = np.zeros(k, np.int64)
+    for i in range(n):
+        g = gid[i]
+        if g < 0 or g >= k:
+            return False
+        start[g] += 1
+    total = 0
+    for g in range(k):  # the first row of each group
+        c = start[g]
+        start[g] = total
+        total += c
+    cols = np.empty((k if mode == 0 else 0, f), np.bool_)
+    for g in range(cols.shape[0]):
+        for c in range(f):
+            cols[g, c] = (not applied[g]) or bits24(c, salts[g]) >= thresh
+    for i in range(n):
+        g = gid[i]
+        local = i - start[g]
+        row = (not applied[g]) or bits24(local, salts[g]) >= thresh if mode == 1 else True
+        for c in range(f):
+            if mode == 0:
+                kk = cols[g, c]
+            elif mode == 1:
+                kk = row
+            else:
+                kk = (not applied[g]) or bits24(local * f + c, salts[g]) >= thresh
+            keep[i, c] = kk
+            v = x[i, c]  # both loaded before the choice: a select (see mask_elements)
+            fv = fill[g, c]
+            out[i, c] = v if kk else fv
+    return True

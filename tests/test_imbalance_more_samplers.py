@@ -164,8 +164,18 @@ def test_equal_to_imbalanced_learn(name, data):
     kw = {**extra, **data.draw(parameters(name, y))}
     seed = data.draw(st.integers(0, 2**32 - 1))
     X0, y0 = _copy(X), y.copy()
-    mine, my_err = _run(lambda: augkit.make(name, random_state=seed, **kw).fit_resample(X, y))
+    # Numbers may come in as torch tensors: they must come back as tensors of their dtype.
+    as_torch = (isinstance(X, np.ndarray) and X.dtype != object and data.draw(st.booleans()))
+    X_in, y_in = (torch.from_numpy(X), torch.from_numpy(y)) if as_torch else (X, y)
+    mine, my_err = _run(lambda: augkit.make(name, random_state=seed, **kw).fit_resample(X_in,
+                                                                                        y_in))
     theirs, their_err = _run(lambda: imb_class(random_state=seed, **kw).fit_resample(X, y))
+    if as_torch and my_err is None:
+        assert isinstance(mine[0], torch.Tensor) and mine[0].dtype == X_in.dtype
+        assert isinstance(mine[1], torch.Tensor) and mine[1].dtype == y_in.dtype
+        mine = (mine[0].numpy(), mine[1].numpy())
+        # torch keeps its dtype: a smoothed bootstrap's float64 rows come back as X's dtype.
+        theirs = (theirs[0].astype(X.dtype), theirs[1]) if their_err is None else theirs
     # Some data are refused (a class too small for k, no cluster dense enough): by both.
     assert (my_err is None) == (their_err is None), (my_err, their_err)
     event("refused by both" if my_err is not None else "resampled")

@@ -148,13 +148,19 @@ class SMOTENC(_Checked, _ImbSMOTENC):
                          sampling_strategy=sampling_strategy, random_state=random_state,
                          k_neighbors=k_neighbors)
 
-    def _validate_column_types(self, X: Any) -> None:
-        super()._validate_column_types(X)
-        from sklearn.utils import _safe_indexing
+    def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+        try:
+            return super()._fit_resample(X, y)
+        except ValueError as exc:
+            # Only on the failure path (imbalanced-learn converts the continuous columns once):
+            # say where the NaN or infinity is, as augkit's other samplers do.
+            if "NaN" not in str(exc) and "infinity" not in str(exc):
+                raise
+            from sklearn.utils import _safe_indexing
 
-        if self.continuous_features_.size and self.categorical_features_.size:
             self._check_finite(_safe_indexing(X, self.continuous_features_, axis=1),
                                "the continuous columns of X")
+            raise
 
 
 class SMOTEN(_Checked, _ImbSMOTEN):

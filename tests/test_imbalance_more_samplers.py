@@ -486,3 +486,20 @@ def test_policy_errors_name_the_path():
         augkit.load_policy("dataset:\n  - borderline_smote: {kind: borderline-3}\n")
     with pytest.raises(PolicyError, match="dataset-level"):
         augkit.load_policy("sample:\n  - smotenc: {}\n")
+
+
+@pytest.mark.parametrize("est", _estimators(), ids=repr)
+def test_sklearn_estimator_checks(est):
+    # scikit-learn's own checks: augkit's class fails none that imbalanced-learn's passes.
+    from sklearn.utils.estimator_checks import check_estimator
+
+    def failed(estimator):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results = check_estimator(estimator, on_fail=None)
+        return {r["check_name"]: str(r["exception"])[:200] for r in results
+                if r["status"] == "failed"}
+
+    mine = failed(est)
+    theirs = failed(_twin(est)) if mine else {}
+    assert mine.keys() <= theirs.keys(), {k: v for k, v in mine.items() if k not in theirs}

@@ -61,12 +61,15 @@ class _Checked(_AugkitChecks):
         self._check_classes(y)
         return X, y, binarize_y
 
-    def _check_finite(self, X: Any, what: str) -> None:
-        """No NaN or infinity in X (the columns the algorithm computes with), as augkit says."""
+    def _check_finite(self, X: Any, what: str, numbers_only: bool = True) -> None:
+        """No NaN or infinity in X (the columns the algorithm computes with), as augkit says;
+        X not all numbers: augkit's error, or none with ``numbers_only=False``."""
         try:
             values = check_array(X, accept_sparse=["csr", "csc"], dtype="numeric",
                                  ensure_all_finite=False)
         except ValueError as exc:
+            if not numbers_only:
+                return
             raise InputError(f"{self._augkit_name}: {what} are not all numbers ({exc}); "
                              "allowed: numbers") from exc
         data = values.data if hasattr(values, "tocsr") else values
@@ -122,9 +125,14 @@ class RandomOverSampler(_AugkitChecks, _ImbRandomOverSampler):
         return X, y, binarize_y
 
     def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
-        if self.shrinkage is not None:
-            _Checked._check_finite(self, X, "X (a smoothed bootstrap computes with it)")
-        return super()._fit_resample(X, y)
+        try:
+            return super()._fit_resample(X, y)
+        except ValueError:
+            # Only on the failure path: say where a NaN or infinity is; strings keep
+            # imbalanced-learn's own message (a smoothed bootstrap needs numbers).
+            if self.shrinkage is not None:
+                _Checked._check_finite(self, X, "X", numbers_only=False)
+            raise
 
 
 class SMOTENC(_Checked, _ImbSMOTENC):

@@ -27,9 +27,6 @@ SWAPPED = ("RandomOverSampler", "SMOTENC", "SMOTEN", "BorderlineSMOTE", "SVMSMOT
 # a ValueError, naming what is wrong and what is allowed): expected to fail, strictly.
 _OWN_MESSAGE = "augkit's own ValueError message: "
 DIFFERENCES = {
-    "test_random_over_sampling_heterogeneous_data_smoothed_bootstrap":
-        _OWN_MESSAGE + "X 'are not all numbers ... allowed: numbers' for a smoothed bootstrap "
-        "of strings",
     "test_smotenc_check_target_type":
         _OWN_MESSAGE + "augkit checks that X and y have one length first, and the test's "
         "multilabel y has fewer rows than X",

@@ -7,8 +7,9 @@ works wherever imbalanced-learn's does (``imblearn.pipeline.Pipeline``, ``clone`
 estimator checks). What augkit adds is checked in ``fit_resample``: X and y of one length, at
 least two classes, no NaN or infinity where the algorithm computes with X (every column for
 the numeric samplers, the continuous columns for SMOTENC, X for a smoothed bootstrap), and
-every over-sampled class large enough for ``k_neighbors`` (the error names the class, its
-count and k; ``"auto"`` lowers k to what the smallest class allows, with a warning).
+where imbalanced-learn's k-NN refuses a class too small for ``k_neighbors`` the error names
+the class, its count and k (``"auto"`` lowers k to what the smallest class allows, with a
+warning).
 
 The transforms (``random_oversample``, ``smotenc``, ``smoten``, ``borderline_smote``,
 ``svm_smote``, ``kmeans_smote``) are dataset-level augkit transforms over ``(X, y)`` as
@@ -33,7 +34,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _num_samples
 
-from augkit.errors import InputError
+from augkit.errors import InputError, ResamplingError
 from augkit.params import AnyOf, Choice, Custom, Integer, Mapping, Nullable, Number, Param, Text
 
 from .samplers import _AugkitChecks, _OverSampler
@@ -82,7 +83,7 @@ class _Checked(_AugkitChecks):
         # imbalanced-learn builds its k-NN from self.k_neighbors: give it the resolved k
         # (k_neighbors="auto" -> an integer) for that call only.
         given = self.k_neighbors
-        self.k_neighbors = self.k_neighbors_
+        self.k_neighbors = getattr(self, "k_neighbors_", given)
         try:
             super()._validate_estimator()
         finally:
@@ -97,8 +98,18 @@ class _Checked(_AugkitChecks):
                              f"allowed: m_neighbors <= {n - 1}")
 
     def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
-        self.k_neighbors_ = self._resolve_neighbours(y)
-        return super()._fit_resample(X, y)
+        k = self.k_neighbors
+        self.k_neighbors_ = self._resolve_neighbours(y) if isinstance(k, str) else k
+        try:
+            return super()._fit_resample(X, y)
+        except ValueError:
+            # Only where imbalanced-learn's k-NN refused a class (borderline and SVM SMOTE
+            # never fit a class without samples near the border, so a small one can pass):
+            # name the class, its count and k, or the rows too few for m_neighbors.
+            self._resolve_neighbours(y)
+            if hasattr(self, "m_neighbors"):
+                self._check_m_neighbors(X)
+            raise
 
 
 class RandomOverSampler(_AugkitChecks, _ImbRandomOverSampler):
@@ -204,10 +215,6 @@ class BorderlineSMOTE(_Checked, _ImbBorderlineSMOTE):
         super().__init__(sampling_strategy=sampling_strategy, random_state=random_state,
                          k_neighbors=k_neighbors, m_neighbors=m_neighbors, kind=kind)
 
-    def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
-        self._check_m_neighbors(X)
-        return super()._fit_resample(X, y)
-
 
 class SVMSMOTE(_Checked, _ImbSVMSMOTE):
     """imbalanced-learn's SVMSMOTE with augkit's checks, and ``k_neighbors="auto"``: SMOTE
@@ -223,10 +230,6 @@ class SVMSMOTE(_Checked, _ImbSVMSMOTE):
         super().__init__(sampling_strategy=sampling_strategy, random_state=random_state,
                          k_neighbors=k_neighbors, m_neighbors=m_neighbors,
                          svm_estimator=svm_estimator, out_step=out_step)
-
-    def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
-        self._check_m_neighbors(X)
-        return super()._fit_resample(X, y)
 
 
 class KMeansSMOTE(_Checked, _ImbKMeansSMOTE):
@@ -248,6 +251,16 @@ class KMeansSMOTE(_Checked, _ImbKMeansSMOTE):
                          kmeans_estimator=kmeans_estimator,
                          cluster_balance_threshold=cluster_balance_threshold,
                          density_exponent=density_exponent)
+
+    def _fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
+        try:
+            return super()._fit_resample(X, y)
+        except RuntimeError as exc:  # no cluster with enough samples of a class
+            try:
+                self._resolve_neighbours(y)  # a class too small for k in any cluster
+            except InputError as small:
+                raise ResamplingError(str(small)) from exc
+            raise ResamplingError(f"{self._augkit_name}: {exc}") from exc
 
 
 # ---- parameter specs -----------------------------------------------------------------------

@@ -34,6 +34,7 @@ _LAZY = {
     "InputError": "augkit.errors",
     "ParamError": "augkit.errors",
     "RegistryError": "augkit.errors",
+    "ResamplingError": "augkit.errors",
     "balance": "augkit._balance",
     "release_buffers": "augkit._memory",
 }

@@ -15,6 +15,12 @@ class InputError(AugkitError, ValueError):
     """The data handed to a transform is not of a kind or shape it accepts."""
 
 
+class ResamplingError(InputError, RuntimeError):
+    """The data are valid but the algorithm cannot resample them (e.g. ADASYN when no minority
+    sample has a neighbour of another class); also a ``RuntimeError``, as imbalanced-learn
+    raises there, so code that catches either keeps working."""
+
+
 class ParamError(AugkitError, ValueError):
     """A transform parameter is out of range, of the wrong type, unknown or missing.
 

@@ -330,6 +330,18 @@ def test_adasyn_isolated_class_is_named():
     y = np.repeat([0, 1], [30, 8])
     with pytest.raises(InputError, match="class 1"):
         augkit.make("adasyn").fit_resample(X, y)
+    # imbalanced-learn raises RuntimeError here: code that catches it to fall back still works.
+    with pytest.raises(RuntimeError, match="class 1"):
+        ADASYN().fit_resample(X, y)
+    with pytest.raises(RuntimeError):
+        augkit.make("adasyn").fit_resample(X, y)
+
+
+def test_smote_names_smotenc_for_a_categorical_column():
+    X = np.array([["a", 1.0], ["b", 2.0]] * 10, dtype=object)
+    y = np.repeat([0, 1], [14, 6])
+    with pytest.raises(InputError, match="smotenc"):
+        augkit.make("smote").fit_resample(X, y)
 
 
 # ---- imbalanced-learn compatibility ---------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Imbalance suite: smote / adasyn through augkit against imbalanced-learn called directly
-(the overhead of augkit's checks and dispatch), graph_smote against a dense-adjacency
+"""Imbalance suite: smote / adasyn and the samplers after them (random_oversample, smotenc,
+smoten, borderline_smote, svm_smote, kmeans_smote, smote_enn, smote_tomek) through augkit
+against imbalanced-learn called directly with the same parameters (the overhead of augkit's
+checks and dispatch), graph_smote against a dense-adjacency
 GraphSMOTE-style baseline (as in the original code: an N x N adjacency, the synthetic node's
 row copied from its source row, nearest neighbour from a dense distance matrix), and
 graph_smote's own size sweep (its log-log slope should be about 1). On CUDA only: smote /
@@ -59,6 +61,96 @@ def _oversampler_cases(quick: bool) -> Iterable[Case]:
             # Long calls whose shared k-NN time is bimodal: a median of few rounds swings
             # on either side of the goal for a wrapper whose own overhead is small.
             min_rounds=15,
+        )
+
+
+def _binary_table(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n rows, d features, two classes 95 % / 5 %."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.05).astype(np.int64)
+    X = rng.standard_normal((n, d)) + 0.5 * y[:, None]
+    return X, y
+
+
+def _mixed_table(n: int, d: int, n_cat: int) -> tuple[np.ndarray, np.ndarray]:
+    """The binary table as an object array whose first n_cat columns are categories 0..4."""
+    X, y = _binary_table(n, d)
+    rng = np.random.default_rng(1)
+    X = X.astype(object)
+    for j in range(n_cat):
+        X[:, j] = rng.integers(0, 5, n)
+    return X, y
+
+
+def _categorical_table(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """The binary table's labels with d categorical columns (5 categories each)."""
+    _, y = _binary_table(n, 1)
+    rng = np.random.default_rng(1)
+    return (rng.integers(0, 5, (n, d)) + y[:, None]) % 5, y
+
+
+# name, imbalanced-learn module and class, parameters, table, (n, d) full and quick, note.
+# Sizes below 1e5 x 32 are where imbalanced-learn's own call takes a few seconds: SVMSMOTE
+# fits an SVC on every row, SMOTEN and the cleaning steps (ENN, Tomek links) build k-NN
+# graphs over all rows.
+_MORE_SAMPLERS = (
+    ("random_oversample", "over_sampling", "RandomOverSampler", {}, _binary_table,
+     (100_000, 32), "plain copies"),
+    ("random_oversample", "over_sampling", "RandomOverSampler", {"shrinkage": 0.5},
+     _binary_table, (100_000, 32), "shrinkage=0.5 (smoothed bootstrap)"),
+    ("smotenc", "over_sampling", "SMOTENC", {"categorical_features": [0, 1, 2, 3]},
+     lambda n, d: _mixed_table(n, d, 4), (100_000, 32),
+     "4 of 32 columns categorical (object array), k_neighbors=5"),
+    ("smoten", "over_sampling", "SMOTEN", {}, _categorical_table, (50_000, 8),
+     "8 categorical columns, 5 categories each, k_neighbors=5"),
+    ("borderline_smote", "over_sampling", "BorderlineSMOTE", {}, _binary_table,
+     (100_000, 32), "borderline-1, k_neighbors=5, m_neighbors=10"),
+    ("svm_smote", "over_sampling", "SVMSMOTE", {}, _binary_table, (30_000, 32),
+     "SVC(gamma='scale'), k_neighbors=5, m_neighbors=10"),
+    ("kmeans_smote", "over_sampling", "KMeansSMOTE", {"cluster_balance_threshold": 0.0},
+     _binary_table, (100_000, 32),
+     "MiniBatchKMeans(8), k_neighbors=2, cluster_balance_threshold=0 (auto finds no cluster "
+     "dense enough in this table)"),
+    ("smote_enn", "combine", "SMOTEENN", {}, _binary_table, (20_000, 32),
+     "SMOTE(k=5) then ENN(3) on every class"),
+    ("smote_tomek", "combine", "SMOTETomek", {}, _binary_table, (20_000, 32),
+     "SMOTE(k=5) then Tomek links on every class"),
+)
+
+
+def _more_sampler_cases(quick: bool) -> Iterable[Case]:
+    for name, module, imb_name, params, table, full, note in _MORE_SAMPLERS:
+        n, d = (2_000, 8) if quick else full
+
+        def setup(name: str = name, params: dict = params, table: Any = table,
+                  n: int = n, d: int = d) -> Any:
+            import augkit
+
+            X, y = table(n, d)
+            return augkit.make(name, random_state=0, **params), X, y
+
+        def run(state: Any) -> Any:
+            t, X, y = state
+            return t.fit_resample(X, y)
+
+        def anchor(state: Any, module: str = module, imb_name: str = imb_name,
+                   params: dict = params) -> Any:
+            import importlib
+
+            _, X, y = state
+            cls = getattr(importlib.import_module(f"imblearn.{module}"), imb_name)
+            return cls(random_state=0, **params).fit_resample(X, y)
+
+        variant = "/shrinkage" if "shrinkage" in params else ""
+        yield Case(
+            suite=SUITE, name=f"{name}{variant}/{n}x{d}", transforms=(name,), size=n,
+            size_unit="rows", items=n, unit="rows/s", setup=setup, run=run,
+            anchors=[Anchor(f"imbalanced-learn {imb_name}.fit_resample", anchor,
+                            requires=("imblearn",), note="same result bit for bit",
+                            goal_ratio=0.95)],
+            requires=("imblearn", "sklearn"),
+            note=f"{note}; 2 classes 95/5 %",
+            goal=">= 0.95x imbalanced-learn (the same result, no slower)",
         )
 
 
@@ -195,4 +287,5 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
         yield from _cuda_oversampler_cases(quick)
         return
     yield from _oversampler_cases(quick)
+    yield from _more_sampler_cases(quick)
     yield from _graph_cases(quick)

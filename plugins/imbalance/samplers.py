@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _num_samples
 from sklearn_compat.utils.validation import validate_data
 
-from augkit.errors import AugkitError, InputError, ParamError
+from augkit.errors import AugkitError, InputError, ParamError, ResamplingError
 from augkit.params import Integer, Nullable, Param
 from augkit.random import draw_seed
 from augkit.transform import Transform
@@ -53,9 +53,16 @@ class _AugkitChecks:
         self._check_rows(X, y)
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         # Finiteness is checked here, not by sklearn, so the error is augkit's and says where.
-        X, y = validate_data(self, X=X, y=y, reset=True,
-                             accept_sparse=accept_sparse or ["csr", "csc"],
-                             ensure_all_finite=False)
+        try:
+            X, y = validate_data(self, X=X, y=y, reset=True,
+                                 accept_sparse=accept_sparse or ["csr", "csc"],
+                                 ensure_all_finite=False)
+        except ValueError as exc:
+            if "convert" not in str(exc):
+                raise
+            raise InputError(f"{self._augkit_name}: X is not all numbers ({exc}); allowed: "
+                             "numbers; for categorical columns use smotenc (mixed) or smoten "
+                             "(all categorical)") from exc
         values = X.data if hasattr(X, "tocsr") else X
         self._check_not_bool(values.dtype == np.bool_)
         if np.issubdtype(values.dtype, np.inexact) and not np.isfinite(values).all():
@@ -95,6 +102,8 @@ class _AugkitChecks:
                           "finite numbers (impute missing values first)")
 
     def _check_classes(self, y: np.ndarray) -> None:
+        if y.dtype.kind in "iu" and y.size and y.min() != y.max():
+            return  # two classes at least, without np.unique's sort
         classes = np.unique(y)
         if classes.size < 2:
             only = _label(classes[0]) if classes.size else None
@@ -174,7 +183,7 @@ class ADASYN(_AugkitChecks, _ImbADASYN):
         try:
             return super()._fit_resample(X, y)
         except RuntimeError as exc:  # no minority sample has a neighbour of another class
-            raise InputError(self._isolated_message(X, y)) from exc
+            raise ResamplingError(self._isolated_message(X, y)) from exc
 
     def _isolated_message(self, X: Any, y: np.ndarray) -> str:
         # Only on the failure path: find the class whose neighbourhoods hold no other class.
@@ -233,17 +242,19 @@ class _OverSampler(Transform):
     levels = ("dataset",)
     counter_draws = True
     sampler_class: ClassVar[type]
-    neighbours_key: ClassVar[str]
+    neighbours_key: ClassVar[str] = ""
+    # Only smote and adasyn have a torch path for tensors off the CPU.
+    torch_path: ClassVar[bool] = True
 
     def sampler(self, random_state: int | None = None) -> Any:
         """The configured imbalanced-learn compatible sampler (``random_state`` defaults to
         the transform's own)."""
         seed = self.random_state if random_state is None else random_state
-        return self.sampler_class(
-            sampling_strategy=self.sampling_strategy,
-            random_state=seed,
-            **{self.neighbours_key: getattr(self, self.neighbours_key)},
-        )
+        return self.sampler_class(**self.sampler_params(seed))
+
+    def sampler_params(self, seed: Any) -> dict[str, Any]:
+        """The sampler's keyword arguments: the transform's parameters, ``random_state`` set."""
+        return {**{k: self._params[k] for k in type(self).params}, "random_state": seed}
 
     def check_input(self, data: Any) -> None:
         if not isinstance(data, tuple | list) or len(data) != 2:
@@ -262,7 +273,7 @@ class _OverSampler(Transform):
         X, y = data
         sampler = self.sampler(params["random_state"])
         try:
-            if _on_device(X):
+            if self.torch_path and _on_device(X):
                 from .torch_resample import fits_torch_path, resample_torch
 
                 if fits_torch_path(X, y, getattr(self, self.neighbours_key)):
@@ -286,7 +297,24 @@ class _OverSampler(Transform):
         if callable(strategy) and not isinstance(strategy, str | dict):
             raise ParamError(f"{self.label()}: a callable sampling_strategy has no YAML form; "
                              "allowed in a policy: a float, a string or a mapping")
+        for key, value in self._params.items():
+            if not _yaml_able(value):
+                raise ParamError(f"{self.label()}: {key} got an object "
+                                 f"({type(value).__name__}), which has no YAML form; allowed "
+                                 f"in a policy: {self.declared_params()[key].spec.allowed()}",
+                                 param=key, value=value)
         return super().to_dict(include_state=include_state)
+
+
+def _yaml_able(value: Any) -> bool:
+    """A value YAML holds: None, a bool, number or string, or lists and mappings of them."""
+    if value is None or isinstance(value, bool | int | float | str | np.integer | np.floating):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_yaml_able(v) for v in value)
+    if isinstance(value, dict):
+        return all(_yaml_able(k) and _yaml_able(v) for k, v in value.items())
+    return False
 
 
 class SMOTETransform(_OverSampler):

@@ -53,7 +53,7 @@ SAMPLING_STRATEGY = Custom(
 )
 
 
-def neighbours_param(doc: str) -> Param:
-    return Param(AnyOf(Integer(1), Choice("auto")), 5, doc)
+def neighbours_param(doc: str, default: int = 5) -> Param:
+    return Param(AnyOf(Integer(1), Choice("auto")), default, doc)
 
 

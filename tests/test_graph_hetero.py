@@ -1,0 +1,295 @@
+"""The graph transforms on PyG HeteroData and Batches of it: per-type parameters, per-type
+seeds, invariants on generated graphs, agreement with the homogeneous transform on a graph
+of one node type and one edge type, the drop rate per type, and the batch stage."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch_geometric.transforms as T
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.stats import binomtest
+from torch_geometric.data import Batch, Data, HeteroData
+
+import augkit
+from augkit.errors import InputError, ParamError
+from augkit.plugins.graph import hetero
+from augkit.random import derive_seed
+
+from .hetero_strategies import (
+    assert_aligned_hetero,
+    assert_same_hetero,
+    assert_unchanged,
+    assert_valid_hetero,
+    hetero_batches,
+    hetero_graphs,
+    pairs_mirrored,
+    reverse_relations,
+    snapshot,
+)
+
+ALPHA = 1e-3  # fixed seeds: a failure means the rate is wrong, not bad luck
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _toy() -> HeteroData:
+    """Two node types, a relation with its T.ToUndirected reverse, a symmetric same-type one
+    and a directed one."""
+    g = torch.Generator().manual_seed(0)
+    data = HeteroData()
+    data["user"].x = torch.randn(40, 3, generator=g)
+    data["item"].x = torch.randn(30, 2, generator=g)
+    data["user", "buys", "item"].edge_index = torch.stack(
+        [torch.randint(0, 40, (200,), generator=g), torch.randint(0, 30, (200,), generator=g)])
+    data["user", "buys", "item"].edge_attr = torch.randn(200, 4, generator=g)
+    data["user", "knows", "user"].edge_index = torch.randint(0, 40, (2, 150), generator=g)
+    data["item", "near", "item"].edge_index = torch.randint(0, 30, (2, 80), generator=g)
+    data = T.ToUndirected()(data)  # adds rev_buys, symmetrises knows and near
+    data["item", "to", "user"].edge_index = torch.stack(
+        [torch.randint(0, 30, (60,), generator=g), torch.randint(0, 40, (60,), generator=g)])
+    return data
+
+
+# ---- per-type parameters ------------------------------------------------------------------
+
+
+def test_per_type_p_forms_and_their_yaml_round_trip():
+    t = augkit.make("edge_dropout", p={("user", "buys", "item"): 0.5, "item__near__item": 0,
+                                       "*": 0.1})
+    assert t.p == {"user__buys__item": 0.5, "item__near__item": 0.0, "*": 0.1}
+    back = augkit.make("edge_dropout", **yaml.safe_load(yaml.safe_dump(t.to_dict()))[
+        "edge_dropout"])
+    assert back == t
+
+
+@pytest.mark.parametrize("name, p", [
+    ("edge_dropout", {"user": 0.5}),  # a node type where edge types are named
+    ("edge_dropout", {("user", "buys"): 0.5}),
+    ("edge_dropout", {"a__b": 0.5}),
+    ("edge_dropout", {"user__buys__item": 1.5}),
+    ("edge_dropout", {("user", "buys", "item"): 0.5, "user__buys__item": 0.2}),
+    ("edge_dropout", {}),
+])
+def test_bad_per_type_values_are_param_errors(name, p):
+    with pytest.raises(ParamError, match=r"allowed: .*mapping"):
+        augkit.make(name, p=p)
+
+
+def test_per_type_p_on_a_homogeneous_graph_is_an_input_error():
+    data = Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2)
+    with pytest.raises(InputError, match="per-type mapping, which applies to HeteroData"):
+        augkit.make("edge_dropout", p={"a__r__a": 0.5})(data, generator=0)
+
+
+def test_a_type_the_graph_lacks_is_an_input_error():
+    with pytest.raises(InputError, match="'user__likes__item', which the graph does not have"):
+        augkit.make("edge_dropout", p={"user__likes__item": 0.5})(_toy(), generator=0)
+
+
+def test_transforms_without_hetero_support_name_what_is_allowed():
+    for name in ("edge_rewiring", "subgraph_sampling"):
+        with pytest.raises(InputError, match=f"{name}: got HeteroData.*allowed: a "
+                                             "torch_geometric Data or Batch"):
+            augkit.make(name)(_toy(), generator=0)
+
+
+def test_non_graph_input_keeps_its_message():
+    with pytest.raises(InputError, match="networkx graphs convert"):
+        augkit.make("edge_dropout")(torch.zeros(3), generator=0)
+
+
+def test_bad_hetero_input_names_the_type():
+    data = _toy()
+    data["user", "buys", "item"].edge_index = data["user", "buys", "item"].edge_index.clone()
+    data["user", "buys", "item"].edge_index[1, 0] = 30
+    with pytest.raises(InputError, match="'user__buys__item' holds destination id 30"):
+        augkit.make("edge_dropout")(data, generator=0)
+    data = _toy()
+    data["item"].pos = torch.zeros(5, 2)
+    with pytest.raises(InputError, match="pos of node type 'item' has 5 rows"):
+        augkit.make("edge_dropout")(data, generator=0)
+
+
+def test_type_seeds_do_not_depend_on_the_other_types():
+    data = _toy()
+    t = augkit.make("edge_dropout", p=0.5, undirected=False)
+    out = t(data, generator=3)
+    smaller = HeteroData()
+    for nt in data.node_types:
+        smaller[nt].x = data[nt].x
+    smaller["item", "to", "user"].edge_index = data["item", "to", "user"].edge_index
+    alone = t(smaller, generator=3)
+    assert torch.equal(alone["item", "to", "user"].edge_index,
+                       out["item", "to", "user"].edge_index)
+
+
+def test_types_draw_independently():
+    """Two relations holding the same edges under different names drop different edges."""
+    data = HeteroData()
+    data["a"].x = torch.randn(50, 1)
+    ei = torch.randint(0, 50, (2, 300), generator=torch.Generator().manual_seed(0))
+    data["a", "r1", "a"].edge_index = ei
+    data["a", "r2", "a"].edge_index = ei
+    out = augkit.make("edge_dropout", p=0.5, undirected=False)(data, generator=1)
+    assert not torch.equal(out["a", "r1", "a"].edge_index, out["a", "r2", "a"].edge_index)
+
+
+# ---- edge_dropout -------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(hetero_graphs(), st.sampled_from([0.0, 0.3, 0.7, 1.0]),
+       st.sampled_from(["auto", True, False]), st.integers(0, 2**31))
+def test_edge_dropout_properties(data, p, undirected, seed):
+    snap = snapshot(data)
+    t = augkit.make("edge_dropout", p=p, undirected=undirected)
+    out = t(data, generator=seed)
+    assert_unchanged(data, snap)
+    assert_valid_hetero(out)
+    assert_aligned_hetero(out, data)
+    for nt in data.node_types:
+        assert torch.equal(out[nt].x, data[nt].x)
+    for et in data.edge_types:
+        ids = out[et].edge_id
+        assert ids.unique().numel() == ids.numel()
+    if undirected != False:  # noqa: E712 (True and "auto" pair what the strategy mirrored)
+        for fwd, rev in reverse_relations(data):
+            assert pairs_mirrored(out[fwd].edge_index, out[rev].edge_index), (fwd, rev)
+        for et in data.edge_types:
+            if et[0] == et[2] and pairs_mirrored(data[et].edge_index, data[et].edge_index):
+                assert pairs_mirrored(out[et].edge_index, out[et].edge_index), et
+    if p == 0.0:
+        assert_same_hetero(out, data)
+    again = t(data, generator=seed)
+    assert_same_hetero(out, again)
+
+
+@SETTINGS
+@given(hetero_graphs(), st.integers(0, 2**31))
+def test_edge_dropout_per_type_rates_and_excluded_types(data, seed):
+    types = data.edge_types
+    kept = types[0]
+    p = {kept: 0.0, "*": 1.0}
+    out = augkit.make("edge_dropout", p=p, undirected=False)(data, generator=seed)
+    for et in types:
+        want = data[et].edge_index.size(1) if et == kept else 0
+        assert out[et].edge_index.size(1) == want, et
+
+
+@pytest.mark.parametrize("undirected", ["auto", True, False])
+@pytest.mark.parametrize("symmetric", [True, False])
+@given(seed=st.integers(0, 2**31), p=st.sampled_from([0.2, 0.5, 0.9]),
+       data=st.data())
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_edge_dropout_one_type_equals_the_homogeneous_transform(undirected, symmetric, seed,
+                                                                p, data):
+    """A HeteroData of one node type and one edge type gets what the equal Data gets under
+    the type's seed (the call's seed derived with the edge type's name)."""
+    n = data.draw(st.integers(0, 30))
+    e = data.draw(st.integers(0, 60)) if n else 0
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, max(n, 1), (2, e), generator=g)
+    if symmetric:
+        ei = torch.cat([ei, ei.flip(0)], 1)
+    attr = torch.randn(ei.size(1), 2, generator=g)
+    h = HeteroData()
+    h["a"].x = torch.randn(n, 3, generator=g)
+    h["a", "r", "a"].edge_index = ei
+    h["a", "r", "a"].edge_attr = attr
+    homo = Data(x=h["a"].x, edge_index=ei, edge_attr=attr)
+    t = augkit.make("edge_dropout", p=p, undirected=undirected)
+    out = t.apply(h, {"seed": seed})
+    want = t.apply(homo, {"seed": hetero.type_seed(seed, "a__r__a")})
+    assert torch.equal(out["a", "r", "a"].edge_index, want.edge_index)
+    assert torch.equal(out["a", "r", "a"].edge_attr, want.edge_attr)
+
+
+def test_edge_dropout_pairs_a_relation_with_its_reverse_in_any_order():
+    data = _toy()
+    rev = data["item", "rev_buys", "user"]
+    perm = torch.randperm(rev.edge_index.size(1), generator=torch.Generator().manual_seed(1))
+    rev.edge_index, rev.edge_attr = rev.edge_index[:, perm], rev.edge_attr[perm]
+    for undirected in ("auto", True):
+        out = augkit.make("edge_dropout", p=0.5, undirected=undirected)(data, generator=7)
+        assert pairs_mirrored(out["user", "buys", "item"].edge_index,
+                              out["item", "rev_buys", "user"].edge_index)
+        assert 0 < out["user", "buys", "item"].edge_index.size(1) < 200
+    out = augkit.make("edge_dropout", p=0.5, undirected=False)(data, generator=7)
+    assert not pairs_mirrored(out["user", "buys", "item"].edge_index,
+                              out["item", "rev_buys", "user"].edge_index)
+
+
+def test_edge_dropout_pair_rates_must_agree():
+    data = _toy()
+    one = {"user__buys__item": 1.0}  # the reverse relation follows the named one
+    out = augkit.make("edge_dropout", p=one)(data, generator=0)
+    assert out["item", "rev_buys", "user"].edge_index.size(1) == 0
+    both = {"user__buys__item": 1.0, "item__rev_buys__user": 0.0}
+    with pytest.raises(InputError, match="dropped together"):
+        augkit.make("edge_dropout", p=both)(data, generator=0)
+    out = augkit.make("edge_dropout", p=both, undirected=False)(data, generator=0)
+    assert out["user", "buys", "item"].edge_index.size(1) == 0
+    assert out["item", "rev_buys", "user"].edge_index.size(1) == 200
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_edge_dropout_rate_per_type(seed):
+    """Each type drops at its own rate (directed: per stored edge, a binomial count)."""
+    g = torch.Generator().manual_seed(seed)
+    data = HeteroData()
+    data["a"].x = torch.randn(500, 1, generator=g)
+    data["b"].x = torch.randn(400, 1, generator=g)
+    rates = {("a", "x", "b"): 0.1, ("b", "y", "a"): 0.6, ("a", "z", "a"): 0.35}
+    for et in rates:
+        ns, nd = data[et[0]].num_nodes, data[et[2]].num_nodes
+        data[et].edge_index = torch.stack([torch.randint(0, ns, (4000,), generator=g),
+                                           torch.randint(0, nd, (4000,), generator=g)])
+    out = augkit.make("edge_dropout", p=rates, undirected=False)(data, generator=seed)
+    for et, rate in rates.items():
+        dropped = 4000 - out[et].edge_index.size(1)
+        assert binomtest(dropped, 4000, rate).pvalue > ALPHA, (et, dropped)
+
+
+# ---- Batches of HeteroData ----------------------------------------------------------------
+
+
+@SETTINGS
+@given(hetero_batches(), st.integers(0, 2**31))
+def test_edge_dropout_on_a_batch_goes_graph_by_graph(batch, seed):
+    snap = snapshot(batch)
+    t = augkit.make("edge_dropout", p=0.5)
+    out, params = t(batch, generator=seed, return_params=True)
+    assert_unchanged(batch, snap)
+    graphs = batch.to_data_list()
+    want = [t.apply(g, {"seed": augkit_seed})
+            for g, augkit_seed in zip(
+                graphs, [derive_seed(params["seed"], hetero.HETERO_BATCH_KEY, i)
+                         for i in range(len(graphs))], strict=True)]
+    for got, w in zip(out.to_data_list(), want, strict=True):
+        assert_same_hetero(got, w)
+
+
+HETERO_STEPS = [
+    {"edge_dropout": {"p": 0.3}},
+    {"random_apply": {"p": 0.5, "transforms": [{"edge_dropout": {"p": 0.6,
+                                                                 "undirected": False}}]}},
+]
+
+
+@SETTINGS
+@given(hetero_batches(), st.integers(0, 3), st.integers(0, 1000))
+def test_policy_batch_stage_equals_sample_stage(batch, epoch, offset):
+    """The same steps in ``sample`` and in ``batch``: bit-identical HeteroData per index."""
+    sample = augkit.load_policy({"augkit": 1, "seed": 5, "sample": HETERO_STEPS})
+    batched = augkit.load_policy({"augkit": 1, "seed": 5, "batch": HETERO_STEPS})
+    items = batch.to_data_list()
+    indices = torch.arange(offset, offset + len(items))
+    snap = snapshot(batch)
+    out = batched.apply_batch(batch, indices=indices, epoch=epoch)
+    assert_unchanged(batch, snap)
+    assert isinstance(out, Batch) and out.num_graphs == len(items)
+    want = [sample(g, index=int(i), epoch=epoch) for g, i in zip(items, indices, strict=True)]
+    for got, w in zip(out.to_data_list(), want, strict=True):
+        assert_same_hetero(got, w)

@@ -59,6 +59,7 @@ def test_per_type_p_forms_and_their_yaml_round_trip():
     t = augkit.make("edge_dropout", p={("user", "buys", "item"): 0.5, "item__near__item": 0,
                                        "*": 0.1})
     assert t.p == {"user__buys__item": 0.5, "item__near__item": 0.0, "*": 0.1}
+    assert augkit.make("node_dropout", p={"user": 0.3}).p == {"user": 0.3}
     back = augkit.make("edge_dropout", **yaml.safe_load(yaml.safe_dump(t.to_dict()))[
         "edge_dropout"])
     assert back == t
@@ -71,6 +72,8 @@ def test_per_type_p_forms_and_their_yaml_round_trip():
     ("edge_dropout", {"user__buys__item": 1.5}),
     ("edge_dropout", {("user", "buys", "item"): 0.5, "user__buys__item": 0.2}),
     ("edge_dropout", {}),
+    ("node_dropout", {"user__buys__item": 0.5}),
+    ("node_dropout", {("user", "buys", "item"): 0.5}),
 ])
 def test_bad_per_type_values_are_param_errors(name, p):
     with pytest.raises(ParamError, match=r"allowed: .*mapping"):
@@ -109,7 +112,7 @@ def test_bad_hetero_input_names_the_type():
     data = _toy()
     data["item"].pos = torch.zeros(5, 2)
     with pytest.raises(InputError, match="pos of node type 'item' has 5 rows"):
-        augkit.make("edge_dropout")(data, generator=0)
+        augkit.make("node_dropout")(data, generator=0)
 
 
 def test_type_seeds_do_not_depend_on_the_other_types():
@@ -252,14 +255,109 @@ def test_edge_dropout_rate_per_type(seed):
         assert binomtest(dropped, 4000, rate).pvalue > ALPHA, (et, dropped)
 
 
-# ---- Batches of HeteroData ----------------------------------------------------------------
+# ---- node_dropout -------------------------------------------------------------------------
 
 
 @SETTINGS
-@given(hetero_batches(), st.integers(0, 2**31))
-def test_edge_dropout_on_a_batch_goes_graph_by_graph(batch, seed):
+@given(hetero_graphs(), st.sampled_from([0.0, 0.3, 0.7, 1.0]), st.integers(0, 3),
+       st.integers(0, 2**31))
+def test_node_dropout_properties(data, p, min_nodes, seed):
+    snap = snapshot(data)
+    t = augkit.make("node_dropout", p=p, min_nodes=min_nodes)
+    out = t(data, generator=seed)
+    assert_unchanged(data, snap)
+    assert_valid_hetero(out)
+    assert_aligned_hetero(out, data)
+    for nt in data.node_types:
+        n, k = data[nt].num_nodes, out[nt].num_nodes
+        assert min(n, min_nodes) <= k <= n, nt
+        if p == 1.0:
+            assert k == min(n, min_nodes), nt
+    for et in data.edge_types:
+        # Every edge whose two ends survive is kept: compare by original node ids.
+        src, dst = out[et[0]].node_id, out[et[2]].node_id
+        old = data[et].edge_index
+        keep = (torch.isin(data[et[0]].node_id[old[0]], src)
+                & torch.isin(data[et[2]].node_id[old[1]], dst))
+        assert torch.equal(out[et].edge_id, data[et].edge_id[keep]), et
+    for fwd, rev in reverse_relations(data):  # a pair loses the same edges
+        assert pairs_mirrored(out[fwd].edge_index, out[rev].edge_index)
+    if p == 0.0:
+        assert_same_hetero(out, data)
+    assert_same_hetero(out, t(data, generator=seed))
+
+
+@SETTINGS
+@given(hetero_graphs(), st.integers(0, 2**31))
+def test_node_dropout_per_type_rates(data, seed):
+    kept = data.node_types[0]
+    out = augkit.make("node_dropout", p={kept: 0.0, "*": 1.0}, min_nodes=0)(data,
+                                                                          generator=seed)
+    for nt in data.node_types:
+        assert out[nt].num_nodes == (data[nt].num_nodes if nt == kept else 0), nt
+    for et in data.edge_types:
+        want = data[et].edge_index.size(1) if et[0] == et[2] == kept else 0
+        assert out[et].edge_index.size(1) == want, et
+
+
+@given(seed=st.integers(0, 2**31), p=st.sampled_from([0.2, 0.5, 0.9]),
+       min_nodes=st.integers(0, 3), data=st.data())
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_node_dropout_one_type_equals_the_homogeneous_transform(seed, p, min_nodes, data):
+    """A HeteroData of one node type and one edge type gets what the equal Data gets under
+    the node type's seed."""
+    n = data.draw(st.integers(0, 30))
+    e = data.draw(st.integers(0, 60)) if n else 0
+    g = torch.Generator().manual_seed(seed)
+    h = HeteroData()
+    h["a"].x = torch.randn(n, 3, generator=g)
+    h["a"].y = torch.randint(0, 3, (n,), generator=g)
+    h["a", "r", "a"].edge_index = torch.randint(0, max(n, 1), (2, e), generator=g)
+    h["a", "r", "a"].edge_attr = torch.randn(e, 2, generator=g)
+    homo = Data(x=h["a"].x, y=h["a"].y, edge_index=h["a", "r", "a"].edge_index,
+                edge_attr=h["a", "r", "a"].edge_attr)
+    t = augkit.make("node_dropout", p=p, min_nodes=min_nodes)
+    out = t.apply(h, {"seed": seed})
+    want = t.apply(homo, {"seed": hetero.type_seed(seed, "a")})
+    for key in ("x", "y"):
+        assert torch.equal(out["a"][key], want[key])
+    assert torch.equal(out["a", "r", "a"].edge_index, want.edge_index)
+    assert torch.equal(out["a", "r", "a"].edge_attr, want.edge_attr)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_node_dropout_rate_per_type(seed):
+    data = HeteroData()
+    rates = {"a": 0.15, "b": 0.5, "c": 0.8}
+    for nt in rates:
+        data[nt].x = torch.randn(3000, 1)
+    out = augkit.make("node_dropout", p=rates)(data, generator=seed)
+    for nt, rate in rates.items():
+        dropped = 3000 - out[nt].num_nodes
+        assert binomtest(dropped, 3000, rate).pvalue > ALPHA, (nt, dropped)
+
+
+def test_node_dropout_explicit_num_nodes_follows():
+    data = HeteroData()
+    data["a"].num_nodes = 50
+    data["a"].y = torch.arange(50)
+    data["b"].x = torch.randn(20, 2)
+    data["a", "r", "b"].edge_index = torch.stack([torch.arange(20) * 2, torch.arange(20)])
+    out = augkit.make("node_dropout", p=0.5)(data, generator=2)
+    assert 0 < out["a"].num_nodes < 50 and data["a"].num_nodes == 50
+    assert out["a"].y.numel() == out["a"].num_nodes
+    assert_valid_hetero(out)
+
+
+# ---- Batches of HeteroData ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["edge_dropout", "node_dropout"])
+@SETTINGS
+@given(batch=hetero_batches(), seed=st.integers(0, 2**31))
+def test_a_batch_goes_graph_by_graph(name, batch, seed):
     snap = snapshot(batch)
-    t = augkit.make("edge_dropout", p=0.5)
+    t = augkit.make(name, p=0.5)
     out, params = t(batch, generator=seed, return_params=True)
     assert_unchanged(batch, snap)
     graphs = batch.to_data_list()
@@ -275,6 +373,7 @@ HETERO_STEPS = [
     {"edge_dropout": {"p": 0.3}},
     {"random_apply": {"p": 0.5, "transforms": [{"edge_dropout": {"p": 0.6,
                                                                  "undirected": False}}]}},
+    {"node_dropout": {"p": 0.3, "apply_p": 0.7}},
 ]
 
 

@@ -78,17 +78,21 @@ class NodeDropout(GraphTransform):
     and graph-level attributes stay aligned; ``to_data_list()`` still works. Which attributes
     are node-level follows PyG's size rule, so on a Batch whose graphs all have exactly one
     node a per-graph tensor counts as node-level, and on a Batch with as many edges as graphs
-    as edge-level (the kinds cannot be told apart there)."""
+    as edge-level (the kinds cannot be told apart there). On HeteroData ``p`` may be set per
+    node type, and ``min_nodes`` holds per node type (``plugins.graph.hetero``)."""
 
     name = "node_dropout"
     apply_key = "apply_p"
     params = {
-        "p": Param(Probability(), 0.1, "probability that a node is dropped"),
+        "p": Param(hetero.PerType(Probability(), "node"), 0.1,
+                   "probability that a node is dropped, per node type"),
         "min_nodes": Param(Integer(0, MAX_MIN_NODES), 1,
                            "nodes every graph keeps at least, at most 2**40 (past any graph)"),
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero.node_dropout(self, data, params)
         ei = _pyg.edge_index_of(data)
         n = _pyg.num_nodes(data)
         ptr = _pyg.ptr_of(data) if _pyg.is_batch(data) else None  # None: one graph

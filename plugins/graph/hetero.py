@@ -49,7 +49,7 @@ HETERO_BATCH_KEY = 0x4E7B
 OTHERS = "*"
 SEP = "__"  # PyG's EdgeTypeStr separator
 #: The transforms that take HeteroData; the others refuse it with an InputError.
-SUPPORTED = ("edge_dropout",)
+SUPPORTED = ("edge_dropout", "node_dropout")
 
 EdgeType = tuple[str, str, str]
 
@@ -395,4 +395,57 @@ def _edge_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
             continue  # nothing dropped: the store keeps its tensors
         _gather_store(data, store, out[et], ei.size(1), eid)
         out[et].edge_index = ei.index_select(1, eid)
+    return out
+
+
+# ---- node_dropout -------------------------------------------------------------------------
+
+
+def node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``node_dropout`` of a HeteroData or a Batch of HeteroData: each node type drops its
+    nodes at its own rate (keeping at least ``min_nodes`` of its nodes, fewer only when it
+    has fewer), relabels the rest and compacts its node-level attributes; every edge type
+    keeps the edges whose two ends are kept, relabelled, with their attributes."""
+    return per_graph(transform, data, params, _node_dropout)
+
+
+def _node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    p, _ = resolve(transform, "p", list(data.node_types))
+    seed = int(params["seed"])
+    out = _copy(data)
+    new_ids: dict[str, torch.Tensor] = {}
+    for nt in data.node_types:
+        n = _num_nodes(data, nt)
+        ptr = torch.tensor([0, n], dtype=torch.long)
+        new_id, _ = F.node_keep_ids(ptr, p[nt], type_seed(seed, nt),
+                                    min_nodes=transform.min_nodes)
+        new_ids[nt] = new_id
+        kept = (new_id >= 0).nonzero().view(-1)
+        if kept.numel() == n:
+            continue  # nothing dropped: the store keeps its tensors
+        store = data[nt]
+        written = _gather_store(data, store, out[nt], n, kept)
+        if "num_nodes" in store or not written:
+            out[nt].num_nodes = int(kept.numel())
+    for et in data.edge_types:
+        store = data[et]
+        ei = store.get("edge_index")
+        if ei is None:
+            continue
+        src, dst = new_ids[et[0]], new_ids[et[2]]
+        if bool((src >= 0).all()) and bool((dst >= 0).all()):
+            continue
+        # One id space over both end types, so the homogeneous kernel keeps and relabels.
+        ns, ks = src.numel(), int((src >= 0).sum())
+        shift = 0 if et[0] == et[2] else ns
+        joined_id = src if et[0] == et[2] else torch.cat(
+            [src, torch.where(dst >= 0, dst + ks, dst)])
+        joined = torch.stack([ei[0], ei[1] + shift]) if shift else ei
+        kept_edges, eid = F.induced_edges(joined.cpu(), joined_id)
+        if shift:
+            kept_edges = torch.stack([kept_edges[0], kept_edges[1] - ks])
+        _gather_store(data, store, out[et], ei.size(1), eid)
+        out[et].edge_index = kept_edges.to(ei.device)
     return out

@@ -92,7 +92,7 @@ def test_a_type_the_graph_lacks_is_an_input_error():
 
 
 def test_transforms_without_hetero_support_name_what_is_allowed():
-    for name in ("edge_rewiring", "subgraph_sampling"):
+    for name in ("edge_rewiring", "subgraph_sampling"):  # not per type yet
         with pytest.raises(InputError, match=f"{name}: got HeteroData.*allowed: a "
                                              "torch_geometric Data or Batch"):
             augkit.make(name)(_toy(), generator=0)
@@ -349,10 +349,99 @@ def test_node_dropout_explicit_num_nodes_follows():
     assert_valid_hetero(out)
 
 
+# ---- feature_masking ----------------------------------------------------------------------
+
+
+@SETTINGS
+@given(hetero_graphs(), st.sampled_from([0.0, 0.4, 1.0]),
+       st.sampled_from(["feature", "node", "element"]), st.sampled_from(["zero", "mean"]),
+       st.sampled_from(["x", "edge_attr"]), st.integers(0, 2**31))
+def test_feature_masking_properties(data, p, mode, fill, target, seed):
+    snap = snapshot(data)
+    t = augkit.make("feature_masking", p=p, mode=mode, fill=fill, target=target)
+    out = t(data, generator=seed)
+    assert_unchanged(data, snap)
+    assert_valid_hetero(out)
+    stores = data.node_types if target == "x" else data.edge_types
+    for key in stores:
+        before, after = data[key].get(target), out[key].get(target)
+        if before is None:
+            assert after is None
+            continue
+        assert after.shape == before.shape and after.dtype == before.dtype
+        changed = after != before
+        if p == 0.0:
+            assert not bool(changed.any())
+        if fill == "zero":
+            assert bool((after[changed] == 0).all())
+        if p == 1.0 and fill == "zero" and before.numel():
+            assert bool((after == 0).all())
+    for key in data.node_types + data.edge_types:  # everything else shared as it was
+        for k, value in data[key].items():
+            if k != target:
+                assert out[key][k] is value
+    assert_same_hetero(out, t(data, generator=seed))
+
+
+@pytest.mark.parametrize("target", ["x", "edge_attr"])
+@pytest.mark.parametrize("mode", ["feature", "node", "element"])
+@pytest.mark.parametrize("fill", ["zero", "mean", "normal"])
+def test_feature_masking_one_type_equals_the_homogeneous_transform(target, mode, fill):
+    g = torch.Generator().manual_seed(3)
+    h = HeteroData()
+    h["a"].x = torch.randn(40, 6, generator=g)
+    h["a", "r", "a"].edge_index = torch.randint(0, 40, (2, 90), generator=g)
+    h["a", "r", "a"].edge_attr = torch.randn(90, 5, generator=g)
+    homo = Data(x=h["a"].x, edge_index=h["a", "r", "a"].edge_index,
+                edge_attr=h["a", "r", "a"].edge_attr)
+    t = augkit.make("feature_masking", p=0.4, mode=mode, fill=fill, target=target)
+    for seed in (0, 11, 2**40):
+        out = t.apply(h, {"seed": seed})
+        name = "a" if target == "x" else "a__r__a"
+        want = t.apply(homo, {"seed": hetero.type_seed(seed, name)})
+        store = out["a"] if target == "x" else out["a", "r", "a"]
+        assert torch.equal(store[target], want[target])
+
+
+def test_feature_masking_per_type_rates_and_named_types():
+    data = _toy()
+    data["item"].x = data["item"].x.clone()
+    t = augkit.make("feature_masking", p={"user": 1.0, "*": 0.0})
+    out = t(data, generator=0)
+    assert bool((out["user"].x == 0).all()) and torch.equal(out["item"].x, data["item"].x)
+    t = augkit.make("feature_masking", p={"user__buys__item": 1.0, "*": 0.0},
+                    target="edge_attr")
+    out = t(data, generator=0)
+    assert bool((out["user", "buys", "item"].edge_attr == 0).all())
+    assert torch.equal(out["item", "rev_buys", "user"].edge_attr,
+                       data["item", "rev_buys", "user"].edge_attr)
+    # A type without the target is skipped unless p names it.
+    out = augkit.make("feature_masking", p=0.5, target="edge_attr")(data, generator=0)
+    assert "edge_attr" not in out["user", "knows", "user"]
+    with pytest.raises(InputError, match="'user__knows__user', which has no edge_attr"):
+        augkit.make("feature_masking", p={"user__knows__user": 0.5},
+                    target="edge_attr")(data, generator=0)
+    data["item"].x = torch.zeros(30, 2, 2)
+    with pytest.raises(InputError, match="x of type 'item' has shape"):
+        augkit.make("feature_masking")(data, generator=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_feature_masking_rate_per_type(seed):
+    data = HeteroData()
+    rates = {"a": 0.1, "b": 0.45, "c": 0.7}
+    for nt in rates:
+        data[nt].x = torch.ones(200, 20)
+    out = augkit.make("feature_masking", p=rates, mode="element")(data, generator=seed)
+    for nt, rate in rates.items():
+        masked = int((out[nt].x == 0).sum())
+        assert binomtest(masked, 4000, rate).pvalue > ALPHA, (nt, masked)
+
+
 # ---- Batches of HeteroData ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["edge_dropout", "node_dropout"])
+@pytest.mark.parametrize("name", ["edge_dropout", "node_dropout", "feature_masking"])
 @SETTINGS
 @given(batch=hetero_batches(), seed=st.integers(0, 2**31))
 def test_a_batch_goes_graph_by_graph(name, batch, seed):
@@ -374,6 +463,8 @@ HETERO_STEPS = [
     {"random_apply": {"p": 0.5, "transforms": [{"edge_dropout": {"p": 0.6,
                                                                  "undirected": False}}]}},
     {"node_dropout": {"p": 0.3, "apply_p": 0.7}},
+    {"feature_masking": {"p": 0.4, "mode": "element", "fill": "mean"}},
+    {"feature_masking": {"p": 0.4, "target": "edge_attr", "fill": "normal"}},
 ]
 
 

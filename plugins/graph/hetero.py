@@ -49,7 +49,7 @@ HETERO_BATCH_KEY = 0x4E7B
 OTHERS = "*"
 SEP = "__"  # PyG's EdgeTypeStr separator
 #: The transforms that take HeteroData; the others refuse it with an InputError.
-SUPPORTED = ("edge_dropout", "node_dropout")
+SUPPORTED = ("edge_dropout", "node_dropout", "feature_masking")
 
 EdgeType = tuple[str, str, str]
 
@@ -222,6 +222,8 @@ def check_input(transform: Any, data: Any) -> None:
     graphs = data.to_data_list() if _is_batch(data) else [data]
     for graph in graphs:
         check_hetero(graph, owner)
+        if transform.name == "feature_masking":
+            check_masking(transform, graph)
 
 
 def check_hetero(data: Any, owner: str) -> None:
@@ -448,4 +450,55 @@ def _node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
             kept_edges = torch.stack([kept_edges[0], kept_edges[1] - ks])
         _gather_store(data, store, out[et], ei.size(1), eid)
         out[et].edge_index = kept_edges.to(ei.device)
+    return out
+
+
+# ---- feature_masking ----------------------------------------------------------------------
+
+
+def _masking_targets(transform: Any, data: Any) -> list[tuple[Any, str]]:
+    """``(type, name)`` of the stores ``feature_masking`` reads its target from: node types
+    for ``x``, edge types for ``edge_attr``."""
+    if transform.target == "edge_attr":
+        return [(et, edge_type_str(et)) for et in data.edge_types]
+    return [(nt, nt) for nt in data.node_types]
+
+
+def check_masking(transform: Any, data: Any) -> None:
+    """The target of every type named in ``p`` exists, and every target is 1-D or 2-D."""
+    target = transform.target
+    owner = transform.label()
+    types = _masking_targets(transform, data)
+    _, named = resolve(transform, "p", [name for _, name in types])
+    for key, name in types:
+        value = data[key].get(target)
+        if value is None and name in named:
+            raise InputError(f"{owner}: p names type {name!r}, which has no {target}; allowed: "
+                             f"types with {target}, or \"*\"")
+        if isinstance(value, torch.Tensor) and value.dim() not in (1, 2):
+            raise InputError(f"{owner}: {target} of type {name!r} has shape "
+                             f"{tuple(value.shape)}; allowed: [rows] or [rows, features]")
+
+
+def feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``feature_masking`` of a HeteroData or a Batch of HeteroData: the target of every type
+    that has it masked at the type's rate with the type's seed; the other types pass."""
+    return per_graph(transform, data, params, _feature_masking)
+
+
+def _feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    target = transform.target
+    types = _masking_targets(transform, data)
+    p, _ = resolve(transform, "p", [name for _, name in types])
+    seed = int(params["seed"])
+    out = _copy(data)
+    for key, name in types:
+        value = data[key].get(target)
+        if not isinstance(value, torch.Tensor):
+            continue
+        masked, _ = F.mask_feature(value, p[name], type_seed(seed, name), mode=transform.mode,
+                                   fill=transform.fill)
+        out[key][target] = masked.to(value.device)
     return out

@@ -92,10 +92,11 @@ def test_a_type_the_graph_lacks_is_an_input_error():
 
 
 def test_transforms_without_hetero_support_name_what_is_allowed():
-    for name in ("edge_rewiring", "subgraph_sampling"):  # not per type yet
-        with pytest.raises(InputError, match=f"{name}: got HeteroData.*allowed: a "
-                                             "torch_geometric Data or Batch"):
-            augkit.make(name)(_toy(), generator=0)
+    with pytest.raises(InputError, match="subgraph_sampling: got HeteroData.*allowed: a "
+                                         "torch_geometric Data or Batch"):
+        augkit.make("subgraph_sampling")(_toy(), generator=0)
+    with pytest.raises(InputError, match="allowed on HeteroData: method degree_preserving"):
+        augkit.make("edge_rewiring", method="random")(_toy(), generator=0)
 
 
 def test_non_graph_input_keeps_its_message():
@@ -438,6 +439,74 @@ def test_feature_masking_rate_per_type(seed):
         assert binomtest(masked, 4000, rate).pvalue > ALPHA, (nt, masked)
 
 
+# ---- edge_rewiring -------------------------------------------------------------------------
+
+
+def _degrees(data, et):
+    ei = data[et].edge_index
+    return (torch.bincount(ei[0], minlength=data[et[0]].num_nodes),
+            torch.bincount(ei[1], minlength=data[et[2]].num_nodes))
+
+
+@SETTINGS
+@given(hetero_graphs(), st.sampled_from([0.0, 0.3, 1.0]), st.integers(0, 2**31))
+def test_edge_rewiring_keeps_every_degree_per_type(data, ratio, seed):
+    snap = snapshot(data)
+    t = augkit.make("edge_rewiring", method="degree_preserving", ratio=ratio)
+    out = t(data, generator=seed)
+    assert_unchanged(data, snap)
+    assert_valid_hetero(out)
+    followers = {rev for fwd, rev in reverse_relations(data)
+                 if pairs_mirrored(data[fwd].edge_index, data[rev].edge_index)}
+    for et in data.edge_types:
+        for a, b in zip(_degrees(out, et), _degrees(data, et), strict=True):
+            assert torch.equal(a, b), et
+        for key, value in data[et].items():  # attributes keep their positions
+            if key != "edge_index":
+                assert out[et][key] is value
+        if et[0] != et[2]:  # between two types only targets (a follower: sources) move
+            row = 1 if et in followers else 0
+            assert torch.equal(out[et].edge_index[row], data[et].edge_index[row]), et
+    for fwd, rev in reverse_relations(data):
+        if pairs_mirrored(data[fwd].edge_index, data[rev].edge_index):
+            assert pairs_mirrored(out[fwd].edge_index, out[rev].edge_index), (fwd, rev)
+    for nt in data.node_types:
+        assert out[nt].x is data[nt].x
+    if ratio == 0.0:
+        assert_same_hetero(out, data)
+    assert_same_hetero(out, t(data, generator=seed))
+
+
+def test_edge_rewiring_moves_edges_and_keeps_pairs():
+    data = _toy()
+    out = augkit.make("edge_rewiring", method="degree_preserving", ratio=1.0)(data,
+                                                                              generator=4)
+    for et in data.edge_types:
+        assert not torch.equal(out[et].edge_index, data[et].edge_index), et
+    assert pairs_mirrored(out["user", "buys", "item"].edge_index,
+                          out["item", "rev_buys", "user"].edge_index)
+    for et in (("user", "knows", "user"), ("item", "near", "item")):
+        assert pairs_mirrored(out[et].edge_index, out[et].edge_index)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("seed", [0, 5, 2**40])
+def test_edge_rewiring_one_type_equals_the_homogeneous_transform(symmetric, seed):
+    g = torch.Generator().manual_seed(seed % 1000)
+    ei = torch.randint(0, 40, (2, 120), generator=g)
+    ei = ei[:, ei[0] != ei[1]]
+    if symmetric:
+        ei = torch.cat([ei, ei.flip(0)], 1)
+    h = HeteroData()
+    h["a"].x = torch.randn(40, 2, generator=g)
+    h["a", "r", "a"].edge_index = ei
+    homo = Data(x=h["a"].x, edge_index=ei)
+    t = augkit.make("edge_rewiring", method="degree_preserving", ratio=0.5)
+    out = t.apply(h, {"seed": seed})
+    want = t.apply(homo, {"seed": hetero.type_seed(seed, "a__r__a")})
+    assert torch.equal(out["a", "r", "a"].edge_index, want.edge_index)
+
+
 # ---- Batches of HeteroData ----------------------------------------------------------------
 
 
@@ -465,6 +534,7 @@ HETERO_STEPS = [
     {"node_dropout": {"p": 0.3, "apply_p": 0.7}},
     {"feature_masking": {"p": 0.4, "mode": "element", "fill": "mean"}},
     {"feature_masking": {"p": 0.4, "target": "edge_attr", "fill": "normal"}},
+    {"edge_rewiring": {"method": "degree_preserving", "ratio": 0.5, "p": 0.8}},
 ]
 
 

@@ -1,6 +1,7 @@
 """PyG ``HeteroData`` (and Batches of it) for the graph transforms: per-type parameters,
-per-type seeds, the input check, and ``edge_dropout``, ``node_dropout`` and
-``feature_masking`` run type by type with the homogeneous functional kernels.
+per-type seeds, the input check, and ``edge_dropout``, ``node_dropout``, ``feature_masking``
+and ``edge_rewiring`` (degree_preserving) run type by type with the homogeneous functional
+kernels.
 
 Per-type parameters (:class:`PerType`): a number applies to every type; a mapping
 ``{type: value}`` sets the types it names, ``"*"`` every type it does not name, and the
@@ -49,7 +50,7 @@ HETERO_BATCH_KEY = 0x4E7B
 OTHERS = "*"
 SEP = "__"  # PyG's EdgeTypeStr separator
 #: The transforms that take HeteroData; the others refuse it with an InputError.
-SUPPORTED = ("edge_dropout", "node_dropout", "feature_masking")
+SUPPORTED = ("edge_dropout", "node_dropout", "feature_masking", "edge_rewiring")
 
 EdgeType = tuple[str, str, str]
 
@@ -224,6 +225,8 @@ def check_input(transform: Any, data: Any) -> None:
         check_hetero(graph, owner)
         if transform.name == "feature_masking":
             check_masking(transform, graph)
+        elif transform.name == "edge_rewiring":
+            check_rewiring(transform, graph)
 
 
 def check_hetero(data: Any, owner: str) -> None:
@@ -501,4 +504,74 @@ def _feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
         masked, _ = F.mask_feature(value, p[name], type_seed(seed, name), mode=transform.mode,
                                    fill=transform.fill)
         out[key][target] = masked.to(value.device)
+    return out
+
+
+# ---- edge_rewiring ------------------------------------------------------------------------
+
+
+def check_rewiring(transform: Any, data: Any) -> None:
+    if transform.method != "degree_preserving":
+        raise InputError(
+            f"{transform.label()}: method {transform.method!r} on HeteroData would move edges "
+            "between node types; allowed on HeteroData: method degree_preserving")
+
+
+def edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``edge_rewiring`` (degree_preserving) of a HeteroData or a Batch of HeteroData: each
+    relation swaps its own edges' ends, keeping every node's in- and out-degree per edge type
+    (a relation between two types exchanges targets only, so ends stay of their types; a
+    same-type relation swaps as the homogeneous transform does); a reverse relation holding
+    the transposed edges follows its relation, edge by edge."""
+    return per_graph(transform, data, params, _edge_rewiring)
+
+
+def _mirrored(data: Any, fwd: EdgeType, rev: EdgeType) -> bool:
+    """Whether ``rev`` holds exactly the transposed edges of ``fwd`` (as multisets)."""
+    ei, er = data[fwd].edge_index, data[rev].edge_index
+    if ei.size(1) != er.size(1):
+        return False
+    n = max(_num_nodes(data, fwd[2]), 1)
+    return torch.equal(torch.sort(ei[0] * n + ei[1]).values,
+                       torch.sort(er[1] * n + er[0]).values)
+
+
+def _order(ei: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.sort(ei[0] * max(n, 1) + ei[1], stable=True).indices
+
+
+def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    seed = int(params["seed"])
+    out = _copy(data)
+    if transform.ratio == 0.0:
+        return out
+    for fwd, rev in reverse_pairs(data):
+        groups: list[tuple[EdgeType, EdgeType | None]] = [(fwd, None)]
+        if rev is not None:
+            groups = ([(fwd, rev)] if _mirrored(data, fwd, rev)
+                      else [(fwd, None), (rev, None)])
+        for et, follower in groups:
+            ei = data[et].edge_index
+            if ei.size(1) == 0:
+                continue
+            joined, n = _joined(data, et, None)
+            same = et[0] == et[2]
+            new, _ = F.double_edge_swap(joined, n, transform.ratio,
+                                        type_seed(seed, edge_type_str(et)),
+                                        undirected=None if same else False)
+            new = new.to(ei.device)
+            if not same:
+                new = torch.stack([new[0], new[1] - _num_nodes(data, et[0])])
+            out[et].edge_index = new
+            if follower is not None:
+                # Match the follower's edges to the relation's (their transposed multisets
+                # are equal): the k-th of each in sorted order are one pair.
+                er = data[follower].edge_index
+                nd = _num_nodes(data, et[2])
+                f_order, r_order = _order(ei, nd), _order(er.flip(0), nd)
+                moved = er.clone()
+                moved[:, r_order] = new[:, f_order].flip(0)
+                out[follower].edge_index = moved
     return out

@@ -91,10 +91,10 @@ def test_a_type_the_graph_lacks_is_an_input_error():
         augkit.make("edge_dropout", p={"user__likes__item": 0.5})(_toy(), generator=0)
 
 
-def test_transforms_without_hetero_support_name_what_is_allowed():
-    with pytest.raises(InputError, match="subgraph_sampling: got HeteroData.*allowed: a "
-                                         "torch_geometric Data or Batch"):
-        augkit.make("subgraph_sampling")(_toy(), generator=0)
+def test_hetero_only_options_name_what_is_allowed():
+    with pytest.raises(InputError, match="ratio per node type applies to method random_node"):
+        augkit.make("subgraph_sampling", method="khop", ratio={"user": 0.5})(_toy(),
+                                                                           generator=0)
     with pytest.raises(InputError, match="allowed on HeteroData: method degree_preserving"):
         augkit.make("edge_rewiring", method="random")(_toy(), generator=0)
 
@@ -507,6 +507,66 @@ def test_edge_rewiring_one_type_equals_the_homogeneous_transform(symmetric, seed
     assert torch.equal(out["a", "r", "a"].edge_index, want.edge_index)
 
 
+# ---- subgraph_sampling ----------------------------------------------------------------------
+
+
+@SETTINGS
+@given(hetero_graphs(), st.sampled_from(["random_walk", "khop", "random_node"]),
+       st.sampled_from([0.3, 0.7, 1.0]), st.integers(0, 2**31))
+def test_subgraph_sampling_properties(data, method, ratio, seed):
+    snap = snapshot(data)
+    t = augkit.make("subgraph_sampling", method=method, ratio=ratio, num_hops=2,
+                    walk_length=3)
+    out = t(data, generator=seed)
+    assert_unchanged(data, snap)
+    assert_valid_hetero(out)
+    assert_aligned_hetero(out, data)
+    total = sum(data[nt].num_nodes for nt in data.node_types)
+    kept = sum(out[nt].num_nodes for nt in data.node_types)
+    if method != "random_node":  # walks and hops keep a share of all the nodes
+        assert kept <= max(1, int(ratio * total + 0.5)) or total == 0
+    for nt in data.node_types:
+        n = data[nt].num_nodes
+        if method == "random_node":
+            assert out[nt].num_nodes == (min(n, max(1, int(ratio * n + 0.5))) if n else 0)
+    for et in data.edge_types:  # the induced subgraph: every edge between kept nodes stays
+        old = data[et].edge_index
+        keep = (torch.isin(data[et[0]].node_id[old[0]], out[et[0]].node_id)
+                & torch.isin(data[et[2]].node_id[old[1]], out[et[2]].node_id))
+        assert torch.equal(out[et].edge_id, data[et].edge_id[keep]), et
+    assert_same_hetero(out, t(data, generator=seed))
+
+
+def test_subgraph_sampling_walks_across_relations_and_ratio_per_type():
+    data = _toy()
+    out = augkit.make("subgraph_sampling", method="khop", ratio=1.0, num_hops=50)(data,
+                                                                                generator=0)
+    assert out["user"].num_nodes > 1 and out["item"].num_nodes > 1  # via buys and rev_buys
+    out = augkit.make("subgraph_sampling", method="random_node",
+                      ratio={"user": 0.25, "*": 1.0})(data, generator=0)
+    assert out["user"].num_nodes == 10 and out["item"].num_nodes == 30
+
+
+@pytest.mark.parametrize("method", ["random_walk", "khop", "random_node"])
+@pytest.mark.parametrize("seed", [0, 9, 2**40])
+def test_subgraph_sampling_one_type_equals_the_homogeneous_transform(method, seed):
+    g = torch.Generator().manual_seed(seed % 1000)
+    h = HeteroData()
+    h["a"].x = torch.randn(60, 2, generator=g)
+    h["a", "r", "a"].edge_index = torch.randint(0, 60, (2, 150), generator=g)
+    h["a", "r", "a"].edge_attr = torch.randn(150, 3, generator=g)
+    homo = Data(x=h["a"].x, edge_index=h["a", "r", "a"].edge_index,
+                edge_attr=h["a", "r", "a"].edge_attr)
+    t = augkit.make("subgraph_sampling", method=method, ratio=0.4)
+    out = t.apply(h, {"seed": seed})
+    homo_seed = (hetero.type_seed(seed, "a") if method == "random_node"
+                 else derive_seed(seed, hetero.HETERO_KEY))
+    want = t.apply(homo, {"seed": homo_seed})
+    assert torch.equal(out["a"].x, want.x)
+    assert torch.equal(out["a", "r", "a"].edge_index, want.edge_index)
+    assert torch.equal(out["a", "r", "a"].edge_attr, want.edge_attr)
+
+
 # ---- Batches of HeteroData ----------------------------------------------------------------
 
 
@@ -535,6 +595,9 @@ HETERO_STEPS = [
     {"feature_masking": {"p": 0.4, "mode": "element", "fill": "mean"}},
     {"feature_masking": {"p": 0.4, "target": "edge_attr", "fill": "normal"}},
     {"edge_rewiring": {"method": "degree_preserving", "ratio": 0.5, "p": 0.8}},
+    {"one_of": {"transforms": [{"subgraph_sampling": {"method": "random_walk", "ratio": 0.7}},
+                               {"subgraph_sampling": {"method": "random_node",
+                                                      "ratio": {"v0": 0.5}}}]}},
 ]
 
 

@@ -1,7 +1,7 @@
 """PyG ``HeteroData`` (and Batches of it) for the graph transforms: per-type parameters,
-per-type seeds, the input check, and ``edge_dropout``, ``node_dropout``, ``feature_masking``
-and ``edge_rewiring`` (degree_preserving) run type by type with the homogeneous functional
-kernels.
+per-type seeds, the input check, and ``edge_dropout``, ``node_dropout``, ``feature_masking``,
+``edge_rewiring`` (degree_preserving) and ``subgraph_sampling`` run type by type with the
+homogeneous functional kernels.
 
 Per-type parameters (:class:`PerType`): a number applies to every type; a mapping
 ``{type: value}`` sets the types it names, ``"*"`` every type it does not name, and the
@@ -50,7 +50,8 @@ HETERO_BATCH_KEY = 0x4E7B
 OTHERS = "*"
 SEP = "__"  # PyG's EdgeTypeStr separator
 #: The transforms that take HeteroData; the others refuse it with an InputError.
-SUPPORTED = ("edge_dropout", "node_dropout", "feature_masking", "edge_rewiring")
+SUPPORTED = ("edge_dropout", "node_dropout", "feature_masking", "edge_rewiring",
+             "subgraph_sampling")
 
 EdgeType = tuple[str, str, str]
 
@@ -227,6 +228,8 @@ def check_input(transform: Any, data: Any) -> None:
             check_masking(transform, graph)
         elif transform.name == "edge_rewiring":
             check_rewiring(transform, graph)
+        elif transform.name == "subgraph_sampling":
+            check_sampling(transform, graph)
 
 
 def check_hetero(data: Any, owner: str) -> None:
@@ -419,14 +422,24 @@ def _node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
 
     p, _ = resolve(transform, "p", list(data.node_types))
     seed = int(params["seed"])
-    out = _copy(data)
     new_ids: dict[str, torch.Tensor] = {}
     for nt in data.node_types:
-        n = _num_nodes(data, nt)
-        ptr = torch.tensor([0, n], dtype=torch.long)
-        new_id, _ = F.node_keep_ids(ptr, p[nt], type_seed(seed, nt),
-                                    min_nodes=transform.min_nodes)
-        new_ids[nt] = new_id
+        ptr = torch.tensor([0, _num_nodes(data, nt)], dtype=torch.long)
+        new_ids[nt], _ = F.node_keep_ids(ptr, p[nt], type_seed(seed, nt),
+                                         min_nodes=transform.min_nodes)
+    return _induced(data, new_ids)
+
+
+def _induced(data: Any, new_ids: dict[str, torch.Tensor]) -> Any:
+    """A copy of ``data`` with, per node type, the nodes whose ``new_ids`` entry is not -1
+    (relabelled to it) and their node-level attributes, and per edge type the edges whose two
+    ends are kept, relabelled, with their edge-level attributes."""
+    from augkit.plugins.graph import functional as F
+
+    out = _copy(data)
+    for nt in data.node_types:
+        new_id = new_ids[nt]
+        n = new_id.numel()
         kept = (new_id >= 0).nonzero().view(-1)
         if kept.numel() == n:
             continue  # nothing dropped: the store keeps its tensors
@@ -575,3 +588,53 @@ def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
                 moved[:, r_order] = new[:, f_order].flip(0)
                 out[follower].edge_index = moved
     return out
+
+
+# ---- subgraph_sampling --------------------------------------------------------------------
+
+
+def check_sampling(transform: Any, data: Any) -> None:
+    if transform.method != "random_node" and isinstance(transform.ratio, dict):
+        raise InputError(
+            f"{transform.label()}: ratio per node type applies to method random_node; "
+            f"method {transform.method!r} walks across the types; allowed: a number")
+    resolve(transform, "ratio", list(data.node_types))  # names only types the graph has
+
+
+def subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``subgraph_sampling`` of a HeteroData or a Batch of HeteroData. ``random_node`` keeps
+    ``max(1, round(ratio * n))`` random nodes of every node type (ratio per type); ``khop``
+    and ``random_walk`` search the graph of every node of every type and every edge of every
+    relation (so they follow the metapaths the graph has, ``(a, to, b)`` then
+    ``(b, rev_to, a)`` and so on), keeping ``ratio`` of all the nodes; then every type keeps
+    the edges between kept nodes, relabelled, with their attributes."""
+    return per_graph(transform, data, params, _subgraph_sampling)
+
+
+def _subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    seed = int(params["seed"])
+    types = list(data.node_types)
+    sizes = [_num_nodes(data, nt) for nt in types]
+    masks: dict[str, torch.Tensor] = {}
+    if transform.method == "random_node":
+        ratio, _ = resolve(transform, "ratio", types)
+        for nt, n in zip(types, sizes, strict=True):
+            masks[nt] = F.sample_random_nodes(n, ratio[nt], type_seed(seed, nt))
+    else:
+        offsets = dict(zip(types, [sum(sizes[:i]) for i in range(len(sizes))], strict=True))
+        parts = [torch.stack([ei[0] + offsets[et[0]], ei[1] + offsets[et[2]]])
+                 for et in data.edge_types
+                 if (ei := data[et].get("edge_index")) is not None]
+        joined = torch.cat(parts, 1) if parts else torch.zeros(2, 0, dtype=torch.long)
+        keep = F.sample_subgraph_nodes(
+            joined.cpu(), sum(sizes), transform.method, transform.ratio,
+            derive_seed(seed, HETERO_KEY), walk_length=transform.walk_length,
+            num_hops=transform.num_hops).cpu()
+        for nt, n in zip(types, sizes, strict=True):
+            masks[nt] = keep[offsets[nt]:offsets[nt] + n]
+    new_ids = {}
+    for nt, mask in masks.items():
+        new_ids[nt], _ = F.relabel_mask(mask.cpu())
+    return _induced(data, new_ids)

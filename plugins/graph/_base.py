@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph._subset import check_graph
 from augkit.random import draw_seed
 from augkit.transform import Transform
@@ -28,7 +28,14 @@ class GraphTransform(Transform):
     levels = ("sample", "batch")
     counter_draws = True
 
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._per_type = bool(hetero.per_type_params(self))  # mappings: HeteroData only
+
     def check_input(self, data: Any) -> None:
+        if self._per_type or hetero.is_hetero(data):
+            hetero.check_input(self, data)
+            return
         check_graph(data, self.label())
 
     def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
@@ -46,7 +53,8 @@ class GraphTransform(Transform):
         return super().item_params(batch, index, generator)
 
     def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:
-        if not _pyg.is_batch(batch) or type(self).apply_graphs is GraphTransform.apply_graphs:
+        if not _pyg.is_batch(batch) or type(self).apply_graphs is GraphTransform.apply_graphs \
+                or hetero.is_hetero(batch):  # HeteroData: graph by graph
             return super().apply_items(batch, params)
         dev = _pyg.device_of(batch)
         seeds = torch.tensor([0 if p is None else int(p["seed"]) for p in params],

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from augkit.params import Choice, Integer, Param, Probability
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph._subset import take
@@ -28,18 +28,22 @@ class EdgeDropout(GraphTransform):
     whatever order and orientation they are stored in (PyG's ``force_undirected`` keeps only
     pairs stored as row < col and doubles self-loops); ``false`` decides per stored edge;
     ``auto`` (default) treats the graph as undirected when its edges form a symmetric
-    multiset (one linear pass, see ``functional.is_symmetric``).
+    multiset (one linear pass, see ``functional.is_symmetric``). On HeteroData ``p`` may be
+    set per edge type, and a relation pairs with its reverse relation (``plugins.graph.hetero``).
     """
 
     name = "edge_dropout"
     apply_key = "apply_p"
     params = {
-        "p": Param(Probability(), 0.2, "probability that an edge (or undirected pair) is dropped"),
+        "p": Param(hetero.PerType(Probability(), "edge"), 0.2,
+                   "probability that an edge (or undirected pair) is dropped, per edge type"),
         "undirected": Param(Choice("auto", True, False), "auto",
                             "decide per unordered pair: auto detects a symmetric edge list"),
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero.edge_dropout(self, data, params)
         ei = _pyg.edge_index_of(data)
         undirected = self.undirected
         if undirected == "auto":
@@ -69,17 +73,21 @@ class NodeDropout(GraphTransform):
     and graph-level attributes stay aligned; ``to_data_list()`` still works. Which attributes
     are node-level follows PyG's size rule, so on a Batch whose graphs all have exactly one
     node a per-graph tensor counts as node-level, and on a Batch with as many edges as graphs
-    as edge-level (the kinds cannot be told apart there)."""
+    as edge-level (the kinds cannot be told apart there). On HeteroData ``p`` may be set per
+    node type, and ``min_nodes`` holds per node type (``plugins.graph.hetero``)."""
 
     name = "node_dropout"
     apply_key = "apply_p"
     params = {
-        "p": Param(Probability(), 0.1, "probability that a node is dropped"),
+        "p": Param(hetero.PerType(Probability(), "node"), 0.1,
+                   "probability that a node is dropped, per node type"),
         "min_nodes": Param(Integer(0, MAX_MIN_NODES), 1,
                            "nodes every graph keeps at least, at most 2**40 (past any graph)"),
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero.node_dropout(self, data, params)
         ei = _pyg.edge_index_of(data)
         n = _pyg.num_nodes(data)
         ptr = _pyg.ptr_of(data) if _pyg.is_batch(data) else None  # None: one graph

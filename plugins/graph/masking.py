@@ -8,7 +8,7 @@ import torch
 
 from augkit.errors import InputError
 from augkit.params import Choice, Param, Probability
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 
@@ -20,13 +20,15 @@ class FeatureMasking(GraphTransform):
     a Batch; ``node`` whole rows (nodes, or edges for ``edge_attr``); ``element`` single
     entries. ``fill``: ``zero``; ``mean``, the column's mean over the graph; ``normal``, draws
     from a normal with the column's mean and standard deviation over the graph. A graph without
-    the target attribute passes through unchanged.
+    the target attribute passes through unchanged. On HeteroData ``x`` is masked per node type
+    and ``edge_attr`` per edge type, ``p`` may be set per type (``plugins.graph.hetero``).
     """
 
     name = "feature_masking"
     apply_key = "apply_p"
     params = {
-        "p": Param(Probability(), 0.2, "probability that a feature/row/entry is masked"),
+        "p": Param(hetero.PerType(Probability(), "node or edge"), 0.2,
+                   "probability that a feature/row/entry is masked, per node (x) or edge type"),
         "mode": Param(Choice(*F.MASK_MODES), "feature",
                       "feature: whole columns; node: whole rows; element: single entries"),
         "fill": Param(Choice(*F.FILL_MODES), "zero",
@@ -36,6 +38,8 @@ class FeatureMasking(GraphTransform):
 
     def check_input(self, data: Any) -> None:
         super().check_input(data)
+        if hetero.is_hetero(data):
+            return  # checked per type by the hetero branch of the base check
         value = _pyg.get(data, self.target)
         if isinstance(value, torch.Tensor) and value.dim() not in (1, 2):
             raise InputError(
@@ -44,6 +48,8 @@ class FeatureMasking(GraphTransform):
             )
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero.feature_masking(self, data, params)
         target = self.target
         out = _pyg.shallow_copy(data)
         value = _pyg.get(data, target)

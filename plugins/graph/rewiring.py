@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from augkit.params import Choice, Number, Param
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 
@@ -38,7 +38,8 @@ class EdgeRewiring(GraphTransform):
 
     A graph counts as undirected when every stored edge has its reverse. Self-loops never
     move; with degree_preserving, neither do pairs stored more than once. Node attributes are
-    untouched (the nodes do not change).
+    untouched (the nodes do not change). On HeteroData: degree_preserving only, per edge type
+    (``plugins.graph.hetero``).
     """
 
     name = "edge_rewiring"
@@ -54,6 +55,8 @@ class EdgeRewiring(GraphTransform):
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero.edge_rewiring(self, data, params)
         ei = data.edge_index
         n = _pyg.num_nodes(data)
         if ei is None or ei.size(1) == 0 or self.ratio == 0.0:

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from augkit.params import Choice, Integer, Number, Param
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph._subset import keep_nodes, take
@@ -40,7 +40,8 @@ class SubgraphSampling(GraphTransform):
     Walks and hops follow ``edge_index[0] -> edge_index[1]`` (both ways on an undirected
     graph). Edges between kept nodes stay; node ids are relabelled to ``0..n'-1`` keeping their
     order; ``x``, ``y``, ``pos``, masks, ``edge_attr``, ``edge_weight`` and custom attributes
-    are compacted; on a Batch ``batch``/``ptr`` and ``to_data_list()`` stay right.
+    are compacted; on a Batch ``batch``/``ptr`` and ``to_data_list()`` stay right. On
+    HeteroData see ``plugins.graph.hetero.subgraph_sampling``.
     """
 
     name = "subgraph_sampling"
@@ -50,8 +51,9 @@ class SubgraphSampling(GraphTransform):
             "how the kept nodes are found",
         ),
         "ratio": Param(
-            Number(0.0, 1.0, low_open=True), 0.8,
-            "target share of nodes kept per graph: at most max(1, round(ratio * n)) nodes",
+            hetero.PerType(Number(0.0, 1.0, low_open=True), "node"), 0.8,
+            "target share of nodes kept per graph: at most max(1, round(ratio * n)) nodes "
+            "(per node type with random_node on HeteroData)",
         ),
         "walk_length": Param(Integer(1, MAX_WALK_LENGTH), 8,
                              f"steps of every walk (random_walk), at most {MAX_WALK_LENGTH}"),
@@ -60,6 +62,8 @@ class SubgraphSampling(GraphTransform):
     }
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero.subgraph_sampling(self, data, params)
         n = _pyg.num_nodes(data)
         ei = _pyg.edge_index_of(data)
         keep = F.sample_subgraph_nodes(

@@ -1,0 +1,114 @@
+"""HeteroData suite: ``edge_dropout`` on a graph built like PyG's ``FakeHeteroDataset`` (3 node
+types, 6 edge types between random pairs of them, 4 float attributes per edge, 16 features per
+node) beside what a PyG user writes today: a loop of ``dropout_edge`` over ``edge_types`` with
+the ``edge_attr`` gather, into a ``copy.copy`` of the HeteroData. Sizes are the total stored
+edges, 1e5 and 1e6 (quick: 1e4).
+
+Both sides decide per stored edge (augkit ``undirected=False``, PyG's default); the ``auto``
+row adds augkit's per-type symmetry check (the reverse relation pairing), which PyG has no
+spelling for. The floor copies every edge type's ``edge_index`` and ``edge_attr``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from augkit.benchmarks.case import Anchor, Case
+
+SUITE = "hetero"
+P = 0.2
+NODE_TYPES = 3
+EDGE_TYPES = 6
+NODE_FEATURES = 16
+EDGE_FEATURES = 4
+AVG_DEGREE = 10
+
+
+def hetero_graph(num_edges: int, device: str, seed: int = 0) -> Any:
+    """A FakeHeteroDataset-like HeteroData with about ``num_edges`` edges in all (seeded)."""
+    from torch_geometric.data import HeteroData
+
+    g = torch.Generator().manual_seed(seed)
+    per_type = num_edges // EDGE_TYPES
+    n = max(2, num_edges // (NODE_TYPES * AVG_DEGREE))
+    data = HeteroData()
+    names = [f"v{i}" for i in range(NODE_TYPES)]
+    for name in names:
+        data[name].x = torch.randn(n, NODE_FEATURES, generator=g)
+    pairs = torch.randint(0, NODE_TYPES, (EDGE_TYPES, 2), generator=g).tolist()
+    for i, (s, d) in enumerate(pairs):
+        store = data[names[s], f"e{i}", names[d]]
+        store.edge_index = torch.randint(0, n, (2, per_type), generator=g)
+        store.edge_attr = torch.randn(per_type, EDGE_FEATURES, generator=g)
+    return data.to(device)
+
+
+@functools.lru_cache(maxsize=1)
+def _shared(num_edges: int, device: str) -> Any:
+    return hetero_graph(num_edges, device)
+
+
+def _setup(num_edges: int, device: str) -> Any:
+    def setup() -> dict[str, Any]:
+        data = _shared(num_edges, device)
+        bufs = {(et, key): torch.empty_like(value) for et in data.edge_types
+                for key, value in data[et].items()}
+        return {"data": data, "bufs": bufs, "seed": 0}
+
+    return setup
+
+
+def _floor(state: dict[str, Any]) -> Any:
+    data = state["data"]
+    return [buf.copy_(data[et][key]) for (et, key), buf in state["bufs"].items()]
+
+
+def _augkit(**params: Any) -> Any:
+    import augkit
+
+    t = augkit.make("edge_dropout", **params)
+
+    def run(state: dict[str, Any]) -> Any:
+        state["seed"] += 1
+        return t(state["data"], generator=state["seed"])
+
+    return run
+
+
+def _pyg_loop(state: dict[str, Any]) -> Any:
+    from torch_geometric.utils import dropout_edge
+
+    data = state["data"]
+    out = copy.copy(data)
+    for et in data.edge_types:
+        store = data[et]
+        ei, mask = dropout_edge(store.edge_index, p=P)
+        out[et].edge_index = ei
+        out[et].edge_attr = store.edge_attr[mask]
+    return out
+
+
+def sizes(quick: bool) -> list[int]:
+    return [10_000] if quick else [100_000, 1_000_000]
+
+
+def cases(quick: bool, device: str) -> Iterable[Case]:
+    req = ("torch_geometric",)
+    for size in sizes(quick):
+        common = {"suite": SUITE, "size": size, "size_unit": "edges", "items": size,
+                  "unit": "edges/s", "setup": _setup(size, device), "device": device,
+                  "requires": req, "transforms": ("edge_dropout",), "floor": _floor,
+                  "floor_label": "copy every edge type's edge_index and edge_attr"}
+        anchor = "PyG dropout_edge loop over edge_types + edge_attr gather"
+        yield Case(name="edge_dropout/hetero_directed",
+                   run=_augkit(p=P, undirected=False),
+                   anchors=[Anchor(anchor, _pyg_loop, req, goal_ratio=1.0)],
+                   goal=">= 1x the PyG loop", **common)
+        yield Case(name="edge_dropout/hetero_auto", run=_augkit(p=P),
+                   anchors=[Anchor(anchor, _pyg_loop, req)],
+                   note="augkit checks each relation and reverse pair for symmetry", **common)

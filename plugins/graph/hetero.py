@@ -1,0 +1,640 @@
+"""PyG ``HeteroData`` (and Batches of it) for the graph transforms: per-type parameters,
+per-type seeds, the input check, and ``edge_dropout``, ``node_dropout``, ``feature_masking``,
+``edge_rewiring`` (degree_preserving) and ``subgraph_sampling`` run type by type with the
+homogeneous functional kernels.
+
+Per-type parameters (:class:`PerType`): a number applies to every type; a mapping
+``{type: value}`` sets the types it names, ``"*"`` every type it does not name, and the
+others keep the parameter's default. Node types are named by their string, edge types by a
+``(src, rel, dst)`` tuple or by PyG's ``EdgeTypeStr`` spelling ``"src__rel__dst"``, which is
+the form stored (so a policy dumps to YAML and loads back equal).
+
+Seeds: a call draws one seed, as on a ``Data``; each type draws with
+``derive_seed(seed, HETERO_KEY, hash of its name)`` (:func:`type_seed`), so adding or
+removing a type does not change what the other types draw, and a HeteroData with one node
+type and one edge type gets exactly what the homogeneous transform gives the equal ``Data``
+under the type's seed. A Batch of HeteroData is augmented graph by graph (``to_data_list``,
+graph ``g`` with ``derive_seed(seed, HETERO_BATCH_KEY, g)``, ``Batch.from_data_list``); in a
+policy's batch stage every graph gets the parameters the sample stage would give it alone.
+
+Reverse relations: ``(a, rel, b)`` and ``(b, rev_rel, a)`` (the names ``T.ToUndirected``
+gives) form a pair, and a relation from a node type to itself pairs with itself when it has
+no reverse relation. With ``undirected`` true (or ``auto`` and the pair's edges are each
+other's reverse, or a same-type relation's edges are symmetric) edge ``(u, v)`` of one and
+``(v, u)`` of the other share one draw, keyed by the unordered pair as on a ``Data``.
+
+Nothing here changes its input: outputs are ``copy.copy`` of the HeteroData (PyG copies
+every store) with new tensors in the copied stores.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from augkit.errors import InputError
+from augkit.params import Number, Spec
+from augkit.random import derive_seed
+
+#: The key after the call's seed that names a per-type stream (``type_seed``).
+HETERO_KEY = 0x4E7E
+#: The key after the call's seed that names a graph's stream in a Batch of HeteroData.
+HETERO_BATCH_KEY = 0x4E7B
+#: What a mapping names every type it does not name with.
+OTHERS = "*"
+SEP = "__"  # PyG's EdgeTypeStr separator
+#: The transforms that take HeteroData; the others refuse it with an InputError.
+SUPPORTED = ("edge_dropout", "node_dropout", "feature_masking", "edge_rewiring",
+             "subgraph_sampling")
+
+EdgeType = tuple[str, str, str]
+
+
+# ---- per-type parameters ----------------------------------------------------------------
+
+
+def edge_type_str(edge_type: EdgeType) -> str:
+    """``"src__rel__dst"``, PyG's ``EdgeTypeStr`` spelling of an edge type."""
+    return SEP.join(edge_type)
+
+
+def _edge_key(key: Any) -> str:
+    if isinstance(key, str):
+        parts = key.split(SEP)
+    elif isinstance(key, tuple | list):
+        parts = list(key)
+    else:
+        raise ValueError(key)
+    if len(parts) != 3 or not all(isinstance(p, str) and p and SEP not in p for p in parts):
+        raise ValueError(key)
+    return SEP.join(parts)
+
+
+def _node_key(key: Any) -> str:
+    if not isinstance(key, str) or not key or SEP in key:
+        raise ValueError(key)
+    return key
+
+
+@dataclass(frozen=True)
+class PerType(Spec):
+    """A value for every node or edge type: ``item``, or a mapping ``{type: item}`` (see the
+    module docstring); ``kind`` is ``"node"``, ``"edge"`` or ``"node or edge"``. Mapping keys
+    are stored as strings, edge types as ``"src__rel__dst"``."""
+
+    item: Spec = field(default_factory=Number)
+    kind: str = "edge"
+
+    def check(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return self.item.check(value)
+        if not value:
+            raise self.fail(value)
+        out: dict[str, Any] = {}
+        for key, v in value.items():
+            try:
+                name = key if key == OTHERS else self._key(key)
+                if name in out:  # one type named twice: ("a", "to", "b") and "a__to__b"
+                    raise ValueError(key)
+                out[name] = self.item.check(v)
+            except ValueError:
+                raise self.fail(value) from None
+        return out
+
+    def _key(self, key: Any) -> str:
+        if self.kind == "node":
+            return _node_key(key)
+        if self.kind == "edge":
+            return _edge_key(key)
+        try:
+            return _node_key(key)
+        except ValueError:
+            return _edge_key(key)
+
+    def allowed(self) -> str:
+        what = {"node": 'a node type', "edge": 'an edge type ("src__rel__dst")'}.get(
+            self.kind, 'a node type or an edge type ("src__rel__dst")')
+        return (f"{self.item.allowed()}, or (HeteroData) a mapping of {what} or \"*\" (every "
+                f"other type) to {self.item.allowed()}")
+
+    def json_schema(self) -> dict:
+        item = self.item.json_schema()
+        return {"anyOf": [item, {"type": "object", "additionalProperties": item,
+                                 "minProperties": 1}]}
+
+
+def per_type_params(transform: Any) -> list[str]:
+    """The parameters of ``transform`` given as a per-type mapping (HeteroData only)."""
+    return [key for key, value in transform.get_params().items() if isinstance(value, dict)
+            and isinstance(type(transform).declared_params()[key].spec, PerType)]
+
+
+def resolve(transform: Any, key: str, names: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """``(value per type name, the names the mapping names explicitly)`` of parameter
+    ``key`` over the types ``names``; an InputError when the mapping names a type the graph
+    does not have."""
+    value = transform.get_params()[key]
+    if not isinstance(value, dict):
+        return dict.fromkeys(names, value), set()
+    unknown = [k for k in value if k != OTHERS and k not in names]
+    if unknown:
+        raise InputError(
+            f"{transform.label()}: {key} names type {unknown[0]!r}, which the graph does not "
+            f"have; allowed: its types {', '.join(names) or 'none'}, or \"*\"")
+    default = value.get(OTHERS, type(transform).declared_params()[key].default)
+    return {n: value.get(n, default) for n in names}, {k for k in value if k != OTHERS}
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_key(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+def type_seed(seed: int, name: str) -> int:
+    """The seed type ``name`` (a node type, or an edge type as ``"src__rel__dst"``) draws
+    with in a call whose seed is ``seed``."""
+    return derive_seed(int(seed), HETERO_KEY, _name_key(name))
+
+
+# ---- HeteroData ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _classes() -> tuple[type, type]:
+    from torch_geometric.data import Batch, HeteroData
+
+    return HeteroData, Batch
+
+
+def is_hetero(data: Any) -> bool:
+    """Whether ``data`` is a PyG HeteroData (a Batch of HeteroData included)."""
+    return isinstance(data, _classes()[0])
+
+
+def _is_batch(data: Any) -> bool:
+    return isinstance(data, _classes()[1])
+
+
+def _num_nodes(data: Any, node_type: str) -> int:
+    n = data[node_type].num_nodes
+    return int(n) if n is not None else 0
+
+
+def _tensors(data: Any, store: Any, rows: int) -> list[tuple[str, torch.Tensor, int]]:
+    """``(key, value, dim)`` of the tensors of ``store`` with ``rows`` entries along PyG's
+    concatenation dimension (its node- or edge-level attributes), ``edge_index`` left out."""
+    out = []
+    for key, value in store.items():
+        if key == "edge_index" or not isinstance(value, torch.Tensor) or value.dim() == 0:
+            continue
+        dim = data.__cat_dim__(key, value, store)
+        dim = 0 if dim is None else dim
+        if value.size(dim) == rows:
+            out.append((key, value, dim))
+    return out
+
+
+def _copy(data: Any) -> Any:
+    out = copy.copy(data)  # copies every store, so writes below stay in the copy
+    for store in (*out.node_stores, *out.edge_stores):
+        store.__dict__.pop("_cached_attr", None)  # kinds are re-read from the new sizes
+    return out
+
+
+def check_input(transform: Any, data: Any) -> None:
+    """The input check of a graph transform given HeteroData, or given a per-type parameter."""
+    owner = transform.label()
+    if not is_hetero(data):
+        typed = per_type_params(transform)
+        if typed:
+            raise InputError(
+                f"{owner}: {typed[0]} is a per-type mapping, which applies to HeteroData; got "
+                f"{type(data).__name__}; allowed: a number for Data or Batch")
+        return
+    if transform.name not in SUPPORTED:
+        raise InputError(
+            f"{owner}: got {type(data).__name__}, which {owner} does not take; allowed: a "
+            f"torch_geometric Data or Batch ({', '.join(SUPPORTED)} take HeteroData)")
+    graphs = data.to_data_list() if _is_batch(data) else [data]
+    for graph in graphs:
+        check_hetero(graph, owner)
+        if transform.name == "feature_masking":
+            check_masking(transform, graph)
+        elif transform.name == "edge_rewiring":
+            check_rewiring(transform, graph)
+        elif transform.name == "subgraph_sampling":
+            check_sampling(transform, graph)
+
+
+def check_hetero(data: Any, owner: str) -> None:
+    """An InputError naming ``owner`` and the type unless every edge type's ``edge_index`` is
+    a ``[2, num_edges]`` LongTensor of source ids below its source type's node count and
+    destination ids below its destination type's, and ``x``/``pos`` have one row per node,
+    ``edge_attr``/``edge_weight`` one row per edge of their type."""
+    counts = {}
+    for nt in data.node_types:
+        n = _num_nodes(data, nt)
+        counts[nt] = n
+        store = data[nt]
+        for key in ("x", "pos"):
+            value = store.get(key)
+            if isinstance(value, torch.Tensor) and (value.dim() == 0 or value.size(0) != n):
+                got = "a 0-d tensor" if value.dim() == 0 else f"{value.size(0)} rows"
+                raise InputError(f"{owner}: {key} of node type {nt!r} has {got} but the type "
+                                 f"has {n} nodes; allowed: one row per node")
+    for et in data.edge_types:
+        store = data[et]
+        name = edge_type_str(et)
+        ei = store.get("edge_index")
+        if ei is None:
+            continue
+        if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.size(0) != 2 \
+                or ei.dtype != torch.long:
+            what = (f"shape {tuple(ei.shape)} and dtype {ei.dtype}"
+                    if isinstance(ei, torch.Tensor) else f"a {type(ei).__name__}")
+            raise InputError(f"{owner}: edge_index of edge type {name!r} has {what}; allowed: "
+                             "a LongTensor of shape [2, num_edges]")
+        e = ei.size(1)
+        for row, nt in ((0, et[0]), (1, et[2])):
+            n = counts.get(nt, 0)
+            if e and (int(ei[row].min()) < 0 or int(ei[row].max()) >= n):
+                bad = int(ei[row].min()) if int(ei[row].min()) < 0 else int(ei[row].max())
+                end = "source" if row == 0 else "destination"
+                raise InputError(
+                    f"{owner}: edge type {name!r} holds {end} id {bad}, outside 0..{n - 1} "
+                    f"(node type {nt!r} has {n} nodes); allowed: ids in [0, num_nodes)")
+        for key in ("edge_attr", "edge_weight"):
+            value = store.get(key)
+            if isinstance(value, torch.Tensor) and (value.dim() == 0 or value.size(0) != e):
+                got = "a 0-d tensor" if value.dim() == 0 else f"{value.size(0)} rows"
+                raise InputError(f"{owner}: {key} of edge type {name!r} has {got} but the "
+                                 f"type has {e} edges; allowed: one row per edge")
+
+
+def per_graph(transform: Any, data: Any, params: dict[str, Any],
+              apply: Callable[[Any, Any, dict[str, Any]], Any]) -> Any:
+    """``apply`` on every graph of a Batch of HeteroData, graph ``g`` with its own seed, joined
+    again; a single HeteroData goes to ``apply`` as it is."""
+    if not _is_batch(data):
+        return apply(transform, data, params)
+    seed = int(params["seed"])
+    out = [apply(transform, graph, {**params, "seed": derive_seed(seed, HETERO_BATCH_KEY, g)})
+           for g, graph in enumerate(data.to_data_list())]
+    return _classes()[1].from_data_list(out)
+
+
+def _gather_store(data: Any, store: Any, out_store: Any, rows: int,
+                  index: torch.Tensor) -> int:
+    """Writes into ``out_store`` every attribute of ``store`` with ``rows`` entries, taken
+    at ``index``; returns how many it wrote."""
+    from augkit.plugins.graph._subset import gather
+
+    items = _tensors(data, store, rows)
+    for key, value, dim in items:
+        out_store[key] = gather(value, dim, index.to(value.device))
+    return len(items)
+
+
+# ---- edge_dropout -------------------------------------------------------------------------
+
+
+def reverse_pairs(data: Any) -> list[tuple[EdgeType, EdgeType | None]]:
+    """Every edge type with an ``edge_index``, once: a relation ``(src, rel, dst)`` with its
+    reverse ``(dst, "rev_" + rel, src)`` where the graph has both (the forward one first),
+    else alone with None; in the order of the first of each group in ``edge_types``."""
+    types = [et for et in data.edge_types if data[et].get("edge_index") is not None]
+    present = set(types)
+    seen: set[EdgeType] = set()
+    out: list[tuple[EdgeType, EdgeType | None]] = []
+    for et in types:
+        if et in seen:
+            continue
+        rev = (et[2], f"rev_{et[1]}", et[0])
+        fwd = (et[2], et[1][4:], et[0]) if et[1].startswith("rev_") else None
+        if rev in present and rev not in seen:
+            pair: tuple[EdgeType, EdgeType | None] = (et, rev)
+        elif fwd is not None and fwd in present and fwd not in seen:
+            pair = (fwd, et)
+        else:
+            pair = (et, None)
+        seen.update(t for t in pair if t is not None)
+        out.append(pair)
+    return out
+
+
+def _joined(data: Any, fwd: EdgeType, rev: EdgeType | None) -> tuple[torch.Tensor, int]:
+    """The edges of ``fwd`` (and ``rev``) as one homogeneous edge list over the nodes of
+    both end types (destination ids shifted past the source type's where the types differ),
+    and that node count: an edge and its reverse then have the same unordered pair."""
+    src, dst = fwd[0], fwd[2]
+    ns = _num_nodes(data, src)
+    shift = 0 if src == dst else ns
+    n = ns + (0 if src == dst else _num_nodes(data, dst))
+    ei = data[fwd].edge_index
+    parts = [torch.stack([ei[0], ei[1] + shift])]
+    if rev is not None:
+        er = data[rev].edge_index
+        parts.append(torch.stack([er[0] + shift, er[1]]))
+    return (parts[0] if len(parts) == 1 else torch.cat(parts, 1)), n
+
+
+def _pair_rate(transform: Any, p: dict[str, float], named: set[str], fwd: str,
+               rev: str) -> float:
+    if p[fwd] == p[rev]:
+        return p[fwd]
+    if (fwd in named) != (rev in named):
+        return p[fwd] if fwd in named else p[rev]
+    raise InputError(
+        f"{transform.label()}: p is {p[fwd]} for {fwd!r} and {p[rev]} for its reverse "
+        f"relation {rev!r}, which are dropped together (undirected); allowed: one rate for "
+        "both, or undirected: false")
+
+
+def edge_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``edge_dropout`` of a HeteroData or a Batch of HeteroData (see the module docstring)."""
+    return per_graph(transform, data, params, _edge_dropout)
+
+
+def _edge_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    names = [edge_type_str(et) for et in data.edge_types]
+    p, named = resolve(transform, "p", names)
+    seed = int(params["seed"])
+    mode = transform.undirected
+    keeps: dict[EdgeType, torch.Tensor] = {}
+
+    def alone(et: EdgeType) -> torch.Tensor:
+        # A relation without its pair: per unordered pair when undirected is true, or auto
+        # and a same-type relation whose edges are symmetric; else per stored edge.
+        name = edge_type_str(et)
+        joined, n = _joined(data, et, None)
+        undirected = mode is True or (mode == "auto" and et[0] == et[2]
+                                      and F.is_symmetric(joined))
+        return F.edge_keep_mask(joined, p[name], type_seed(seed, name),
+                                undirected=bool(undirected), num_nodes=max(n, 1))
+
+    for fwd, rev in reverse_pairs(data):
+        if rev is not None and mode is not False:
+            joined, n = _joined(data, fwd, rev)
+            if mode is True or F.is_symmetric(joined):
+                f = edge_type_str(fwd)
+                rate = _pair_rate(transform, p, named, f, edge_type_str(rev))
+                keep = F.edge_keep_mask(joined, rate, type_seed(seed, f), undirected=True,
+                                        num_nodes=max(n, 1))
+                e = data[fwd].edge_index.size(1)
+                keeps[fwd], keeps[rev] = keep[:e], keep[e:]
+                continue
+        keeps[fwd] = alone(fwd)
+        if rev is not None:
+            keeps[rev] = alone(rev)
+    out = _copy(data)
+    for et, keep in keeps.items():
+        store = data[et]
+        ei = store.edge_index
+        eid = keep.nonzero().view(-1).to(ei.device)
+        if eid.numel() == ei.size(1):
+            continue  # nothing dropped: the store keeps its tensors
+        _gather_store(data, store, out[et], ei.size(1), eid)
+        out[et].edge_index = ei.index_select(1, eid)
+    return out
+
+
+# ---- node_dropout -------------------------------------------------------------------------
+
+
+def node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``node_dropout`` of a HeteroData or a Batch of HeteroData: each node type drops its
+    nodes at its own rate (keeping at least ``min_nodes`` of its nodes, fewer only when it
+    has fewer), relabels the rest and compacts its node-level attributes; every edge type
+    keeps the edges whose two ends are kept, relabelled, with their attributes."""
+    return per_graph(transform, data, params, _node_dropout)
+
+
+def _node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    p, _ = resolve(transform, "p", list(data.node_types))
+    seed = int(params["seed"])
+    new_ids: dict[str, torch.Tensor] = {}
+    for nt in data.node_types:
+        ptr = torch.tensor([0, _num_nodes(data, nt)], dtype=torch.long)
+        new_ids[nt], _ = F.node_keep_ids(ptr, p[nt], type_seed(seed, nt),
+                                         min_nodes=transform.min_nodes)
+    return _induced(data, new_ids)
+
+
+def _induced(data: Any, new_ids: dict[str, torch.Tensor]) -> Any:
+    """A copy of ``data`` with, per node type, the nodes whose ``new_ids`` entry is not -1
+    (relabelled to it) and their node-level attributes, and per edge type the edges whose two
+    ends are kept, relabelled, with their edge-level attributes."""
+    from augkit.plugins.graph import functional as F
+
+    out = _copy(data)
+    for nt in data.node_types:
+        new_id = new_ids[nt]
+        n = new_id.numel()
+        kept = (new_id >= 0).nonzero().view(-1)
+        if kept.numel() == n:
+            continue  # nothing dropped: the store keeps its tensors
+        store = data[nt]
+        written = _gather_store(data, store, out[nt], n, kept)
+        if "num_nodes" in store or not written:
+            out[nt].num_nodes = int(kept.numel())
+    for et in data.edge_types:
+        store = data[et]
+        ei = store.get("edge_index")
+        if ei is None:
+            continue
+        src, dst = new_ids[et[0]], new_ids[et[2]]
+        if bool((src >= 0).all()) and bool((dst >= 0).all()):
+            continue
+        # One id space over both end types, so the homogeneous kernel keeps and relabels.
+        ns, ks = src.numel(), int((src >= 0).sum())
+        shift = 0 if et[0] == et[2] else ns
+        joined_id = src if et[0] == et[2] else torch.cat(
+            [src, torch.where(dst >= 0, dst + ks, dst)])
+        joined = torch.stack([ei[0], ei[1] + shift]) if shift else ei
+        kept_edges, eid = F.induced_edges(joined.cpu(), joined_id)
+        if shift:
+            kept_edges = torch.stack([kept_edges[0], kept_edges[1] - ks])
+        _gather_store(data, store, out[et], ei.size(1), eid)
+        out[et].edge_index = kept_edges.to(ei.device)
+    return out
+
+
+# ---- feature_masking ----------------------------------------------------------------------
+
+
+def _masking_targets(transform: Any, data: Any) -> list[tuple[Any, str]]:
+    """``(type, name)`` of the stores ``feature_masking`` reads its target from: node types
+    for ``x``, edge types for ``edge_attr``."""
+    if transform.target == "edge_attr":
+        return [(et, edge_type_str(et)) for et in data.edge_types]
+    return [(nt, nt) for nt in data.node_types]
+
+
+def check_masking(transform: Any, data: Any) -> None:
+    """The target of every type named in ``p`` exists, and every target is 1-D or 2-D."""
+    target = transform.target
+    owner = transform.label()
+    types = _masking_targets(transform, data)
+    _, named = resolve(transform, "p", [name for _, name in types])
+    for key, name in types:
+        value = data[key].get(target)
+        if value is None and name in named:
+            raise InputError(f"{owner}: p names type {name!r}, which has no {target}; allowed: "
+                             f"types with {target}, or \"*\"")
+        if isinstance(value, torch.Tensor) and value.dim() not in (1, 2):
+            raise InputError(f"{owner}: {target} of type {name!r} has shape "
+                             f"{tuple(value.shape)}; allowed: [rows] or [rows, features]")
+
+
+def feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``feature_masking`` of a HeteroData or a Batch of HeteroData: the target of every type
+    that has it masked at the type's rate with the type's seed; the other types pass."""
+    return per_graph(transform, data, params, _feature_masking)
+
+
+def _feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    target = transform.target
+    types = _masking_targets(transform, data)
+    p, _ = resolve(transform, "p", [name for _, name in types])
+    seed = int(params["seed"])
+    out = _copy(data)
+    for key, name in types:
+        value = data[key].get(target)
+        if not isinstance(value, torch.Tensor):
+            continue
+        masked, _ = F.mask_feature(value, p[name], type_seed(seed, name), mode=transform.mode,
+                                   fill=transform.fill)
+        out[key][target] = masked.to(value.device)
+    return out
+
+
+# ---- edge_rewiring ------------------------------------------------------------------------
+
+
+def check_rewiring(transform: Any, data: Any) -> None:
+    if transform.method != "degree_preserving":
+        raise InputError(
+            f"{transform.label()}: method {transform.method!r} on HeteroData would move edges "
+            "between node types; allowed on HeteroData: method degree_preserving")
+
+
+def edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``edge_rewiring`` (degree_preserving) of a HeteroData or a Batch of HeteroData: each
+    relation swaps its own edges' ends, keeping every node's in- and out-degree per edge type
+    (a relation between two types exchanges targets only, so ends stay of their types; a
+    same-type relation swaps as the homogeneous transform does); a reverse relation holding
+    the transposed edges follows its relation, edge by edge."""
+    return per_graph(transform, data, params, _edge_rewiring)
+
+
+def _mirrored(data: Any, fwd: EdgeType, rev: EdgeType) -> bool:
+    """Whether ``rev`` holds exactly the transposed edges of ``fwd`` (as multisets)."""
+    ei, er = data[fwd].edge_index, data[rev].edge_index
+    if ei.size(1) != er.size(1):
+        return False
+    n = max(_num_nodes(data, fwd[2]), 1)
+    return torch.equal(torch.sort(ei[0] * n + ei[1]).values,
+                       torch.sort(er[1] * n + er[0]).values)
+
+
+def _order(ei: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.sort(ei[0] * max(n, 1) + ei[1], stable=True).indices
+
+
+def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    seed = int(params["seed"])
+    out = _copy(data)
+    if transform.ratio == 0.0:
+        return out
+    for fwd, rev in reverse_pairs(data):
+        groups: list[tuple[EdgeType, EdgeType | None]] = [(fwd, None)]
+        if rev is not None:
+            groups = ([(fwd, rev)] if _mirrored(data, fwd, rev)
+                      else [(fwd, None), (rev, None)])
+        for et, follower in groups:
+            ei = data[et].edge_index
+            if ei.size(1) == 0:
+                continue
+            joined, n = _joined(data, et, None)
+            same = et[0] == et[2]
+            new, _ = F.double_edge_swap(joined, n, transform.ratio,
+                                        type_seed(seed, edge_type_str(et)),
+                                        undirected=None if same else False)
+            new = new.to(ei.device)
+            if not same:
+                new = torch.stack([new[0], new[1] - _num_nodes(data, et[0])])
+            out[et].edge_index = new
+            if follower is not None:
+                # Match the follower's edges to the relation's (their transposed multisets
+                # are equal): the k-th of each in sorted order are one pair.
+                er = data[follower].edge_index
+                nd = _num_nodes(data, et[2])
+                f_order, r_order = _order(ei, nd), _order(er.flip(0), nd)
+                moved = er.clone()
+                moved[:, r_order] = new[:, f_order].flip(0)
+                out[follower].edge_index = moved
+    return out
+
+
+# ---- subgraph_sampling --------------------------------------------------------------------
+
+
+def check_sampling(transform: Any, data: Any) -> None:
+    if transform.method != "random_node" and isinstance(transform.ratio, dict):
+        raise InputError(
+            f"{transform.label()}: ratio per node type applies to method random_node; "
+            f"method {transform.method!r} walks across the types; allowed: a number")
+    resolve(transform, "ratio", list(data.node_types))  # names only types the graph has
+
+
+def subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    """``subgraph_sampling`` of a HeteroData or a Batch of HeteroData. ``random_node`` keeps
+    ``max(1, round(ratio * n))`` random nodes of every node type (ratio per type); ``khop``
+    and ``random_walk`` search the graph of every node of every type and every edge of every
+    relation (so they follow the metapaths the graph has, ``(a, to, b)`` then
+    ``(b, rev_to, a)`` and so on), keeping ``ratio`` of all the nodes; then every type keeps
+    the edges between kept nodes, relabelled, with their attributes."""
+    return per_graph(transform, data, params, _subgraph_sampling)
+
+
+def _subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import functional as F
+
+    seed = int(params["seed"])
+    types = list(data.node_types)
+    sizes = [_num_nodes(data, nt) for nt in types]
+    masks: dict[str, torch.Tensor] = {}
+    if transform.method == "random_node":
+        ratio, _ = resolve(transform, "ratio", types)
+        for nt, n in zip(types, sizes, strict=True):
+            masks[nt] = F.sample_random_nodes(n, ratio[nt], type_seed(seed, nt))
+    else:
+        offsets = dict(zip(types, [sum(sizes[:i]) for i in range(len(sizes))], strict=True))
+        parts = [torch.stack([ei[0] + offsets[et[0]], ei[1] + offsets[et[2]]])
+                 for et in data.edge_types
+                 if (ei := data[et].get("edge_index")) is not None]
+        joined = torch.cat(parts, 1) if parts else torch.zeros(2, 0, dtype=torch.long)
+        keep = F.sample_subgraph_nodes(
+            joined.cpu(), sum(sizes), transform.method, transform.ratio,
+            derive_seed(seed, HETERO_KEY), walk_length=transform.walk_length,
+            num_hops=transform.num_hops).cpu()
+        for nt, n in zip(types, sizes, strict=True):
+            masks[nt] = keep[offsets[nt]:offsets[nt] + n]
+    new_ids = {}
+    for nt, mask in masks.items():
+        new_ids[nt], _ = F.relabel_mask(mask.cpu())
+    return _induced(data, new_ids)

@@ -93,3 +93,29 @@ def test_batch_lists_are_per_graph_and_left_alone():
 
 def test_input_errors_are_augkit_errors():
     assert issubclass(InputError, AugkitError)
+
+
+TARGETED = [("feature_masking", "x"), ("feature_masking", "edge_attr"),
+            ("diffusion_noise", "x"), ("diffusion_noise", "edge_attr"),
+            ("diffusion_noise", "edge_weight")]
+
+
+@pytest.mark.parametrize(("name", "target"), TARGETED)
+def test_a_missing_target_is_an_input_error_in_every_transform(name, target):
+    data = _graph()
+    data.edge_weight = torch.rand(data.num_edges)
+    t = augkit.make(name, target=target)
+    assert isinstance(t(data, generator=0), Data)  # with the target it runs
+    del data[target]
+    with pytest.raises(InputError, match=rf"(no|without a) tensor .?{target}"):
+        t(data, generator=0)
+    batch = Batch.from_data_list([data, data])
+    with pytest.raises(InputError, match=rf"(no|without a) tensor .?{target}"):
+        t(batch, generator=0)
+
+
+def test_feature_masking_of_3d_x_names_the_shape_and_what_is_allowed():
+    data = _graph()
+    data.x = torch.randn(12, 2, 3)
+    with pytest.raises(InputError, match=r"\(12, 2, 3\).*allowed: \[rows\] or \[rows, feat"):
+        augkit.make("feature_masking")(data, generator=0)

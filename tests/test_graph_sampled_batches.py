@@ -196,3 +196,18 @@ def test_real_neighbor_loaders():
     for batch in batches:
         for name, kw in TRANSFORMS:
             check_batch(augkit.make(name, **kw)(batch, generator=0), batch, data)
+
+
+def test_trim_to_layer_works_on_the_recounted_batch():
+    from torch_geometric.utils import trim_to_layer
+
+    batch = neighbor_batch(GRAPH, [0, 5, 9, 14], [5, 3], 7)
+    out = augkit.make("node_dropout", p=0.5)(batch, generator=8)
+    x, ei = out.x, out.edge_index
+    for layer in range(len(out.num_sampled_edges)):
+        x, ei, _ = trim_to_layer(layer, out.num_sampled_nodes, out.num_sampled_edges, x, ei)
+        # What is left is the batch's own first hops: ids in range, seeds still first.
+        assert ei.numel() == 0 or int(ei.max()) < x.size(0)
+        assert torch.equal(x[:out.batch_size], batch.x[:batch.batch_size])
+    assert x.size(0) == out.num_sampled_nodes[0] + out.num_sampled_nodes[1]
+    assert ei.size(1) == out.num_sampled_edges[0]

@@ -211,3 +211,17 @@ def test_trim_to_layer_works_on_the_recounted_batch():
         assert torch.equal(x[:out.batch_size], batch.x[:batch.batch_size])
     assert x.size(0) == out.num_sampled_nodes[0] + out.num_sampled_nodes[1]
     assert ei.size(1) == out.num_sampled_edges[0]
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_p_one_keeps_exactly_the_seeds(link):
+    batch = (link_batch(GRAPH, [0, 1, 2], [5, 3], 9) if link
+             else neighbor_batch(GRAPH, [4, 8, 15, 16, 23], [5, 3], 9))
+    seeds = batch.num_sampled_nodes[0]
+    out = augkit.make("node_dropout", p=1.0)(batch, generator=0)
+    assert out.num_nodes == seeds and out.num_sampled_nodes == [seeds, 0, 0]
+    assert torch.equal(out.n_id, batch.n_id[:seeds])
+    check_batch(out, batch, GRAPH)
+    more = augkit.make("node_dropout", p=1.0, min_nodes=seeds + 3)(batch, generator=0)
+    assert more.num_nodes >= seeds + 3
+    check_batch(more, batch, GRAPH)

@@ -133,10 +133,14 @@ def keep_nodes_with_seeds(data: Any, keep: torch.Tensor, owner: str) -> Any:
 
 
 def node_dropout_sampled(data: Any, p: float, seed: int, min_nodes: int, owner: str) -> Any:
-    """``node_dropout`` of a sampled batch: the same draw as on any graph, the seeds kept."""
+    """``node_dropout`` of a sampled batch: the same draw as on any graph, the seeds kept
+    (and counted towards ``min_nodes``)."""
     ei = _pyg.edge_index_of(data)
     n = _pyg.num_nodes(data)
-    _, nid, _, _ = F.dropout_node(ei, p, seed, num_nodes=n, min_nodes=min_nodes)
+    seeds = seed_mask(data, owner)
+    # The seeds count towards min_nodes: no random extra node once they are enough.
+    floor = 0 if int(seeds.sum()) >= min_nodes else min_nodes
+    _, nid, _, _ = F.dropout_node(ei, p, seed, num_nodes=n, min_nodes=floor)
     keep = torch.zeros(n, dtype=torch.bool, device=ei.device)
     keep[nid.to(ei.device)] = True
     return keep_nodes_with_seeds(data, keep, owner)

@@ -225,3 +225,17 @@ def test_p_one_keeps_exactly_the_seeds(link):
     more = augkit.make("node_dropout", p=1.0, min_nodes=seeds + 3)(batch, generator=0)
     assert more.num_nodes >= seeds + 3
     check_batch(more, batch, GRAPH)
+
+
+def test_triplet_link_seeds_are_kept_and_relabelled():
+    batch = neighbor_batch(GRAPH, [2, 6, 10, 30, 41], [5, 3], 11)
+    del batch.batch_size, batch.input_id  # a triplet batch: its seeds are index vectors
+    batch.num_sampled_nodes = [1, batch.num_sampled_nodes[1] + 4, batch.num_sampled_nodes[2]]
+    batch.src_index, batch.dst_pos_index = torch.tensor([0, 1]), torch.tensor([2, 3])
+    batch.dst_neg_index = torch.tensor([[4, 1], [0, 2]])
+    for s in range(30):
+        out = augkit.make("node_dropout", p=0.9)(batch, generator=s)
+        for key in ("src_index", "dst_pos_index", "dst_neg_index"):
+            assert torch.equal(out.n_id[out[key]], batch.n_id[batch[key]])
+        assert torch.equal(out.n_id[:5], batch.n_id[:5])
+        assert sum(out.num_sampled_nodes) == out.num_nodes

@@ -3,12 +3,13 @@ nodes a transform must keep, and the sampler's bookkeeping after nodes or edges 
 
 A sampled batch is a plain ``Data`` carrying any of ``batch_size``, ``n_id``, ``e_id``,
 ``input_id``, ``num_sampled_nodes`` or ``num_sampled_edges``. Its seed nodes are nodes
-``0..batch_size-1``, the first hop of ``num_sampled_nodes`` and the endpoints of
-``edge_label_index``; they are never removed, and since nodes are compacted in order they stay
-first. ``n_id`` follows the kept nodes, ``e_id`` the kept edges, ``edge_label_index`` is
-relabelled, and ``num_sampled_nodes``/``num_sampled_edges`` are recounted per hop slice (the
-sampler stores nodes and edges hop by hop); where their sums do not match the graph they are
-removed, since per-hop counts that cannot be recounted would mislead ``trim_to_layer``.
+``0..batch_size-1``, the first hop of ``num_sampled_nodes`` and the nodes of
+``edge_label_index`` (or ``src_index``/``dst_pos_index``/``dst_neg_index``); they are never
+removed, and since nodes are compacted in order they stay first. ``n_id`` follows the kept
+nodes, ``e_id`` the kept edges, those seed indices are relabelled, and
+``num_sampled_nodes``/``num_sampled_edges`` are recounted per hop slice (the sampler stores
+nodes and edges hop by hop); where their sums do not match the graph they are removed, since
+per-hop counts that cannot be recounted would mislead ``trim_to_layer``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from augkit.plugins.graph._subset import take
 
 SAMPLED_KEYS = ("batch_size", "n_id", "e_id", "input_id", "num_sampled_nodes",
                 "num_sampled_edges")
+# Node positions of link seeds: edge_label_index, or the triplet keys of
+# LinkNeighborLoader(neg_sampling="triplet").
+SEED_INDEX_KEYS = ("edge_label_index", "src_index", "dst_pos_index", "dst_neg_index")
 
 
 def is_sampled(data: Any) -> bool:
@@ -35,7 +39,7 @@ def is_sampled(data: Any) -> bool:
 
 def seed_mask(data: Any, owner: str) -> torch.Tensor:
     """Boolean mask of the nodes that must stay: the first ``batch_size`` nodes, the first hop
-    of ``num_sampled_nodes`` and the endpoints of ``edge_label_index``."""
+    of ``num_sampled_nodes`` and the nodes of the link seeds (:data:`SEED_INDEX_KEYS`)."""
     n = _pyg.num_nodes(data)
     dev = _pyg.edge_index_of(data).device
     mask = torch.zeros(n, dtype=torch.bool, device=dev)
@@ -50,14 +54,14 @@ def seed_mask(data: Any, owner: str) -> torch.Tensor:
     hops = _counts(_pyg.get(data, "num_sampled_nodes"))
     if hops is not None and sum(hops) == n and hops:
         mask[:hops[0]] = True
-    eli = _pyg.get(data, "edge_label_index")
-    if isinstance(eli, torch.Tensor) and eli.numel():
-        if eli.dtype != torch.long or eli.dim() != 2 or eli.size(0) != 2 \
-                or int(eli.min()) < 0 or int(eli.max()) >= n:
-            raise InputError(f"{owner}: edge_label_index of shape {tuple(eli.shape)} does not "
-                             f"index the {n} nodes; allowed: a LongTensor [2, k] of node ids "
-                             f"in 0..{n - 1}")
-        mask[eli.reshape(-1)] = True
+    for key in SEED_INDEX_KEYS:
+        idx = _pyg.get(data, key)
+        if isinstance(idx, torch.Tensor) and idx.numel():
+            if idx.dtype != torch.long or int(idx.min()) < 0 or int(idx.max()) >= n:
+                raise InputError(f"{owner}: {key} holds {idx.dtype} values from "
+                                 f"{int(idx.min())} to {int(idx.max())}; allowed: a LongTensor "
+                                 f"of node ids in 0..{n - 1}")
+            mask[idx.reshape(-1)] = True
     return mask
 
 
@@ -88,9 +92,9 @@ def _recount(value: Any, kept: torch.Tensor) -> Any:
 def finish(data: Any, out: Any, edge_idx: torch.Tensor, node_mask: torch.Tensor | None = None,
            ) -> Any:
     """The sampler's bookkeeping of ``out`` (``data`` with the edges ``edge_idx`` and, when
-    ``node_mask`` is given, the nodes where it is true): ``n_id``/``e_id`` aligned,
-    ``edge_label_index`` relabelled, ``num_sampled_nodes``/``num_sampled_edges`` recounted or
-    removed."""
+    ``node_mask`` is given, the nodes where it is true): ``n_id``/``e_id`` aligned, the
+    link seeds' node indices relabelled, ``num_sampled_nodes``/``num_sampled_edges`` recounted
+    or removed."""
     e = _pyg.edge_index_of(data).size(1)
     edge_mask = torch.zeros(e, dtype=torch.bool)
     edge_mask[edge_idx.cpu()] = True
@@ -105,9 +109,10 @@ def finish(data: Any, out: Any, edge_idx: torch.Tensor, node_mask: torch.Tensor 
         if isinstance(n_id, torch.Tensor) and n_id.dim() == 1 \
                 and n_id.numel() == node_mask.numel():
             _pyg.set_attr(out, "n_id", n_id.index_select(0, kept.to(n_id.device)))
-        eli = _pyg.get(data, "edge_label_index")
-        if isinstance(eli, torch.Tensor) and eli.dim() == 2:
-            _pyg.set_attr(out, "edge_label_index", new_id.to(eli.device)[eli])
+        for key in SEED_INDEX_KEYS:
+            idx = _pyg.get(data, key)
+            if isinstance(idx, torch.Tensor):
+                _pyg.set_attr(out, key, new_id.to(idx.device)[idx])
         _set_or_drop(out, "num_sampled_nodes",
                      _recount(_pyg.get(data, "num_sampled_nodes"), node_mask))
     return out

@@ -18,6 +18,7 @@ from augkit._threads import parallel_ranges
 from augkit.errors import InputError
 from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
+from augkit.plugins.graph._layouts import check_layout, slice_lists
 
 
 def check_graph(data: Any, owner: str) -> None:
@@ -32,6 +33,7 @@ def check_graph(data: Any, owner: str) -> None:
             f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data or Batch "
             "(networkx graphs convert with augkit.plugins.graph.from_networkx)"
         )
+    check_layout(data, owner)  # an adj_t graph: refused, augkit rewrites edge_index only
     mapping = _pyg.plain_mapping(data)
     if mapping is not None:  # a plain Data: its dict read once, the same checks and errors
         _check_plain(data, mapping, owner)
@@ -249,6 +251,7 @@ def take(
             _pyg.set_attr(out, "edge_index", edge_index)
         for key in ekeys:
             _pyg.set_attr(out, key, _select(data, key, mapping[key], edge_idx))
+        slice_lists(data, out, edge_idx, None)  # list attributes, as PyG's subgraph slices
         return out
     out = _pyg.shallow_copy(data)
     if data.edge_index is not None:
@@ -276,6 +279,7 @@ def take(
             edge_counts = torch.bincount(old_batch.index_select(0, src), minlength=k)
         _pyg.fix_batch_bookkeeping(out, ["edge_index", *ekeys], edge_counts,
                                    node_counts if node_idx is not None else None, nkeys)
+    slice_lists(data, out, edge_idx, node_idx)  # list attributes, as PyG's subgraph slices
     return out
 
 

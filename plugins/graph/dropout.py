@@ -15,6 +15,7 @@ from augkit.params import Choice, Integer, Param, Probability
 from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
+from augkit.plugins.graph._sampled import edge_dropout_sampled, is_sampled, node_dropout_sampled
 from augkit.plugins.graph._subset import take
 from augkit.plugins.graph.functional.dropout import dropout_edge_auto
 
@@ -44,6 +45,8 @@ class EdgeDropout(GraphTransform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         if hetero.is_hetero(data):
             return hetero.edge_dropout(self, data, params)
+        if is_sampled(data):  # a NeighborLoader batch: e_id, num_sampled_edges follow
+            return edge_dropout_sampled(data, self.p, params["seed"], self.undirected)
         ei = _pyg.edge_index_of(data)
         undirected = self.undirected
         if undirected == "auto":
@@ -88,6 +91,9 @@ class NodeDropout(GraphTransform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         if hetero.is_hetero(data):
             return hetero.node_dropout(self, data, params)
+        if is_sampled(data):  # a NeighborLoader batch: its seed nodes stay, first
+            return node_dropout_sampled(data, self.p, params["seed"], self.min_nodes,
+                                        self.label())
         ei = _pyg.edge_index_of(data)
         n = _pyg.num_nodes(data)
         ptr = _pyg.ptr_of(data) if _pyg.is_batch(data) else None  # None: one graph

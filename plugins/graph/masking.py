@@ -20,7 +20,7 @@ class FeatureMasking(GraphTransform):
     a Batch; ``node`` whole rows (nodes, or edges for ``edge_attr``); ``element`` single
     entries. ``fill``: ``zero``; ``mean``, the column's mean over the graph; ``normal``, draws
     from a normal with the column's mean and standard deviation over the graph. A graph without
-    the target attribute passes through unchanged. On HeteroData ``x`` is masked per node type
+    the target attribute is an InputError. On HeteroData ``x`` is masked per node type
     and ``edge_attr`` per edge type, ``p`` may be set per type (``plugins.graph.hetero``).
     """
 
@@ -41,7 +41,10 @@ class FeatureMasking(GraphTransform):
         if hetero.is_hetero(data):
             return  # checked per type by the hetero branch of the base check
         value = _pyg.get(data, self.target)
-        if isinstance(value, torch.Tensor) and value.dim() not in (1, 2):
+        if not isinstance(value, torch.Tensor):  # as diffusion_noise: nothing to mask is an error
+            raise InputError(f"{self.label()}: the graph has no tensor {self.target}; allowed: "
+                             f"a graph with {self.target}, or target set to the attribute it has")
+        if value.dim() not in (1, 2):
             raise InputError(
                 f"{self.label()}: {self.target} has shape {tuple(value.shape)}; allowed: "
                 "[rows] or [rows, features]"

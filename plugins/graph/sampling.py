@@ -17,6 +17,7 @@ from augkit.params import Choice, Integer, Number, Param
 from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
+from augkit.plugins.graph._sampled import is_sampled, keep_nodes_with_seeds
 from augkit.plugins.graph._subset import keep_nodes, take
 
 # Bounds no real use meets, so that a huge value is a ParamError at construction: a walk is
@@ -70,6 +71,8 @@ class SubgraphSampling(GraphTransform):
             ei, n, self.method, self.ratio, params["seed"], walk_length=self.walk_length,
             num_hops=self.num_hops, batch=_pyg.batch_vector(data), ptr=_pyg.ptr_of(data),
         )
+        if is_sampled(data):  # a NeighborLoader batch: its seed nodes join, first
+            return keep_nodes_with_seeds(data, keep, self.label())
         return keep_nodes(data, keep)
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:

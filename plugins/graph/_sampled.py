@@ -1,0 +1,163 @@
+"""Sampled mini-batches (PyG's ``NeighborLoader`` and ``LinkNeighborLoader`` output): the
+nodes a transform must keep, and the sampler's bookkeeping after nodes or edges go.
+
+A sampled batch is a plain ``Data`` carrying any of ``batch_size``, ``n_id``, ``e_id``,
+``input_id``, ``num_sampled_nodes`` or ``num_sampled_edges``. Its seed nodes are nodes
+``0..batch_size-1``, the first hop of ``num_sampled_nodes`` and the nodes of
+``edge_label_index`` (or ``src_index``/``dst_pos_index``/``dst_neg_index``); they are never
+removed, and since nodes are compacted in order they stay first. ``n_id`` follows the kept
+nodes, ``e_id`` the kept edges, those seed indices are relabelled, and
+``num_sampled_nodes``/``num_sampled_edges`` are recounted per hop slice (the sampler stores
+nodes and edges hop by hop); where their sums do not match the graph they are removed, since
+per-hop counts that cannot be recounted would mislead ``trim_to_layer``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from augkit.errors import InputError
+from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import functional as F
+from augkit.plugins.graph._subset import take
+
+SAMPLED_KEYS = ("batch_size", "n_id", "e_id", "input_id", "num_sampled_nodes",
+                "num_sampled_edges")
+# Node positions of link seeds: edge_label_index, or the triplet keys of
+# LinkNeighborLoader(neg_sampling="triplet").
+SEED_INDEX_KEYS = ("edge_label_index", "src_index", "dst_pos_index", "dst_neg_index")
+
+
+def is_sampled(data: Any) -> bool:
+    """Whether ``data`` is a sampled mini-batch (a Data, not a Batch, with a sampler key)."""
+    if _pyg.is_batch(data):
+        return False
+    return any(_pyg.get(data, key) is not None for key in SAMPLED_KEYS)
+
+
+def seed_mask(data: Any, owner: str) -> torch.Tensor:
+    """Boolean mask of the nodes that must stay: the first ``batch_size`` nodes, the first hop
+    of ``num_sampled_nodes`` and the nodes of the link seeds (:data:`SEED_INDEX_KEYS`)."""
+    n = _pyg.num_nodes(data)
+    dev = _pyg.edge_index_of(data).device
+    mask = torch.zeros(n, dtype=torch.bool, device=dev)
+    bs = _pyg.get(data, "batch_size")
+    if bs is not None:
+        if isinstance(bs, torch.Tensor) and bs.numel() == 1:
+            bs = int(bs)
+        if not isinstance(bs, int) or isinstance(bs, bool) or not 0 <= bs <= n:
+            raise InputError(f"{owner}: batch_size is {bs!r}; allowed: an int in 0..{n} "
+                             "(the seed nodes come first in a sampled mini-batch)")
+        mask[:bs] = True
+    hops = _counts(_pyg.get(data, "num_sampled_nodes"))
+    if hops is not None and sum(hops) == n and hops:
+        mask[:hops[0]] = True
+    for key in SEED_INDEX_KEYS:
+        idx = _pyg.get(data, key)
+        if isinstance(idx, torch.Tensor) and idx.numel():
+            if idx.dtype != torch.long or int(idx.min()) < 0 or int(idx.max()) >= n:
+                raise InputError(f"{owner}: {key} holds {idx.dtype} values from "
+                                 f"{int(idx.min())} to {int(idx.max())}; allowed: a LongTensor "
+                                 f"of node ids in 0..{n - 1}")
+            mask[idx.reshape(-1)] = True
+    return mask
+
+
+def _counts(value: Any) -> list[int] | None:
+    """Per-hop counts as a list of ints, or None when ``value`` is not a 1-D count list."""
+    if isinstance(value, torch.Tensor) and value.dim() == 1:
+        return [int(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+        return list(value)
+    return None
+
+
+def _recount(value: Any, kept: torch.Tensor) -> Any:
+    """``value`` (per-hop counts over consecutive slices) recounted over the kept positions
+    (a boolean mask), in ``value``'s own type; None where the counts do not cover ``kept``."""
+    hops = _counts(value)
+    if hops is None or sum(hops) != kept.numel():
+        return None
+    bounds = torch.tensor([0, *hops], dtype=torch.long).cumsum(0)
+    csum = torch.zeros(kept.numel() + 1, dtype=torch.long)
+    csum[1:] = kept.cpu().long().cumsum(0)
+    new = (csum[bounds[1:]] - csum[bounds[:-1]]).tolist()
+    if isinstance(value, torch.Tensor):
+        return torch.tensor(new, dtype=value.dtype, device=value.device)
+    return type(value)(new)
+
+
+def finish(data: Any, out: Any, edge_idx: torch.Tensor, node_mask: torch.Tensor | None = None,
+           ) -> Any:
+    """The sampler's bookkeeping of ``out`` (``data`` with the edges ``edge_idx`` and, when
+    ``node_mask`` is given, the nodes where it is true): ``n_id``/``e_id`` aligned, the
+    link seeds' node indices relabelled, ``num_sampled_nodes``/``num_sampled_edges`` recounted
+    or removed."""
+    e = _pyg.edge_index_of(data).size(1)
+    edge_mask = torch.zeros(e, dtype=torch.bool)
+    edge_mask[edge_idx.cpu()] = True
+    e_id = _pyg.get(data, "e_id")
+    if isinstance(e_id, torch.Tensor) and e_id.dim() == 1 and e_id.numel() == e:
+        _pyg.set_attr(out, "e_id", e_id.index_select(0, edge_idx.to(e_id.device)))
+    _set_or_drop(out, "num_sampled_edges",
+                 _recount(_pyg.get(data, "num_sampled_edges"), edge_mask))
+    if node_mask is not None:
+        new_id, kept = F.relabel_mask(node_mask)
+        n_id = _pyg.get(data, "n_id")
+        if isinstance(n_id, torch.Tensor) and n_id.dim() == 1 \
+                and n_id.numel() == node_mask.numel():
+            _pyg.set_attr(out, "n_id", n_id.index_select(0, kept.to(n_id.device)))
+        for key in SEED_INDEX_KEYS:
+            idx = _pyg.get(data, key)
+            if isinstance(idx, torch.Tensor):
+                _pyg.set_attr(out, key, new_id.to(idx.device)[idx])
+        _set_or_drop(out, "num_sampled_nodes",
+                     _recount(_pyg.get(data, "num_sampled_nodes"), node_mask))
+    return out
+
+
+def _set_or_drop(out: Any, key: str, value: Any) -> None:
+    if value is not None:
+        _pyg.set_attr(out, key, value)
+    elif _pyg.get(out, key) is not None:
+        del out[key]
+
+
+def keep_nodes_with_seeds(data: Any, keep: torch.Tensor, owner: str) -> Any:
+    """``data`` with the nodes where ``keep`` or :func:`seed_mask` is true, compacted in
+    order (so the seeds stay first), with its sampler bookkeeping."""
+    ei = _pyg.edge_index_of(data)
+    dev = ei.device
+    mask = keep.to(dev) | seed_mask(data, owner)
+    new_id, kept = F.relabel_mask(mask)
+    out_ei, eid = F.induced_edges(ei, new_id.to(dev))
+    out = take(data, out_ei.to(dev), eid.to(dev), kept.to(dev))
+    return finish(data, out, eid.to(dev), mask)
+
+
+def node_dropout_sampled(data: Any, p: float, seed: int, min_nodes: int, owner: str) -> Any:
+    """``node_dropout`` of a sampled batch: the same draw as on any graph, the seeds kept
+    (and counted towards ``min_nodes``)."""
+    ei = _pyg.edge_index_of(data)
+    n = _pyg.num_nodes(data)
+    seeds = seed_mask(data, owner)
+    # The seeds count towards min_nodes: no random extra node once they are enough.
+    floor = 0 if int(seeds.sum()) >= min_nodes else min_nodes
+    _, nid, _, _ = F.dropout_node(ei, p, seed, num_nodes=n, min_nodes=floor)
+    keep = torch.zeros(n, dtype=torch.bool, device=ei.device)
+    keep[nid.to(ei.device)] = True
+    return keep_nodes_with_seeds(data, keep, owner)
+
+
+def edge_dropout_sampled(data: Any, p: float, seed: int, undirected: Any) -> Any:
+    """``edge_dropout`` of a sampled batch: the same draw, ``e_id`` and
+    ``num_sampled_edges`` following the kept edges."""
+    ei = _pyg.edge_index_of(data)
+    if undirected == "auto":
+        undirected = F.is_symmetric(ei)
+    n = _pyg.num_nodes(data) if undirected else 0
+    out_ei, eid = F.dropout_edge(ei, p, seed, undirected=bool(undirected), num_nodes=n)
+    eid = eid.to(ei.device)
+    return finish(data, take(data, out_ei.to(ei.device), eid), eid)

@@ -36,8 +36,11 @@ def _datasets() -> list[tuple[str, Any]]:
 
     from augkit.plugins.graph.convert import from_networkx
 
-    return [("PyG KarateClub", KarateClub()[0]),
-            ("networkx les_miserables", from_networkx(nx.les_miserables_graph()))]
+    miserables = from_networkx(nx.les_miserables_graph())
+    # The policy masks x, and a networkx graph has no features: each node's degree is one.
+    miserables.x = torch.bincount(miserables.edge_index[0],
+                                  minlength=miserables.num_nodes).float().view(-1, 1)
+    return [("PyG KarateClub", KarateClub()[0]), ("networkx les_miserables", miserables)]
 
 
 def _counts(data: Any) -> str:

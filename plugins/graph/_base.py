@@ -63,7 +63,8 @@ class GraphTransform(Transform):
         return self.apply_graphs(batch, seeds, applied)
 
     def apply_seeds(self, batch: Any, seeds: np.ndarray, chosen: np.ndarray) -> Any:
-        if not _pyg.is_batch(batch) or type(self).apply_graphs is GraphTransform.apply_graphs:
+        if not _pyg.is_batch(batch) or type(self).apply_graphs is GraphTransform.apply_graphs \
+                or hetero.is_hetero(batch):  # HeteroData: graph by graph
             return super().apply_seeds(batch, seeds, chosen)
         dev = _pyg.device_of(batch)
         applied = torch.from_numpy(chosen)

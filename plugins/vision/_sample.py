@@ -121,6 +121,24 @@ class SampleTransform(Protocol):
     def apply_image(self, image: Any, params: dict[str, Any]) -> Any: ...
 
 
+class SampleDispatch:
+    """The one dispatch point of a vision transform that takes samples: an image (see
+    :func:`is_image`) takes the transform's own path, any other structure is walked here.
+    Put it before ``Transform`` in the bases; the transform provides what
+    :class:`SampleTransform` lists."""
+
+    def check_input(self, data: Any) -> None:
+        if is_image(data):
+            check_image(self.label(), data)
+        else:
+            split_sample(self.label(), data)
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        if is_image(data):
+            return super().forward(data, generator)
+        return forward_sample(self, data, generator)
+
+
 def forward_sample(t: SampleTransform, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
     """``Transform.forward`` on a structure: one walk, the apply decision and one draw for the
     whole sample, every image leaf transformed with the same parameters."""

@@ -10,8 +10,8 @@ import torch
 
 from augkit.params import AnyOf, Choice, Custom, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import check_image, named
-from augkit.plugins.vision._sample import apply_sample, forward_sample, is_image, split_sample
+from augkit.plugins.vision._common import named
+from augkit.plugins.vision._sample import SampleDispatch, apply_sample, is_image
 from augkit.random import as_torch, uniform
 from augkit.transform import Transform
 
@@ -30,7 +30,7 @@ KERNEL_SIZE = AnyOf(
 )
 
 
-class GaussianBlur(Transform):
+class GaussianBlur(SampleDispatch, Transform):
     """Gaussian blur, sigma ~ U(sigma) drawn per image (a batch gets one sigma per image, not
     one for the whole batch as torchvision v2 ``GaussianBlur`` does).
 
@@ -63,17 +63,6 @@ class GaussianBlur(Transform):
                              "auto (albumentations' rule from sigma) or a fixed odd size, at "
                              "most 7001"),
     }
-
-    def check_input(self, data: Any) -> None:
-        if is_image(data):
-            check_image(self.label(), data)
-        else:
-            split_sample(self.label(), data)
-
-    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
-        if is_image(data):
-            return super().forward(data, generator)
-        return forward_sample(self, data, generator)
 
     def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
         n = VF.count_images(data)

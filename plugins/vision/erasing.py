@@ -11,8 +11,8 @@ import torch
 from augkit.errors import InputError
 from augkit.params import Choice, Integer, Interval, Number, Param
 from augkit.plugins.vision import functional as VF
-from augkit.plugins.vision._common import check_image, named
-from augkit.plugins.vision._sample import apply_sample, forward_sample, is_image, split_sample
+from augkit.plugins.vision._common import named
+from augkit.plugins.vision._sample import SampleDispatch, apply_sample, is_image
 from augkit.random import as_torch, draw_seed
 from augkit.transform import Transform
 
@@ -21,7 +21,7 @@ from augkit.transform import Transform
 MAX_RATIO = 1e6
 
 
-class RandomErasing(Transform):
+class RandomErasing(SampleDispatch, Transform):
     """Random erasing (Zhong et al. 2017) with boxes drawn per image.
 
     Box sampling follows torchvision ``RandomErasing``: area ~ U(scale) of the image, aspect
@@ -54,17 +54,6 @@ class RandomErasing(Transform):
                        "what fills the box: zero, random (per pixel) or the image's mean"),
         "count": Param(Integer(1, 64), 1, "boxes per image, each drawn independently"),
     }
-
-    def check_input(self, data: Any) -> None:
-        if is_image(data):
-            check_image(self.label(), data)
-        else:
-            split_sample(self.label(), data)
-
-    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
-        if is_image(data):
-            return super().forward(data, generator)
-        return forward_sample(self, data, generator)
 
     def make_params(self, data: Any, generator: torch.Generator) -> dict[str, Any]:
         n = VF.count_images(data)

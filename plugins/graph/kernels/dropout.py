@@ -31,22 +31,14 @@ def edge_keep(src, dst, n, salt, thresh, undirected, keep, base=0):
 
 @njit(cache=True, nogil=True)
 def dropout_edge(src, dst, n, salt, thresh, undirected):
-    """The kept edges and their positions, both passes in one call (one dispatch from
-    Python). The second is branchless (a random drop mispredicts a branch); it stops once
-    all k kept edges are written, so the unconditional writes never pass the end."""
+    """The kept edges and their positions, both passes (:func:`edge_keep`, then the
+    branchless :func:`compact_edges`) in one call (one dispatch from Python)."""
     e = src.shape[0]
     keep = np.empty(e, np.bool_)
     k = edge_keep(src, dst, n, salt, thresh, undirected, keep)
     out = np.empty((2, k), np.int64)
     idx = np.empty(k, np.int64)
-    j = 0
-    for i in range(e):
-        if j == k:
-            break
-        out[0, j] = src[i]
-        out[1, j] = dst[i]
-        idx[j] = i
-        j += keep[i]
+    compact_edges(src, dst, keep, np.empty(0, np.int64), out, idx, 0)
     return out, idx
 
 
@@ -75,6 +67,35 @@ def dropout_edge_auto(src, dst, n, salt, thresh, sym_salt):
 
 
 @njit(cache=True, nogil=True)
+def keep_largest_draws(flags, a, b, key_base, salt, need):
+    """Sets ``flags[i] = 1`` for the ``need`` nodes of ``[a, b)`` with the largest draws
+    ``bits24(i - key_base, salt)``: a uniformly random subset that contains the nodes whose
+    draw already passed the threshold (ties by index, as torch's stable sort). ``key_base``:
+    0 keys a node by its index in the whole graph, ``a`` by its index in its own graph."""
+    h = np.empty(b - a, np.int64)
+    for i in range(a, b):
+        h[i - a] = -bits24(i - key_base, salt)
+    order = np.argsort(h, kind="mergesort")
+    for r in range(need):
+        flags[a + order[r]] = 1
+
+
+@njit(cache=True, nogil=True)
+def number_kept(new_id):
+    """Turns keep flags into new indices, in place: ``new_id[i]`` (nonzero when node i is
+    kept) becomes its rank among the kept nodes, or -1 when it is dropped. Returns the kept
+    nodes."""
+    j = 0
+    for i in range(new_id.shape[0]):
+        if new_id[i]:
+            new_id[i] = j
+            j += 1
+        else:
+            new_id[i] = -1
+    return j
+
+
+@njit(cache=True, nogil=True)
 def node_keep(ptr, salt, thresh, min_nodes, new_id, counts):
     """The nodes a node dropout keeps, at least ``min(min_nodes, size)`` per graph of
     ``ptr``: ``new_id`` gets every node's new index (-1 when dropped), ``counts`` the kept
@@ -90,24 +111,10 @@ def node_keep(ptr, salt, thresh, min_nodes, new_id, counts):
             c += k
         need = min(min_nodes, b - a)
         if c < need:
-            # Keep the `need` nodes with the largest draws: a uniformly random subset that
-            # contains the ones already kept (ties by index, as torch's stable sort).
-            h = np.empty(b - a, np.int64)
-            for i in range(a, b):
-                h[i - a] = -bits24(i, salt)
-            order = np.argsort(h, kind="mergesort")
-            for r in range(need):
-                new_id[a + order[r]] = 1
+            keep_largest_draws(new_id, a, b, 0, salt, need)
             c = need
         counts[g] = c
-    j = 0
-    for i in range(new_id.shape[0]):
-        if new_id[i]:
-            new_id[i] = j
-            j += 1
-        else:
-            new_id[i] = -1
-    return j
+    return number_kept(new_id)
 
 
 @njit(cache=True, nogil=True)
@@ -223,20 +230,7 @@ def node_keep_items(ptr, salts, applied, thresh, min_nodes, new_id, counts):
             c += k
         need = min(min_nodes, b - a) if applied[g] else 0
         if c < need:
-            # The `need` largest draws, ties by index (as node_keep and torch's stable sort).
-            h = np.empty(b - a, np.int64)
-            for i in range(a, b):
-                h[i - a] = -bits24(i - a, salt)
-            order = np.argsort(h, kind="mergesort")
-            for r in range(need):
-                new_id[a + order[r]] = 1
+            keep_largest_draws(new_id, a, b, a, salt, need)
             c = need
         counts[g] = c
-    j = 0
-    for i in range(new_id.shape[0]):
-        if new_id[i]:
-            new_id[i] = j
-            j += 1
-        else:
-            new_id[i] = -1
-    return j
+    return number_kept(new_id)

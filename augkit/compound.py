@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from augkit.errors import ParamError
+
 # EfficientNet-B0: stem, the seven MBConv stages and the head (filters); repeats per stage.
 B0_FILTERS = (32, 16, 24, 40, 80, 112, 192, 320, 1280)
 B0_REPEATS = (1, 2, 2, 3, 3, 4, 1)
@@ -50,8 +52,9 @@ def efficientnet_params(name: str) -> EfficientNetParams:
     if not key.startswith("efficientnet-"):
         key = "efficientnet-" + key
     if key not in _TABLE:
-        raise ValueError(
-            f"efficientnet_params: got {name!r}; allowed: {', '.join(sorted(_TABLE))}"
+        raise ParamError(
+            f"efficientnet_params: got {name!r}; allowed: {', '.join(sorted(_TABLE))}",
+            param="name", value=name,
         )
     return _TABLE[key]
 
@@ -106,7 +109,7 @@ def compound_scaling(
     (1.2, 1.1, 258, 32, (2, 3, 3, 4, 4, 5, 2))
     """
     if phi < 0 or not all(c >= 1.0 for c in (alpha, beta, gamma)):
-        raise ValueError(
+        raise ParamError(
             f"compound_scaling: got phi={phi!r}, alpha={alpha!r}, beta={beta!r}, "
             f"gamma={gamma!r}; allowed: phi >= 0 and coefficients >= 1"
         )
@@ -140,9 +143,11 @@ def search_coefficients(
         grid, dtype=np.float64
     )
     if values.ndim != 1 or values.size == 0 or np.any(values < 1.0):
-        raise ValueError(f"search_coefficients: got grid={grid!r}; allowed: numbers >= 1")
+        raise ParamError(f"search_coefficients: got grid={grid!r}; allowed: a non-empty "
+                         "sequence of numbers >= 1", param="grid", value=grid)
     if flops_ratio <= 0 or tol < 0:
-        raise ValueError("search_coefficients: flops_ratio must be > 0 and tol >= 0")
+        raise ParamError(f"search_coefficients: got flops_ratio={flops_ratio!r}, tol={tol!r}; "
+                         "allowed: flops_ratio > 0 and tol >= 0")
     a, b, g = np.meshgrid(values, values, values, indexing="ij")
     err = np.abs(a * b**2 * g**2 - flops_ratio)
     keep = err <= tol * flops_ratio + 1e-12

@@ -238,7 +238,11 @@ def as_generator(generator: GeneratorLike = None) -> torch.Generator:
 
     if isinstance(generator, torch.Generator):
         if generator.device.type != "cpu":
-            raise TypeError("augkit draws parameters on the CPU: pass a CPU torch.Generator")
+            raise AugkitError(
+                f"generator: got a torch.Generator on {generator.device}; allowed: None, an "
+                "int seed, a CPU torch.Generator or a numpy.random.Generator (augkit draws "
+                "parameters on the CPU)"
+            )
         _remember_cpu(generator)
         return generator
     if generator is None:

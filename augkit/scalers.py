@@ -5,9 +5,11 @@ through ``augkit.scaling.MinMaxScaler`` (loaded on first access). Statistics, Na
 constant columns, sample weights, sparse input and dtypes follow ``sklearn/preprocessing/_data.py``
 (1.9); both pass ``sklearn.utils.estimator_checks.check_estimator`` and scikit-learn's own tests
 of these classes (``tests/test_scaling_sklearn_own.py``). float16 input stays float16;
-``StandardScaler(with_mean=False)`` scales CSR/CSC input (centring sparse input raises
-``InputError``, a ``ValueError``, with scikit-learn's message); ``MinMaxScaler`` refuses sparse
-input with scikit-learn's ``TypeError``. Sparse input takes scikit-learn's own sparse routines.
+``StandardScaler(with_mean=False)`` scales CSR/CSC input. augkit's own checks (tensor shapes,
+infinities, centring sparse input) raise ``InputError``, a bad ``feature_range`` ``ParamError``,
+both ``ValueError`` with scikit-learn's message; numpy input is validated by scikit-learn itself;
+``MinMaxScaler`` refuses sparse input with scikit-learn's ``TypeError``. Sparse input takes
+scikit-learn's own sparse routines.
 ``StandardScaler`` reports to scikit-learn's fit callbacks (``set_callbacks``, scikit-learn 1.9).
 
 Where augkit differs, on purpose:
@@ -54,7 +56,7 @@ from augkit._stats import (
     torch_mean_var,
     torch_min_max,
 )
-from augkit.errors import InputError
+from augkit.errors import InputError, ParamError
 
 try:
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -70,8 +72,8 @@ except ImportError:  # scikit-learn < 1.9 has no fit callbacks
 FLOAT_DTYPES = (np.float64, np.float32, np.float16)
 
 
-def _infinity(what: str = "X") -> ValueError:
-    return ValueError(f"Input {what} contains infinity or a value too large for the dtype.")
+def _infinity(what: str = "X") -> InputError:
+    return InputError(f"Input {what} contains infinity or a value too large for the dtype.")
 
 
 _NO_CENTRE = ("Cannot center sparse matrices: pass `with_mean=False` instead. See docstring "
@@ -90,16 +92,16 @@ def _finite_flag(X: Any) -> str | bool:
 
 def _torch_2d(X: torch.Tensor, est: BaseEstimator, reset: bool) -> torch.Tensor:
     if X.dim() != 2:
-        raise ValueError(f"Expected 2D tensor, got shape {tuple(X.shape)}")
+        raise InputError(f"Expected 2D tensor, got shape {tuple(X.shape)}")
     if X.shape[0] == 0:
-        raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a "
+        raise InputError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a "
                          f"minimum of 1 is required by {type(est).__name__}.")
     if reset:
         est.n_features_in_ = int(X.shape[1])
         if hasattr(est, "feature_names_in_"):
             del est.feature_names_in_
     elif X.shape[1] != est.n_features_in_:
-        raise ValueError(
+        raise InputError(
             f"X has {X.shape[1]} features, but {type(est).__name__} is expecting "
             f"{est.n_features_in_} features as input."
         )
@@ -178,7 +180,7 @@ class MinMaxScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Merge the minimum and maximum of one more batch X."""
         lo_r, hi_r = self.feature_range
         if lo_r >= hi_r:
-            raise ValueError(
+            raise ParamError(
                 "Minimum of desired feature range must be smaller than maximum. Got "
                 f"{self.feature_range}."
             )
@@ -335,7 +337,7 @@ class StandardScaler(CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixi
                 if w.dim() == 0:
                     w = w.expand(X.shape[0])
                 if w.shape != (X.shape[0],):
-                    raise ValueError(f"sample_weight.shape == {tuple(w.shape)}, expected "
+                    raise InputError(f"sample_weight.shape == {tuple(w.shape)}, expected "
                                      f"({X.shape[0]},)!")
             mean, var, count = torch_mean_var(X, w)
             if not bool(torch.isfinite(mean[count > 0]).all()):

@@ -5,7 +5,7 @@ Every public graph function takes ``backend``:
 - ``"auto"`` (default): numba when it is installed, every tensor given is on the CPU and no
   :func:`numba_disabled` block is active; torch ops otherwise;
 - ``"torch"``: torch ops, on any device (what CUDA runs; the readable reference);
-- ``"numba"``: the numba kernels; a ``ValueError`` without numba or with a tensor off the CPU.
+- ``"numba"``: the numba kernels; a ``ParamError`` without numba or with a tensor off the CPU.
 
 Both give the same result for the same seed (``double_edge_swap`` excepted: see there).
 """
@@ -17,6 +17,8 @@ import threading
 from collections.abc import Iterator
 
 import torch
+
+from augkit.errors import ParamError
 
 try:  # numba is an optional accelerator (the graph extra); torch ops are always there.
     import numba  # noqa: F401
@@ -49,7 +51,7 @@ def numba_disabled() -> Iterator[None]:
 
 
 def use_numba(backend: str, *tensors: torch.Tensor) -> bool:
-    """Whether ``backend`` runs the numba kernels on ``tensors``; a ``ValueError`` for an
+    """Whether ``backend`` runs the numba kernels on ``tensors``; a ``ParamError`` for an
     unknown backend, or ``"numba"`` where it cannot run.
 
     >>> import torch
@@ -58,7 +60,7 @@ def use_numba(backend: str, *tensors: torch.Tensor) -> bool:
     >>> use_numba("fast", torch.zeros(1))
     Traceback (most recent call last):
     ...
-    ValueError: backend='fast'; allowed: 'auto', 'torch', 'numba'
+    augkit.errors.ParamError: backend: got 'fast'; allowed: 'auto', 'torch', 'numba'
     """
     if backend == "auto" and len(tensors) == 1:  # the common call, without the generator
         # is_cpu: the same answer as device.type == "cpu" without building a device object.
@@ -70,11 +72,14 @@ def use_numba(backend: str, *tensors: torch.Tensor) -> bool:
         return HAVE_NUMBA and on_cpu and not getattr(_state, "disabled", False)
     if backend == "numba":
         if not HAVE_NUMBA:
-            raise ValueError("backend='numba' needs numba installed; allowed here: "
-                             "'auto', 'torch'")
+            raise ParamError("backend: got 'numba', which needs numba installed (the graph "
+                             "extra); allowed here: 'auto', 'torch'",
+                             param="backend", value=backend)
         if not on_cpu:
-            devices = sorted({str(t.device) for t in tensors})
-            raise ValueError(f"backend='numba' runs on CPU tensors only, got {devices}; "
-                             "allowed here: 'auto', 'torch'")
+            devices = sorted({str(t.device) for t in tensors if t.device.type != "cpu"})
+            raise ParamError(f"backend: got 'numba', which runs on CPU tensors only, not on "
+                             f"{', '.join(devices)}; allowed here: 'auto', 'torch'",
+                             param="backend", value=backend)
         return True
-    raise ValueError(f"backend={backend!r}; allowed: 'auto', 'torch', 'numba'")
+    raise ParamError(f"backend: got {backend!r}; allowed: 'auto', 'torch', 'numba'",
+                     param="backend", value=backend)

@@ -17,6 +17,7 @@ import torch
 from augkit._counter import hash_bits24, salt_of, threshold24
 from augkit._memory import empty_array, empty_output_like
 from augkit._threads import parallel_ranges
+from augkit.errors import InputError, ParamError
 from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
 from augkit.plugins.graph.functional._common import (
     _take,
@@ -81,13 +82,15 @@ def mask_feature(
         [[2.0, 3.0], [2.0, 3.0], [2.0, 3.0]]
     """
     if mode not in MASK_MODES:
-        raise ValueError(f"mode={mode!r}; allowed: {', '.join(MASK_MODES)}")
+        raise ParamError(f"mode: got {mode!r}; allowed: {', '.join(MASK_MODES)}",
+                         param="mode", value=mode)
     if fill not in FILL_MODES:
-        raise ValueError(f"fill={fill!r}; allowed: {', '.join(FILL_MODES)}")
+        raise ParamError(f"fill: got {fill!r}; allowed: {', '.join(FILL_MODES)}",
+                         param="fill", value=fill)
     flat = x.dim() == 1
     x2 = x.view(-1, 1) if flat else x
     if x2.dim() != 2:
-        raise ValueError(f"x has shape {tuple(x.shape)}; allowed: [N] or [N, F]")
+        raise InputError(f"x has shape {tuple(x.shape)}; allowed: [N] or [N, F]")
     if use_numba(backend, x2):
         result, keep = _mask_numba(x2, p, seed, mode, fill, group, num_groups)
     else:
@@ -321,7 +324,7 @@ def _group_stats(x: torch.Tensor, gid: torch.Tensor | None, k: int,
     cnt = np.zeros(k, np.float64)
     g = gid.numpy() if gid is not None else _NO_GROUPS
     if not _kernels.group_sums(x.numpy(), g, gid is not None, s, sq, cnt):
-        raise ValueError(f"group holds ids outside 0..{k - 1}; allowed: one id in "
+        raise InputError(f"group holds ids outside 0..{k - 1}; allowed: one id in "
                          f"[0, num_groups={k}) per row")
     c = np.maximum(cnt, 1.0)[:, None]
     mean = s / c
@@ -379,9 +382,11 @@ def mask_feature_items(
         [[0.0, 0.0], [0.0, 0.0], [4.0, 5.0]]
     """
     if mode not in MASK_MODES:
-        raise ValueError(f"mode={mode!r}; allowed: {', '.join(MASK_MODES)}")
+        raise ParamError(f"mode: got {mode!r}; allowed: {', '.join(MASK_MODES)}",
+                         param="mode", value=mode)
     if fill not in FILL_MODES:
-        raise ValueError(f"fill={fill!r}; allowed: {', '.join(FILL_MODES)}")
+        raise ParamError(f"fill: got {fill!r}; allowed: {', '.join(FILL_MODES)}",
+                         param="fill", value=fill)
     flat = x.dim() == 1
     x2 = x.view(-1, 1) if flat else x
     n, f = x2.shape
@@ -450,7 +455,7 @@ def _mask_items_numba(x2: torch.Tensor, p: float, seeds: torch.Tensor, applied: 
     salts = item_salts(seeds).numpy().view(np.uint64)
     if not _kernels.mask_items(xs, g, salts, applied.contiguous().numpy(), threshold24(p),
                                MASK_MODES.index(mode), fvals, out, keep):
-        raise ValueError(f"group holds ids outside 0..{k - 1}; allowed: one id in "
+        raise InputError(f"group holds ids outside 0..{k - 1}; allowed: one id in "
                          f"[0, num_groups={k}) per row")
     if fill == "normal" and x2.is_floating_point():
         local = segments(gid, k)[0]

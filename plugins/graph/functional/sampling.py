@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from augkit._counter import derive_seed
+from augkit.errors import InputError, ParamError
 from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
 from augkit.plugins.graph.functional._common import (
     _graph_info,
@@ -56,7 +57,8 @@ def csr(edge_index: torch.Tensor, num_nodes: int, *, backend: str = "auto",
         rowptr = torch.zeros(num_nodes + 1, dtype=torch.long)
         col = torch.empty(arr.shape[1], dtype=torch.long)
         if not _kernels.csr(arr[0], arr[1], int(num_nodes), rowptr.numpy(), col.numpy()):
-            raise ValueError(f"csr: edge_index holds a node id outside 0..{num_nodes - 1}")
+            raise InputError(f"csr: edge_index holds a node id outside 0..{num_nodes - 1}; "
+                             f"allowed: ids in [0, num_nodes={num_nodes})")
         return rowptr, col
     src, dst = edge_index
     if src.numel() < 2 or bool((src[1:] >= src[:-1]).all()):
@@ -283,7 +285,8 @@ def sample_subgraph_nodes(
         roots = _roots(batch, ptr, torch.ones_like(cap), seed, backend)
         level = khop_distance_edges(edge_index, n, roots, num_hops, backend=backend)
     else:
-        raise ValueError(f"method: got {method!r}; allowed: {', '.join(SAMPLING_METHODS)}")
+        raise ParamError(f"method: got {method!r}; allowed: {', '.join(SAMPLING_METHODS)}",
+                         param="method", value=method)
     reached = (level >= 0).nonzero().view(-1)
     return _first_ranked(reached, level[reached], batch, cap, seed, n, backend)
 

@@ -1,12 +1,21 @@
-"""HeteroData suite: ``edge_dropout`` on a graph built like PyG's ``FakeHeteroDataset`` (3 node
-types, 6 edge types between random pairs of them, 4 float attributes per edge, 16 features per
-node) beside what a PyG user writes today: a loop of ``dropout_edge`` over ``edge_types`` with
-the ``edge_attr`` gather, into a ``copy.copy`` of the HeteroData. Sizes are the total stored
-edges, 1e5 and 1e6 (quick: 1e4).
+"""HeteroData suite: ``edge_dropout``, ``node_dropout`` and ``feature_masking`` on a graph built
+like PyG's ``FakeHeteroDataset`` (3 node types, 6 edge types between random pairs of them, 4
+float attributes per edge, 16 features per node) beside what a PyG user writes today, into a
+``copy.copy`` of the HeteroData:
 
-Both sides decide per stored edge (augkit ``undirected=False``, PyG's default); the ``auto``
-row adds augkit's per-type symmetry check (the reverse relation pairing), which PyG has no
-spelling for. The floor copies every edge type's ``edge_index`` and ``edge_attr``.
+- edge_dropout: a loop of ``dropout_edge`` over ``edge_types`` with the ``edge_attr`` gather;
+- node_dropout: per node type a random keep mask (``torch.rand(n) > p``, as ``dropout_node``
+  draws it), then one ``HeteroData.subgraph`` of those masks, which gathers the node
+  attributes and keeps, relabels and gathers every edge type's edges between kept nodes;
+- feature_masking: a loop of ``mask_feature`` (``mode='col'``, augkit's ``feature``) over
+  ``node_types``.
+
+Sizes are the total stored edges, 1e5 and 1e6 (quick: 1e4). Both sides of edge_dropout decide
+per stored edge (augkit ``undirected=False``, PyG's default); the ``auto`` row adds augkit's
+per-type symmetry check (the reverse relation pairing), which PyG has no spelling for. The
+floors copy what each transform reads and writes: every edge type's ``edge_index`` and
+``edge_attr`` (edge_dropout), those and every node type's ``x`` (node_dropout), every node
+type's ``x`` (feature_masking).
 """
 
 from __future__ import annotations
@@ -56,22 +65,29 @@ def _shared(num_edges: int, device: str) -> Any:
 def _setup(num_edges: int, device: str) -> Any:
     def setup() -> dict[str, Any]:
         data = _shared(num_edges, device)
-        bufs = {(et, key): torch.empty_like(value) for et in data.edge_types
-                for key, value in data[et].items()}
+        bufs = {(t, key): torch.empty_like(value) for t in data.node_types + data.edge_types
+                for key, value in data[t].items()}
         return {"data": data, "bufs": bufs, "seed": 0}
 
     return setup
 
 
-def _floor(state: dict[str, Any]) -> Any:
-    data = state["data"]
-    return [buf.copy_(data[et][key]) for (et, key), buf in state["bufs"].items()]
+def _floor_of(*kinds: str) -> Any:
+    """A floor that copies every attribute of the ``kinds`` of stores (``"node"``,
+    ``"edge"``) into preallocated buffers."""
+
+    def floor(state: dict[str, Any]) -> Any:
+        data = state["data"]
+        return [buf.copy_(data[t][key]) for (t, key), buf in state["bufs"].items()
+                if ("edge" if isinstance(t, tuple) else "node") in kinds]
+
+    return floor
 
 
-def _augkit(**params: Any) -> Any:
+def _augkit(name: str, **params: Any) -> Any:
     import augkit
 
-    t = augkit.make("edge_dropout", **params)
+    t = augkit.make(name, **params)
 
     def run(state: dict[str, Any]) -> Any:
         state["seed"] += 1
@@ -93,6 +109,23 @@ def _pyg_loop(state: dict[str, Any]) -> Any:
     return out
 
 
+def _pyg_subgraph(state: dict[str, Any]) -> Any:
+    data = state["data"]
+    keep = {nt: torch.rand(data[nt].num_nodes, device=data[nt].x.device) > P
+            for nt in data.node_types}
+    return data.subgraph(keep)
+
+
+def _pyg_mask_loop(state: dict[str, Any]) -> Any:
+    from torch_geometric.utils import mask_feature
+
+    data = state["data"]
+    out = copy.copy(data)
+    for nt in data.node_types:
+        out[nt].x, _ = mask_feature(data[nt].x, p=P, mode="col")
+    return out
+
+
 def sizes(quick: bool) -> list[int]:
     return [10_000] if quick else [100_000, 1_000_000]
 
@@ -100,15 +133,32 @@ def sizes(quick: bool) -> list[int]:
 def cases(quick: bool, device: str) -> Iterable[Case]:
     req = ("torch_geometric",)
     for size in sizes(quick):
-        common = {"suite": SUITE, "size": size, "size_unit": "edges", "items": size,
-                  "unit": "edges/s", "setup": _setup(size, device), "device": device,
-                  "requires": req, "transforms": ("edge_dropout",), "floor": _floor,
-                  "floor_label": "copy every edge type's edge_index and edge_attr"}
+        common = {"suite": SUITE, "size": size, "size_unit": "edges",
+                  "setup": _setup(size, device), "device": device, "requires": req}
+        edges = {"items": size, "unit": "edges/s", "transforms": ("edge_dropout",),
+                 "floor": _floor_of("edge"),
+                 "floor_label": "copy every edge type's edge_index and edge_attr"}
         anchor = "PyG dropout_edge loop over edge_types + edge_attr gather"
         yield Case(name="edge_dropout/hetero_directed",
-                   run=_augkit(p=P, undirected=False),
+                   run=_augkit("edge_dropout", p=P, undirected=False),
                    anchors=[Anchor(anchor, _pyg_loop, req, goal_ratio=1.0)],
-                   goal=">= 1x the PyG loop", **common)
-        yield Case(name="edge_dropout/hetero_auto", run=_augkit(p=P),
+                   goal=">= 1x the PyG loop", **edges, **common)
+        yield Case(name="edge_dropout/hetero_auto", run=_augkit("edge_dropout", p=P),
                    anchors=[Anchor(anchor, _pyg_loop, req)],
-                   note="augkit checks each relation and reverse pair for symmetry", **common)
+                   note="augkit checks each relation and reverse pair for symmetry",
+                   **edges, **common)
+        yield Case(name="node_dropout/hetero", transforms=("node_dropout",), items=size,
+                   unit="edges/s", run=_augkit("node_dropout", p=P),
+                   anchors=[Anchor("PyG keep mask per node_type + HeteroData.subgraph",
+                                   _pyg_subgraph, req)],
+                   floor=_floor_of("node", "edge"),
+                   floor_label="copy every node type's x and every edge type's edge_index "
+                               "and edge_attr", **common)
+        nodes = NODE_TYPES * max(2, size // (NODE_TYPES * AVG_DEGREE))
+        yield Case(name="feature_masking/hetero", transforms=("feature_masking",),
+                   items=nodes * NODE_FEATURES, unit="features/s",
+                   run=_augkit("feature_masking", p=P, mode="feature"),
+                   anchors=[Anchor("PyG mask_feature(mode='col') loop over node_types",
+                                   _pyg_mask_loop, req)],
+                   floor=_floor_of("node"), floor_label="copy every node type's x",
+                   note=f"{NODE_FEATURES} features per node", **common)

@@ -24,7 +24,10 @@ from torch_geometric.data import HeteroData
 
 import augkit
 from augkit.errors import InputError
+from augkit.plugins.graph import hetero
 from tests.hetero_strategies import hetero_graphs
+from tests.test_graph_sampled_batches import GRAPH as HOMO_GRAPH
+from tests.test_graph_sampled_batches import neighbor_batch
 
 TRANSFORMS = [("node_dropout", {"p": 0.5}), ("node_dropout", {"p": 1.0}),
               ("node_dropout", {"p": {"*": 0.3, "v0": 0.9}}), ("edge_dropout", {"p": 0.5}),
@@ -397,3 +400,32 @@ def test_link_seeds_anywhere_in_the_batch_are_kept_and_relabelled(triplet):
         out = augkit.make("node_dropout", p=0.9)(batch, generator=s)
         check_batch(out, batch, GRAPH, "node_dropout")
         assert out["author"].num_nodes < batch["author"].num_nodes
+
+
+@settings(max_examples=30, deadline=None)
+@given(seeds=st.lists(st.integers(0, 59), min_size=2, max_size=10, unique=True),
+       transform=st.sampled_from([("node_dropout", {"p": 0.5}), ("node_dropout", {"p": 1.0}),
+                                  ("node_dropout", {"p": 0.9, "min_nodes": 6}),
+                                  ("edge_dropout", {"p": 0.5, "undirected": False}),
+                                  ("subgraph_sampling", {"method": "random_node"})]),
+       seed=st.integers(0, 2**31))
+def test_one_type_batch_equals_the_homogeneous_batch(seeds, transform, seed):
+    """A sampled HeteroData of one node type and one edge type gets what the equal sampled
+    Data gets under the type's seed."""
+    homo = neighbor_batch(HOMO_GRAPH, seeds, [4, 3], seed)
+    h = HeteroData()
+    for key in ("x", "y", "n_id", "num_sampled_nodes", "input_id", "batch_size"):
+        h["a"][key] = homo[key]
+    for key in ("edge_index", "edge_attr", "e_id", "num_sampled_edges"):
+        h["a", "r", "a"][key] = homo[key]
+    name, kw = transform
+    t = augkit.make(name, **kw)
+    out = t.apply(h, {"seed": seed})
+    type_name = "a" if name != "edge_dropout" else "a__r__a"
+    want = t.apply(homo, {"seed": hetero.type_seed(seed, type_name)})
+    for key in ("x", "y", "n_id", "num_sampled_nodes", "input_id", "batch_size"):
+        a, b = out["a"][key], want[key]
+        assert torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b, key
+    for key in ("edge_index", "edge_attr", "e_id", "num_sampled_edges"):
+        a, b = out["a", "r", "a"][key], want[key]
+        assert torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b, key

@@ -294,3 +294,25 @@ def test_errors_name_the_node_type():
     with pytest.raises(ParamError, match="node_type"):
         augkit.make("graph_smote", node_type="")
     assert isinstance(augkit.make("graph_smote")(_homogeneous(), generator=0), Data)
+
+
+@pytest.mark.parametrize("rule", ["copy_source", "mix"])
+def test_one_node_type_with_two_relations_equals_the_homogeneous_graph_up_to_edge_order(rule):
+    # to_homogeneous lists edges relation by relation, so the new edges come grouped per
+    # relation in one and all after the originals in the other: equal as multisets.
+    base = _homogeneous(150, 3)
+    data = _as_hetero(base)
+    g = torch.Generator().manual_seed(4)
+    data["paper", "extends", "paper"].edge_index = torch.randint(0, 150, (2, 200), generator=g)
+    data["paper", "extends", "paper"].edge_attr = torch.randn(200, 3, generator=g)
+    want = graph_smote(data.to_homogeneous(), k_neighbors=3, edges=rule, seed=9)
+    got = graph_smote_hetero(data, k_neighbors=3, edges=rule, seed=9).to_homogeneous()
+    for key in ("x", "y", "train_mask", "val_mask", "test_mask", "pos", "node_type"):
+        assert torch.equal(got[key], want[key]), key
+
+    def edges(d):
+        rows = torch.cat([d.edge_index.t().double(), d.edge_type.view(-1, 1).double(),
+                          d.edge_attr.double()], 1)
+        return sorted(map(tuple, rows.tolist()))
+
+    assert edges(got) == edges(want)

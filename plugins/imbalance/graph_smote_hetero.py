@@ -18,7 +18,10 @@ end or both gets the new nodes' edges by the homogeneous rule, one end at a time
 New edges come after a relation's original edges and copy the edge-level attributes of the
 edge they copy. Other node types and the relations that do not touch the target type are
 left as they are; the input is not modified. With one node type and one edge type the result
-is ``functional.graph_smote`` of ``data.to_homogeneous()``, node for node and edge for edge.
+is ``functional.graph_smote`` of ``data.to_homogeneous()``, node for node and edge for edge;
+with one node type and several edge types the nodes are the same and the edges the same
+multiset (``to_homogeneous`` lists edges relation by relation, so here the new edges come
+after each relation's own, there after all of them).
 """
 
 from __future__ import annotations

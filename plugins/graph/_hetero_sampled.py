@@ -32,6 +32,7 @@ NODE_INDEX_KEYS = ("src_index", "dst_pos_index", "dst_neg_index")
 #: Per-seed attributes: one entry per seed or label edge, never per node or edge.
 PER_SEED_KEYS = ("input_id", "seed_time", "edge_label", "edge_label_time", "batch_size")
 LINK_KEY = "edge_label_index"
+_SAMPLED = frozenset(_sampled.SAMPLED_KEYS)
 
 
 def _stores(data: Any) -> list[Any]:
@@ -40,8 +41,7 @@ def _stores(data: Any) -> list[Any]:
 
 def is_sampled(data: Any) -> bool:
     """Whether the HeteroData ``data`` is a sampled mini-batch (a store has a sampler key)."""
-    return any(store.get(key) is not None for store in _stores(data)
-               for key in _sampled.SAMPLED_KEYS)
+    return any(not _SAMPLED.isdisjoint(store.keys()) for store in data.stores)
 
 
 def _num_edges(store: Any) -> int:

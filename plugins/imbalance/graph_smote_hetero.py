@@ -34,7 +34,7 @@ import torch
 from augkit.errors import InputError
 from augkit.plugins.graph import hetero
 
-from .functional import DEFAULT_NEIGHBOURS, graph_smote, incident_edges
+from .functional import DEFAULT_NEIGHBOURS, _grown_by_source, graph_smote, incident_edges
 from .functional import _mix_keep as mix_keep
 
 #: The store keys the oversampled node type needs.
@@ -121,6 +121,25 @@ def typed_new_edges(
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(ids)
 
 
+def _grown_edges(ei: torch.Tensor, edge_type: hetero.EdgeType, target: str, n: int,
+                 src: np.ndarray, nbr: np.ndarray, steps: np.ndarray, rule: str, seed: int,
+                 ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(edge_index, copied)`` of relation ``edge_type`` grown by the new nodes' edges (the
+    ids of the edges they copy), None when it gains none. A relation from the target type to
+    itself under ``copy_source`` takes the homogeneous path's fused kernel, which writes the
+    same edges straight into the output."""
+    if rule == "copy_source" and edge_type[0] == edge_type[2] == target:
+        fused = _grown_by_source(ei, src, n)
+        if fused is not None:
+            return None if fused[1].numel() == 0 else fused
+    new_row, new_col, copied = typed_new_edges(ei, edge_type, target, n, src, nbr, steps,
+                                               rule, seed)
+    if not len(copied):
+        return None
+    added = torch.as_tensor(np.stack([new_row, new_col]), device=ei.device)
+    return torch.cat([ei, added], dim=1), torch.as_tensor(copied)
+
+
 def graph_smote_hetero(
     data: Any,
     *,
@@ -160,14 +179,11 @@ def graph_smote_hetero(
             ei = store.get("edge_index")
             if ei is None or target not in (et[0], et[2]):
                 continue
-            new_row, new_col, copied = typed_new_edges(ei, et, target, n, src, nbr, steps,
-                                                       edges, seed)
-            if not len(copied):
+            grown = _grown_edges(ei, et, target, n, src, nbr, steps, edges, seed)
+            if grown is None:
                 continue
-            added = torch.as_tensor(np.stack([new_row, new_col]), device=ei.device)
-            copied_t = torch.as_tensor(copied)
+            out[et].edge_index, copied_t = grown
             for key, value, dim in hetero._tensors(data, store, ei.size(1)):
                 extra = value.index_select(dim, copied_t.to(value.device))
                 out[et][key] = torch.cat([value, extra], dim=dim)
-            out[et].edge_index = torch.cat([ei, added], dim=1)
     return (out, info) if return_info else out

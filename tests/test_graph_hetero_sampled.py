@@ -382,6 +382,23 @@ def test_per_seed_attributes_stay_when_they_count_as_many_as_the_edges(name):
         check_batch(out, batch, GRAPH, name)
 
 
+@pytest.mark.parametrize("name", ["edge_dropout", "node_dropout", "subgraph_sampling"])
+def test_per_seed_attributes_of_a_data_batch_stay_too(name):
+    from tests.test_graph_sampled_batches import check_batch as check_data_batch
+    from tests.test_graph_sampled_batches import link_batch as data_link_batch
+
+    batch = data_link_batch(HOMO_GRAPH, [0, 1, 2], [5, 3], 1)
+    e = batch.edge_index.size(1)
+    batch.edge_label_index = batch.edge_label_index[:, torch.arange(e) % 3]
+    batch.edge_label = torch.arange(e, dtype=torch.float)
+    batch.input_id = torch.arange(e)
+    for s in range(5):
+        out = augkit.make(name)(batch, generator=s)
+        assert torch.equal(out.edge_label, batch.edge_label)
+        assert torch.equal(out.input_id, batch.input_id)
+        check_data_batch(out, batch, HOMO_GRAPH)
+
+
 @pytest.mark.parametrize("triplet", [False, True])
 def test_link_seeds_anywhere_in_the_batch_are_kept_and_relabelled(triplet):
     # Without per-hop counts the link indices alone name the seeds, wherever they are.

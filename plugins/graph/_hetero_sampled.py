@@ -29,8 +29,6 @@ from augkit.plugins.graph import _sampled
 
 #: Node indices of link seeds kept in node stores (LinkNeighborLoader, neg_sampling triplet).
 NODE_INDEX_KEYS = ("src_index", "dst_pos_index", "dst_neg_index")
-#: Per-seed attributes: one entry per seed or label edge, never per node or edge.
-PER_SEED_KEYS = ("input_id", "seed_time", "edge_label", "edge_label_time", "batch_size")
 LINK_KEY = "edge_label_index"
 _SAMPLED = frozenset(_sampled.SAMPLED_KEYS)
 
@@ -93,8 +91,5 @@ def finish(data: Any, out: Any, node_masks: dict[str, torch.Tensor] | None,
             out[et][LINK_KEY] = idx if not new_ids else torch.stack(
                 [new_ids[et[0]].to(idx.device)[idx[0]], new_ids[et[2]].to(idx.device)[idx[1]]])
     for original, store in zip(_stores(data), _stores(out), strict=True):
-        for key in PER_SEED_KEYS:  # every seed stays: what is per seed stays too
-            value = original.get(key)
-            if value is not None:
-                store[key] = value
+        _sampled.keep_per_seed(original, store)  # every seed stays: so does what is per seed
     return out

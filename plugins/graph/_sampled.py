@@ -9,7 +9,8 @@ removed, and since nodes are compacted in order they stay first. ``n_id`` follow
 nodes, ``e_id`` the kept edges, those seed indices are relabelled, and
 ``num_sampled_nodes``/``num_sampled_edges`` are recounted per hop slice (the sampler stores
 nodes and edges hop by hop); where their sums do not match the graph they are removed, since
-per-hop counts that cannot be recounted would mislead ``trim_to_layer``.
+per-hop counts that cannot be recounted would mislead ``trim_to_layer``. The per-seed
+attributes (``input_id``, ``edge_label``, ``seed_time``, ...) stay as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from augkit.plugins.graph._subset import take
 
 SAMPLED_KEYS = ("batch_size", "n_id", "e_id", "input_id", "num_sampled_nodes",
                 "num_sampled_edges")
+# One entry per seed or label edge, never per node or edge: they stay as they are, since every
+# seed stays (a tensor of them may have as many rows as the batch has nodes or edges).
+PER_SEED_KEYS = ("batch_size", "input_id", "seed_time", "edge_label", "edge_label_time")
 # Node positions of link seeds: edge_label_index, or the triplet keys of
 # LinkNeighborLoader(neg_sampling="triplet").
 SEED_INDEX_KEYS = ("edge_label_index", "src_index", "dst_pos_index", "dst_neg_index")
@@ -109,7 +113,18 @@ def finish(data: Any, out: Any, edge_idx: torch.Tensor, node_mask: torch.Tensor 
     finish_edges(data, out, edge_idx, _pyg.edge_index_of(data).size(1))
     if node_mask is not None:
         finish_nodes(data, out, node_mask, SEED_INDEX_KEYS)
+    # No node gone: the link seeds' node indices hold as they are.
+    keep_per_seed(data, out, SEED_INDEX_KEYS if node_mask is None else ())
     return out
+
+
+def keep_per_seed(store: Any, out: Any, more: tuple[str, ...] = ()) -> None:
+    """The :data:`PER_SEED_KEYS` of ``store`` (a Data or a store), and ``more``, into ``out``
+    as they are."""
+    for key in (*PER_SEED_KEYS, *more):
+        value = _pyg.get(store, key)
+        if value is not None:
+            _pyg.set_attr(out, key, value)
 
 
 def finish_edges(store: Any, out: Any, edge_idx: torch.Tensor, num_edges: int) -> None:

@@ -9,7 +9,8 @@ removed, and since nodes are compacted in order they stay first. ``n_id`` follow
 nodes, ``e_id`` the kept edges, those seed indices are relabelled, and
 ``num_sampled_nodes``/``num_sampled_edges`` are recounted per hop slice (the sampler stores
 nodes and edges hop by hop); where their sums do not match the graph they are removed, since
-per-hop counts that cannot be recounted would mislead ``trim_to_layer``.
+per-hop counts that cannot be recounted would mislead ``trim_to_layer``. The per-seed
+attributes (``input_id``, ``edge_label``, ``seed_time``, ...) stay as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from augkit.plugins.graph._subset import take
 
 SAMPLED_KEYS = ("batch_size", "n_id", "e_id", "input_id", "num_sampled_nodes",
                 "num_sampled_edges")
+# One entry per seed or label edge, never per node or edge: they stay as they are, since every
+# seed stays (a tensor of them may have as many rows as the batch has nodes or edges).
+PER_SEED_KEYS = ("batch_size", "input_id", "seed_time", "edge_label", "edge_label_time")
 # Node positions of link seeds: edge_label_index, or the triplet keys of
 # LinkNeighborLoader(neg_sampling="triplet").
 SEED_INDEX_KEYS = ("edge_label_index", "src_index", "dst_pos_index", "dst_neg_index")
@@ -40,29 +44,40 @@ def is_sampled(data: Any) -> bool:
 def seed_mask(data: Any, owner: str) -> torch.Tensor:
     """Boolean mask of the nodes that must stay: the first ``batch_size`` nodes, the first hop
     of ``num_sampled_nodes`` and the nodes of the link seeds (:data:`SEED_INDEX_KEYS`)."""
-    n = _pyg.num_nodes(data)
-    dev = _pyg.edge_index_of(data).device
-    mask = torch.zeros(n, dtype=torch.bool, device=dev)
-    bs = _pyg.get(data, "batch_size")
+    return store_seed_mask(data, _pyg.num_nodes(data), _pyg.edge_index_of(data).device, owner,
+                           SEED_INDEX_KEYS)
+
+
+def store_seed_mask(store: Any, n: int, device: torch.device, owner: str,
+                    index_keys: tuple[str, ...], what: str = "") -> torch.Tensor:
+    """:func:`seed_mask` of ``store`` (a Data, or a node store of a HeteroData) with ``n``
+    nodes: ``batch_size``, the first hop of ``num_sampled_nodes`` and the node indices under
+    ``index_keys``; ``what`` names the store in an error (``" of node type 'paper'"``)."""
+    mask = torch.zeros(n, dtype=torch.bool, device=device)
+    bs = _pyg.get(store, "batch_size")
     if bs is not None:
         if isinstance(bs, torch.Tensor) and bs.numel() == 1:
             bs = int(bs)
         if not isinstance(bs, int) or isinstance(bs, bool) or not 0 <= bs <= n:
-            raise InputError(f"{owner}: batch_size is {bs!r}; allowed: an int in 0..{n} "
+            raise InputError(f"{owner}: batch_size{what} is {bs!r}; allowed: an int in 0..{n} "
                              "(the seed nodes come first in a sampled mini-batch)")
         mask[:bs] = True
-    hops = _counts(_pyg.get(data, "num_sampled_nodes"))
+    hops = _counts(_pyg.get(store, "num_sampled_nodes"))
     if hops is not None and sum(hops) == n and hops:
         mask[:hops[0]] = True
-    for key in SEED_INDEX_KEYS:
-        idx = _pyg.get(data, key)
+    for key in index_keys:
+        idx = _pyg.get(store, key)
         if isinstance(idx, torch.Tensor) and idx.numel():
-            if idx.dtype != torch.long or int(idx.min()) < 0 or int(idx.max()) >= n:
-                raise InputError(f"{owner}: {key} holds {idx.dtype} values from "
-                                 f"{int(idx.min())} to {int(idx.max())}; allowed: a LongTensor "
-                                 f"of node ids in 0..{n - 1}")
+            check_node_index(idx, f"{key}{what}", n, owner)
             mask[idx.reshape(-1)] = True
     return mask
+
+
+def check_node_index(idx: torch.Tensor, key: str, n: int, owner: str) -> None:
+    """An InputError naming ``key`` unless ``idx`` is a LongTensor of node ids in 0..n-1."""
+    if idx.numel() and (idx.dtype != torch.long or int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise InputError(f"{owner}: {key} holds {idx.dtype} values from {int(idx.min())} to "
+                         f"{int(idx.max())}; allowed: a LongTensor of node ids in 0..{n - 1}")
 
 
 def _counts(value: Any) -> list[int] | None:
@@ -95,27 +110,51 @@ def finish(data: Any, out: Any, edge_idx: torch.Tensor, node_mask: torch.Tensor 
     ``node_mask`` is given, the nodes where it is true): ``n_id``/``e_id`` aligned, the
     link seeds' node indices relabelled, ``num_sampled_nodes``/``num_sampled_edges`` recounted
     or removed."""
-    e = _pyg.edge_index_of(data).size(1)
-    edge_mask = torch.zeros(e, dtype=torch.bool)
+    finish_edges(data, out, edge_idx, _pyg.edge_index_of(data).size(1))
+    if node_mask is not None:
+        finish_nodes(data, out, node_mask, SEED_INDEX_KEYS)
+    # No node gone: the link seeds' node indices hold as they are.
+    keep_per_seed(data, out, SEED_INDEX_KEYS if node_mask is None else ())
+    return out
+
+
+def keep_per_seed(store: Any, out: Any, more: tuple[str, ...] = ()) -> None:
+    """The :data:`PER_SEED_KEYS` of ``store`` (a Data or a store), and ``more``, into ``out``
+    as they are."""
+    for key in (*PER_SEED_KEYS, *more):
+        value = _pyg.get(store, key)
+        if value is not None:
+            _pyg.set_attr(out, key, value)
+
+
+def finish_edges(store: Any, out: Any, edge_idx: torch.Tensor, num_edges: int) -> None:
+    """``e_id`` and ``num_sampled_edges`` of ``out`` (``store``, a Data or an edge store, with
+    the edges ``edge_idx`` of its ``num_edges``)."""
+    edge_mask = torch.zeros(num_edges, dtype=torch.bool)
     edge_mask[edge_idx.cpu()] = True
-    e_id = _pyg.get(data, "e_id")
-    if isinstance(e_id, torch.Tensor) and e_id.dim() == 1 and e_id.numel() == e:
+    e_id = _pyg.get(store, "e_id")
+    if isinstance(e_id, torch.Tensor) and e_id.dim() == 1 and e_id.numel() == num_edges:
         _pyg.set_attr(out, "e_id", e_id.index_select(0, edge_idx.to(e_id.device)))
     _set_or_drop(out, "num_sampled_edges",
-                 _recount(_pyg.get(data, "num_sampled_edges"), edge_mask))
-    if node_mask is not None:
-        new_id, kept = F.relabel_mask(node_mask)
-        n_id = _pyg.get(data, "n_id")
-        if isinstance(n_id, torch.Tensor) and n_id.dim() == 1 \
-                and n_id.numel() == node_mask.numel():
-            _pyg.set_attr(out, "n_id", n_id.index_select(0, kept.to(n_id.device)))
-        for key in SEED_INDEX_KEYS:
-            idx = _pyg.get(data, key)
-            if isinstance(idx, torch.Tensor):
-                _pyg.set_attr(out, key, new_id.to(idx.device)[idx])
-        _set_or_drop(out, "num_sampled_nodes",
-                     _recount(_pyg.get(data, "num_sampled_nodes"), node_mask))
-    return out
+                 _recount(_pyg.get(store, "num_sampled_edges"), edge_mask))
+
+
+def finish_nodes(store: Any, out: Any, node_mask: torch.Tensor, index_keys: tuple[str, ...],
+                 ) -> torch.Tensor:
+    """``n_id``, the node indices under ``index_keys`` (relabelled) and ``num_sampled_nodes``
+    of ``out`` (``store``, a Data or a node store, with the nodes where ``node_mask`` is
+    true); returns the new id of every old node (-1: removed)."""
+    new_id, kept = F.relabel_mask(node_mask)
+    n_id = _pyg.get(store, "n_id")
+    if isinstance(n_id, torch.Tensor) and n_id.dim() == 1 and n_id.numel() == node_mask.numel():
+        _pyg.set_attr(out, "n_id", n_id.index_select(0, kept.to(n_id.device)))
+    for key in index_keys:
+        idx = _pyg.get(store, key)
+        if isinstance(idx, torch.Tensor):
+            _pyg.set_attr(out, key, new_id.to(idx.device)[idx])
+    _set_or_drop(out, "num_sampled_nodes",
+                 _recount(_pyg.get(store, "num_sampled_nodes"), node_mask))
+    return new_id
 
 
 def _set_or_drop(out: Any, key: str, value: Any) -> None:

@@ -23,6 +23,11 @@ no reverse relation. With ``undirected`` true (or ``auto`` and the pair's edges 
 other's reverse, or a same-type relation's edges are symmetric) edge ``(u, v)`` of one and
 ``(v, u)`` of the other share one draw, keyed by the unordered pair as on a ``Data``.
 
+Sampled mini-batches (``NeighborLoader``, ``LinkNeighborLoader``, ``HGTLoader`` output):
+``node_dropout`` and ``subgraph_sampling`` keep every node type's seed nodes, first, and
+``edge_dropout``, ``node_dropout`` and ``subgraph_sampling`` keep ``n_id``/``e_id`` and the
+per-hop counts right, type by type (``_hetero_sampled``).
+
 Nothing here changes its input: outputs are ``copy.copy`` of the HeteroData (PyG copies
 every store) with new tensors in the copied stores.
 """
@@ -395,14 +400,20 @@ def _edge_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
         if rev is not None:
             keeps[rev] = alone(rev)
     out = _copy(data)
+    eids = {}
     for et, keep in keeps.items():
         store = data[et]
         ei = store.edge_index
         eid = keep.nonzero().view(-1).to(ei.device)
         if eid.numel() == ei.size(1):
             continue  # nothing dropped: the store keeps its tensors
+        eids[et] = eid
         _gather_store(data, store, out[et], ei.size(1), eid)
         out[et].edge_index = ei.index_select(1, eid)
+    if _sampled_batch(data):  # a NeighborLoader batch: e_id, num_sampled_edges follow
+        from augkit.plugins.graph import _hetero_sampled
+
+        return _hetero_sampled.finish(data, out, None, eids)
     return out
 
 
@@ -413,8 +424,25 @@ def node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
     """``node_dropout`` of a HeteroData or a Batch of HeteroData: each node type drops its
     nodes at its own rate (keeping at least ``min_nodes`` of its nodes, fewer only when it
     has fewer), relabels the rest and compacts its node-level attributes; every edge type
-    keeps the edges whose two ends are kept, relabelled, with their attributes."""
+    keeps the edges whose two ends are kept, relabelled, with their attributes. On a sampled
+    mini-batch every type keeps its seed nodes, first, and they count towards ``min_nodes``
+    (``_hetero_sampled``)."""
     return per_graph(transform, data, params, _node_dropout)
+
+
+def _sampled_batch(data: Any) -> bool:
+    from augkit.plugins.graph import _hetero_sampled
+
+    return _hetero_sampled.is_sampled(data)
+
+
+def _seed_masks(transform: Any, data: Any) -> dict[str, torch.Tensor] | None:
+    """Per node type, the seed nodes of a sampled mini-batch; None for any other graph."""
+    from augkit.plugins.graph import _hetero_sampled
+
+    if not _hetero_sampled.is_sampled(data):
+        return None
+    return _hetero_sampled.seed_masks(data, transform.label())
 
 
 def _node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
@@ -422,21 +450,41 @@ def _node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
 
     p, _ = resolve(transform, "p", list(data.node_types))
     seed = int(params["seed"])
-    new_ids: dict[str, torch.Tensor] = {}
+    seeds = _seed_masks(transform, data)
+    masks: dict[str, torch.Tensor] = {}
     for nt in data.node_types:
         ptr = torch.tensor([0, _num_nodes(data, nt)], dtype=torch.long)
-        new_ids[nt], _ = F.node_keep_ids(ptr, p[nt], type_seed(seed, nt),
-                                         min_nodes=transform.min_nodes)
-    return _induced(data, new_ids)
+        floor = transform.min_nodes
+        if seeds is not None and int(seeds[nt].sum()) >= floor:
+            floor = 0  # the seeds are enough: no random extra node
+        new_id, _ = F.node_keep_ids(ptr, p[nt], type_seed(seed, nt), min_nodes=floor)
+        masks[nt] = new_id.cpu() >= 0
+    return _keep_nodes(data, masks, seeds)
 
 
-def _induced(data: Any, new_ids: dict[str, torch.Tensor]) -> Any:
+def _keep_nodes(data: Any, masks: dict[str, torch.Tensor],
+                seeds: dict[str, torch.Tensor] | None) -> Any:
+    """:func:`_induced` of the nodes where ``masks`` is true, and on a sampled mini-batch
+    (``seeds`` given) its seeds too, with the sampler's bookkeeping."""
+    from augkit.plugins.graph import _hetero_sampled
+    from augkit.plugins.graph import functional as F
+
+    if seeds is not None:
+        masks = {nt: mask | seeds[nt] for nt, mask in masks.items()}
+    out, eids = _induced(data, {nt: F.relabel_mask(mask)[0] for nt, mask in masks.items()})
+    return out if seeds is None else _hetero_sampled.finish(data, out, masks, eids)
+
+
+def _induced(data: Any, new_ids: dict[str, torch.Tensor]
+             ) -> tuple[Any, dict[EdgeType, torch.Tensor]]:
     """A copy of ``data`` with, per node type, the nodes whose ``new_ids`` entry is not -1
     (relabelled to it) and their node-level attributes, and per edge type the edges whose two
-    ends are kept, relabelled, with their edge-level attributes."""
+    ends are kept, relabelled, with their edge-level attributes; and the ids of the kept
+    edges of every edge type that lost some."""
     from augkit.plugins.graph import functional as F
 
     out = _copy(data)
+    eids: dict[EdgeType, torch.Tensor] = {}
     for nt in data.node_types:
         new_id = new_ids[nt]
         n = new_id.numel()
@@ -466,7 +514,8 @@ def _induced(data: Any, new_ids: dict[str, torch.Tensor]) -> Any:
             kept_edges = torch.stack([kept_edges[0], kept_edges[1] - ks])
         _gather_store(data, store, out[et], ei.size(1), eid)
         out[et].edge_index = kept_edges.to(ei.device)
-    return out
+        eids[et] = eid
+    return out, eids
 
 
 # ---- feature_masking ----------------------------------------------------------------------
@@ -607,7 +656,8 @@ def subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
     and ``random_walk`` search the graph of every node of every type and every edge of every
     relation (so they follow the metapaths the graph has, ``(a, to, b)`` then
     ``(b, rev_to, a)`` and so on), keeping ``ratio`` of all the nodes; then every type keeps
-    the edges between kept nodes, relabelled, with their attributes."""
+    the edges between kept nodes, relabelled, with their attributes. On a sampled mini-batch
+    the seed nodes of every type join the sample, first (``_hetero_sampled``)."""
     return per_graph(transform, data, params, _subgraph_sampling)
 
 
@@ -634,7 +684,5 @@ def _subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any
             num_hops=transform.num_hops).cpu()
         for nt, n in zip(types, sizes, strict=True):
             masks[nt] = keep[offsets[nt]:offsets[nt] + n]
-    new_ids = {}
-    for nt, mask in masks.items():
-        new_ids[nt], _ = F.relabel_mask(mask.cpu())
-    return _induced(data, new_ids)
+    return _keep_nodes(data, {nt: mask.cpu() for nt, mask in masks.items()},
+                       _seed_masks(transform, data))

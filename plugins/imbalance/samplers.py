@@ -292,6 +292,49 @@ class _OverSampler(Transform):
         """``(X_resampled, y_resampled)``, as imbalanced-learn's ``fit_resample``."""
         return self((X, y), generator=generator)
 
+    # ---- scikit-learn's estimator protocol: a step of imblearn's Pipeline, cloned by
+    # cross_val_score and GridSearchCV, tagged as imbalanced-learn tags the sampler.
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every parameter with its value; ``deep`` adds ``name__key`` for each parameter of a
+        parameter that is an estimator itself (scikit-learn's form)."""
+        params = super().get_params()
+        if deep:
+            for key, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    params.update({f"{key}__{k}": v for k, v in value.get_params().items()})
+        return params
+
+    def set_params(self, **params: Any) -> _OverSampler:
+        """scikit-learn's ``set_params``: the parameters are checked again as on construction
+        (a ParamError names a bad one); ``name__key`` goes to the estimator held as ``name``."""
+        own: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                own[key] = value
+        for name, sub in nested.items():
+            held = own.get(name, self._params.get(name))
+            if not hasattr(held, "set_params"):
+                raise ParamError(f"{self.label()}: {name}__{next(iter(sub))} sets a parameter "
+                                 f"of {name}, which holds {held!r}, not an estimator; allowed: "
+                                 f"{', '.join(self._params)}", param=name, value=held)
+            own[name] = held.set_params(**sub)
+        fresh = type(self)(**{**self._params, **own})
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    def __sklearn_clone__(self) -> _OverSampler:
+        from sklearn.base import clone
+
+        return type(self)(**{k: clone(v, safe=False) for k, v in super().get_params().items()})
+
+    def __sklearn_tags__(self) -> Any:
+        return self.sampler().__sklearn_tags__()
+
     def to_dict(self, *, include_state: bool = False) -> dict[str, Any]:
         strategy = self._params["sampling_strategy"]
         if callable(strategy) and not isinstance(strategy, str | dict):

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, default_collate
 
+from augkit._graph_collate import collate_graphs
 from augkit.errors import AugkitError, did_you_mean
 
 # Keyword arguments the loader owns, with why and what to use instead.
@@ -102,6 +103,8 @@ def collate_items(items: list[Any], follow_batch: list[str] | None = None,
                   exclude_keys: list[str] | None = None) -> Any:
     """The batch of ``items`` as PyG's DataLoader (graphs) or torch's (anything else) makes
     it."""
+    if items and is_pyg(items[0]):
+        return collate_graphs(items, follow_batch, exclude_keys)
     if items and holds_graph(items[0]):
         from torch_geometric.loader.dataloader import Collater
 

@@ -8,11 +8,12 @@ import itertools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from augkit.errors import InputError, ParamError
 from augkit.params import REQUIRED, Boolean, Custom, Integer, ListOf, Nullable, Number, Param
-from augkit.random import ItemStream, as_torch, draw_seed, uniform
+from augkit.random import ItemStream, ItemStreams, as_torch, draw_seed, uniform
 from augkit.transform import Transform
 
 
@@ -98,7 +99,21 @@ class Container(Transform):
         drawn from each item's own generator; the items that run a child at the same place
         of their order run it together, in one call."""
         prob = self._apply_p
-        orders: list[list[int] | None] = [None] * len(generators)
+        if type(generators) is ItemStreams and generators.vectorized:
+            chosen = np.ones(len(generators), dtype=bool) if active is None \
+                else np.array(active, dtype=bool)
+            if prob < 1.0:
+                u = (generators.draws(chosen) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+                chosen[chosen] = u < prob
+            table = self.choose_items(generators, chosen)
+            if table is not None:
+                return self._run_table(batch, generators, chosen, table)
+            # No vectorized choice: the items draw it one by one from here on.
+            orders: list[list[int] | None] = [None] * len(generators)
+            for i in np.flatnonzero(chosen).tolist():
+                orders[i] = self.choose(generators[i])
+            return self._run_orders(batch, generators, orders)
+        orders = [None] * len(generators)
         for i, generator in enumerate(generators):
             if active is not None and not active[i]:
                 continue
@@ -106,6 +121,25 @@ class Container(Transform):
                 continue
             orders[i] = self.choose(generator)
         return self._run_orders(batch, generators, orders)
+
+    def choose_items(self, streams: ItemStreams, chosen: np.ndarray) -> np.ndarray | None:
+        """:meth:`choose` of every ``chosen`` item at once, as a table (a row per item, a
+        column per place of its order; rows not chosen are ignored), drawing from each
+        item's stream exactly what :meth:`choose` draws from it; None when this container's
+        choice has no vectorized form (the items then choose one by one)."""
+        if type(self).choose is not Container.choose:
+            return None
+        return np.broadcast_to(np.arange(len(self.children)), (len(streams), len(self.children)))
+
+    def _run_table(self, batch: Any, generators: ItemStreams, chosen: np.ndarray,
+                   table: np.ndarray) -> Any:
+        """:meth:`_run_orders` of the orders ``table`` holds for the ``chosen`` items."""
+        kids = self.children
+        for place in range(table.shape[1]):
+            column = table[:, place]
+            for child in np.unique(column[chosen]).tolist():
+                batch = kids[child].forward_items(batch, generators, chosen & (column == child))
+        return batch
 
     def _run_orders(self, batch: Any, generators: Sequence[Any],
                     orders: Sequence[list[int] | None]) -> Any:
@@ -186,6 +220,13 @@ class OneOf(Container):
         weights = self._params["weights"] or [1.0] * len(self.children)
         target = uniform(generator) * self._total
         return [min(bisect.bisect_right(self._cumulative, target), len(weights) - 1)]
+
+    def choose_items(self, streams: ItemStreams, chosen: np.ndarray) -> np.ndarray | None:
+        u = (streams.draws(chosen) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        picked = np.searchsorted(np.asarray(self._cumulative), u * self._total, side="right")
+        table = np.zeros((len(streams), 1), dtype=np.int64)
+        table[chosen, 0] = np.minimum(picked, len(self.children) - 1)
+        return table
 
 
 class SomeOf(Container):

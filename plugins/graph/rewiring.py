@@ -79,17 +79,19 @@ class EdgeRewiring(GraphTransform):
         edge_graph = _pyg.batch_vector(batch).index_select(0, ei[0])
         edge_ptr = torch.zeros(k + 1, dtype=torch.long, device=ei.device)
         edge_ptr[1:] = torch.bincount(edge_graph, minlength=k).cumsum(0)
-        kernel = F.rewire_random if self.method == "random" else F.double_edge_swap
-        new_ei = ei.clone()
-        starts, ends, seed_list = ptr.tolist(), edge_ptr.tolist(), seeds.tolist()
-        for g in applied.nonzero().view(-1).tolist():
-            lo, hi = ends[g], ends[g + 1]
-            if hi == lo:
-                continue
-            offset = starts[g]
-            local, _ = kernel(ei[:, lo:hi] - offset, starts[g + 1] - offset, self.ratio,
-                              seed_list[g])
-            new_ei[:, lo:hi] = local.to(ei.device) + offset
+        if self.method == "degree_preserving":
+            new_ei = F.double_edge_swap_items(ei, ptr, edge_ptr, self.ratio, seeds, applied)
+        else:
+            new_ei = ei.clone()
+            starts, ends, seed_list = ptr.tolist(), edge_ptr.tolist(), seeds.tolist()
+            for g in applied.nonzero().view(-1).tolist():
+                lo, hi = ends[g], ends[g + 1]
+                if hi == lo:
+                    continue
+                offset = starts[g]
+                local, _ = F.rewire_random(ei[:, lo:hi] - offset, starts[g + 1] - offset,
+                                           self.ratio, seed_list[g])
+                new_ei[:, lo:hi] = local.to(ei.device) + offset
         out = _pyg.shallow_copy(batch)
         _pyg.set_attr(out, "edge_index", new_ei)
         return out

@@ -84,14 +84,9 @@ class SubgraphSampling(GraphTransform):
         k = _pyg.num_graphs(batch)
         edge_ptr = torch.zeros(k + 1, dtype=torch.long, device=ei.device)
         edge_ptr[1:] = torch.bincount(edge_graph, minlength=k).cumsum(0)
-        keep = torch.ones(int(ptr[-1]), dtype=torch.bool, device=ei.device)
-        starts, ends, seed_list = ptr.tolist(), edge_ptr.tolist(), seeds.tolist()
-        for g in applied.nonzero().view(-1).tolist():
-            lo, hi = starts[g], starts[g + 1]
-            local = ei[:, ends[g]:ends[g + 1]] - lo
-            keep[lo:hi] = F.sample_subgraph_nodes(
-                local, hi - lo, self.method, self.ratio, seed_list[g],
-                walk_length=self.walk_length, num_hops=self.num_hops).to(ei.device)
+        keep = F.sample_subgraph_items(ei, ptr, edge_ptr, self.method, self.ratio, seeds,
+                                       applied, walk_length=self.walk_length,
+                                       num_hops=self.num_hops)
         counts = torch.zeros(k, dtype=torch.long, device=ei.device).index_add_(
             0, _pyg.batch_vector(batch), keep.long())
         new_id, kept = F.relabel_mask(keep)

@@ -48,10 +48,11 @@ from augkit.plugins.graph.functional.sampling import (
     khop_distance_edges,
     random_walk_steps,
     sample_random_nodes,
+    sample_subgraph_items,
     sample_subgraph_nodes,
     target_sizes,
 )
-from augkit.plugins.graph.functional.swaps import double_edge_swap
+from augkit.plugins.graph.functional.swaps import double_edge_swap, double_edge_swap_items
 from augkit.plugins.graph.functional.undirected import (
     is_symmetric,
     is_undirected_fast,
@@ -66,6 +67,7 @@ __all__ = [
     "batch_mismatch",
     "csr",
     "double_edge_swap",
+    "double_edge_swap_items",
     "dropout_edge",
     "dropout_edge_items",
     "dropout_node",
@@ -86,6 +88,7 @@ __all__ = [
     "relabel_mask",
     "rewire_random",
     "sample_random_nodes",
+    "sample_subgraph_items",
     "sample_subgraph_nodes",
     "symmetric_graphs",
     "target_sizes",

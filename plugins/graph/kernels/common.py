@@ -43,6 +43,18 @@ def stream_salt(base, stream):
     return np.uint64(hash63(stream, base + GOLDEN))
 
 
+#: The chain state of a two-key tuple before its first key (``_counter._chain((), 2)``).
+_CHAIN2 = np.uint64(_counter.mix64((2 + _counter._CHAIN_START) & _counter.M64))
+
+
+@njit(cache=True, inline="always")
+def seed_base(seed):
+    """``augkit._counter.chain_prefix((seed,), 2)`` of a seed in ``[0, 2**63)``, as uint64:
+    the ``base`` of :func:`stream_salt`, so a kernel derives the streams of many seeds
+    (one per graph of a Batch) without a Python call per seed."""
+    return mix64(_CHAIN2 + GOLDEN + np.uint64(seed))
+
+
 # ---- edges and nodes ------------------------------------------------------------------------
 
 

@@ -5,7 +5,18 @@ small torch ops)."""
 import numpy as np
 from numba import njit
 
-from augkit.plugins.graph.kernels.common import hash63
+from augkit.plugins.graph.kernels.common import hash63, seed_base, stream_salt
+from augkit.plugins.graph.kernels.streams import (
+    ROOT_SEED_OFFSET,
+    STREAM_RANK,
+    STREAM_ROOT,
+    STREAM_WALK_STEP,
+)
+
+# Positions in functional.sampling.SAMPLING_METHODS.
+METHOD_RANDOM_WALK = 0
+METHOD_KHOP = 1
+METHOD_RANDOM_NODE = 2
 
 
 @njit(cache=True, nogil=True)
@@ -182,3 +193,83 @@ def csr(src, dst, n, rowptr, col):
         col[fill[s]] = dst[e]
         fill[s] += 1
     return True
+
+
+@njit(cache=True)
+def _graph_roots(n, count, seed):
+    """``functional.sampling._roots`` of one graph of ``n >= 1`` nodes: ``count`` distinct
+    random nodes drawn under ``seed + ROOT_SEED_OFFSET`` (one draw when ``count <= 1``)."""
+    base = seed_base(seed + ROOT_SEED_OFFSET)
+    if count <= 1:
+        out = np.empty(1, np.int64)
+        out[0] = hash63(0, stream_salt(base, STREAM_ROOT)) % n
+        return out
+    nodes = np.arange(n)
+    zero = np.zeros(n, np.int64)
+    cap = np.full(1, count, np.int64)
+    mask = np.zeros(n, np.bool_)
+    first_ranked(nodes, zero, zero, cap, stream_salt(base, STREAM_RANK), mask)
+    return np.nonzero(mask)[0]
+
+
+@njit(cache=True)
+def _graph_keep(src, dst, n, method, ratio, seed, walk_length, num_hops, keep):
+    """``functional.sampling.sample_subgraph_nodes`` of one graph (edges ``src -> dst`` in
+    local ids, ``n >= 1`` nodes) into ``keep`` (all False on entry): the same roots, walks,
+    hops and ranking, so the graph keeps what it keeps alone."""
+    cap = np.full(1, min(n, max(np.int64(np.floor(n * ratio + 0.5)), 1)), np.int64)
+    zero = np.zeros(n, np.int64)
+    rank_salt = stream_salt(seed_base(seed), STREAM_RANK)
+    if method == METHOD_RANDOM_NODE:
+        for r in _graph_roots(n, cap[0], seed):
+            keep[r] = True
+        return
+    if method == METHOD_RANDOM_WALK:
+        rowptr = np.zeros(n + 1, np.int64)
+        col = np.empty(src.size, np.int64)
+        csr(src, dst, n, rowptr, col)
+        roots = _graph_roots(n, (cap[0] + walk_length) // (walk_length + 1), seed)
+        base = seed_base(seed)
+        salts = np.empty(walk_length, np.uint64)
+        for step in range(1, walk_length + 1):
+            salts[step - 1] = stream_salt(base, STREAM_WALK_STEP + step)
+        level = np.full(n, walk_length + 1, np.int64)
+        random_walk_first(rowptr, col, roots, salts, level)
+        never = walk_length + 1
+    else:
+        roots = np.empty(1, np.int64)
+        roots[0] = hash63(0, stream_salt(seed_base(seed + ROOT_SEED_OFFSET), STREAM_ROOT)) % n
+        level = np.full(n, -1, np.int64)
+        khop_distances(src, dst, roots, num_hops, level)
+        never = -1
+    m = 0
+    for v in range(n):
+        m += level[v] != never
+    reached = np.empty(m, np.int64)
+    order = np.empty(m, np.int64)
+    j = 0
+    for v in range(n):
+        if level[v] != never:
+            reached[j] = v
+            order[j] = level[v]
+            j += 1
+    first_ranked(reached, order, zero, cap, rank_salt, keep)
+
+
+@njit(cache=True)
+def subgraph_keep_items(src, dst, ptr, edge_ptr, seeds, applied, method, ratio, walk_length,
+                        num_hops, keep):
+    """The nodes every graph of a Batch keeps (``keep``, all True on entry), graph ``g``
+    sampled alone with ``seeds[g]`` where ``applied[g]`` (:func:`_graph_keep` on its own
+    edges ``edge_ptr[g]:edge_ptr[g + 1]``, stored graph by graph, and local ids)."""
+    for g in range(ptr.size - 1):
+        a = ptr[g]
+        n = ptr[g + 1] - a
+        if not applied[g] or n == 0:
+            continue
+        lo = edge_ptr[g]
+        hi = edge_ptr[g + 1]
+        local = np.zeros(n, np.bool_)
+        _graph_keep(src[lo:hi] - a, dst[lo:hi] - a, n, method, ratio, seeds[g],
+                    walk_length, num_hops, local)
+        keep[a:a + n] = local

@@ -10,6 +10,7 @@ from augkit.plugins.graph.kernels.common import mix64, prefetch
 
 _GOLDEN_I64 = np.int64(_counter.GOLDEN - (1 << 64))  # splitmix64's increment, as int64
 _U11 = np.uint64(11)
+_MASK63_I64 = np.int64(_counter.MASK63)
 
 # ---- the pair table: open addressing, linear probing; -1 empty, -2 tombstone -------------
 
@@ -398,3 +399,45 @@ def directed_units(sk, spos):
             upos[nu] = spos[i0]
             nu += 1
     return existing[:ne].copy(), ukeys[:nu].copy(), upos[:nu].copy()
+
+
+@njit(cache=True)
+def swap_items(src, dst, ptr, edge_ptr, seeds, applied, ratio, out_src, out_dst):
+    """``functional.swaps.double_edge_swap`` of every graph of a Batch on its own, in one call:
+    graph ``g`` (nodes ``ptr[g]:ptr[g + 1]``, edges ``edge_ptr[g]:edge_ptr[g + 1]``, stored
+    graph by graph) gets the units (undirected when its own edges are symmetric), the swap
+    count and the swaps that call gives it alone with ``seeds[g]`` where ``applied[g]``;
+    its rewired edges are written into ``out_src``/``out_dst`` (a copy of the edges)."""
+    for g in range(ptr.size - 1):
+        a = ptr[g]
+        n = ptr[g + 1] - a
+        lo = edge_ptr[g]
+        hi = edge_ptr[g + 1]
+        if not applied[g] or hi - lo < 2 or n < 2:
+            continue
+        s = src[lo:hi] - a
+        d = dst[lo:hi] - a
+        fk, fpos, rk, rpos = sorted_pair_keys(s, d, n)
+        undirected, existing, ukeys, upos, urev = undirected_units(fk, fpos, rk, rpos)
+        if not undirected:
+            sk, spos = sorted_keys_directed(s, d, n)
+            existing, ukeys, upos = directed_units(sk, spos)
+            urev = np.empty(0, np.int64)
+        m = ukeys.size
+        if m < 2:
+            continue
+        want = np.int64(np.floor(ratio * m / 2 + 0.5))
+        table = pair_table(existing, 2 * want)
+        slots = key_slots(table, ukeys)
+        rows = np.empty((m, 4), np.int64)
+        for u in range(m):
+            rows[u, 0] = s[upos[u]]
+            rows[u, 1] = d[upos[u]]
+            rows[u, 2] = slots[u]
+            rows[u, 3] = upos[u]
+        new_s = s.copy()
+        new_d = d.copy()
+        swap_units(rows, urev, table, np.full(1, m, np.int64), np.full(1, want, np.int64), n,
+                   undirected, seeds[g] & _MASK63_I64, np.zeros(1, np.int64), new_s, new_d)
+        out_src[lo:hi] = new_s + a
+        out_dst[lo:hi] = new_d + a

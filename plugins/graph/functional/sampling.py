@@ -338,7 +338,7 @@ def sample_subgraph_items(
     ([True, True], 1)
     """
     if method not in SAMPLING_METHODS:
-        raise ValueError(f"method: got {method!r}; allowed: {', '.join(SAMPLING_METHODS)}")
+        raise ParamError(f"method: got {method!r}; allowed: {', '.join(SAMPLING_METHODS)}")
     n = int(ptr[-1]) if ptr.numel() else 0
     if use_numba(backend, edge_index, ptr, edge_ptr, seeds, applied):
         keep = torch.ones(n, dtype=torch.bool)

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("torch_geometric")
-from torch_geometric.data import Batch, Data  # noqa: E402
+from torch_geometric.data import Batch, Data
 
-from augkit._graph_collate import _plain_batch, collate_graphs  # noqa: E402
+from augkit._graph_collate import _plain_batch, collate_graphs
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -36,6 +36,9 @@ SEED_INDEX_KEYS = ("edge_label_index", "src_index", "dst_pos_index", "dst_neg_in
 
 def is_sampled(data: Any) -> bool:
     """Whether ``data`` is a sampled mini-batch (a Data, not a Batch, with a sampler key)."""
+    mapping = _pyg.plain_mapping(data)
+    if mapping is not None:  # PyG's storage never holds None: a key present is set
+        return not mapping.keys().isdisjoint(SAMPLED_KEYS)
     if _pyg.is_batch(data):
         return False
     return any(_pyg.get(data, key) is not None for key in SAMPLED_KEYS)

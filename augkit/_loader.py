@@ -3,7 +3,7 @@ index to its batch, so the batch stage draws per item whatever the workers.
 
 - Items are loaded as ``(index, item)`` (the sample stage runs in ``__getitem__``, in the
   worker) and collated by :func:`_collate`, which splits the indices off, collates the items
-  (PyG's ``Collater`` for graphs, torch's ``default_collate`` otherwise) and runs the batch
+  (into PyG's Batch for graphs, torch's ``default_collate`` otherwise) and runs the batch
   stage in the worker, or leaves it to the main process when the loader has a ``device``.
 - Every callable handed to the DataLoader is a module-level class or a ``functools.partial``
   of a module function, so it pickles for workers started with ``spawn``.

@@ -156,9 +156,9 @@ class AugmentedDataset(torch.utils.data.Dataset):
         """Batches of this dataset with the batch stage applied, item i of epoch e as the
         policy with every step in ``sample`` would give it, whatever ``num_workers``.
 
-        - Collation: PyG's ``Collater`` (what ``torch_geometric.loader.DataLoader`` uses) for
-          PyG items, torch's ``default_collate`` otherwise; ``follow_batch=`` and
-          ``exclude_keys=`` go to PyG's.
+        - Collation: the Batch PyG's ``Collater`` (what ``torch_geometric.loader.DataLoader``
+          uses) makes, for PyG items (``augkit._graph_collate``); torch's ``default_collate``
+          otherwise; ``follow_batch=`` and ``exclude_keys=`` go to PyG's.
         - The sample stage runs in the workers, as ``__getitem__`` does. The batch stage runs
           in the worker that collates, or, with ``device``, in the main process on the batch
           moved to ``device`` (GPU augmentation of the whole batch).

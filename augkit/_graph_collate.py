@@ -63,8 +63,9 @@ def _plain_batch(items: list[Any]) -> Any:
     from torch_geometric.data import Batch, Data
     from torch_geometric.utils import cumsum
 
-    if not items or torch.utils.data.get_worker_info() is not None:
-        return None  # in a worker PyG writes into shared memory: its own collate does that
+    if not items:
+        return None
+    in_worker = torch.utils.data.get_worker_info() is not None
     mappings = []
     for item in items:
         if type(item) is not Data:
@@ -103,7 +104,8 @@ def _plain_batch(items: list[Any]) -> Any:
             values = [v.unsqueeze(0) for v in values]
         sizes = torch.tensor([v.size(cat_dim) for v in values])
         try:
-            value = torch.cat(values, dim=cat_dim)
+            value = torch.cat(values, dim=cat_dim, out=_shared_out(values, cat_dim)
+                              if in_worker else None)
         except RuntimeError:
             return None  # PyG's collate raises its own error for what does not concatenate
         if value.device.type != "cpu":
@@ -127,3 +129,16 @@ def _plain_batch(items: list[Any]) -> Any:
     out._slice_dict = slice_dict
     out._inc_dict = inc_dict
     return out
+
+
+def _shared_out(values: list[torch.Tensor], cat_dim: int) -> torch.Tensor:
+    """Where a worker concatenates ``values``: shared memory, as PyG's collate does, so the
+    batch reaches the main process without another copy."""
+    elem = values[0]
+    shape = list(elem.size())
+    shape[cat_dim] = sum(v.size(cat_dim) for v in values)
+    numel = 1
+    for size in shape:
+        numel *= size
+    storage = elem.untyped_storage()._new_shared(numel * elem.element_size(), device=elem.device)
+    return elem.new(storage).resize_(*shape)

@@ -148,3 +148,26 @@ def test_loader_uses_it_and_batches_equal_pyg_loader():
     theirs = list(DataLoader(graphs, batch_size=8))
     for a, b in zip(ours, theirs, strict=True):
         assert_same_batch(a, b)
+
+
+def test_worker_collation_equals_pyg_loader():
+    from torch_geometric.loader import DataLoader
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+
+    graphs = [_plain(3 + i % 4, 4, y=torch.tensor([i % 2])) for i in range(24)]
+    policy = load_policy({"augkit": 1, "seed": 0, "sample": []})
+    ours = list(AugmentedDataset(graphs, policy).loader(8, num_workers=2))
+    theirs = list(DataLoader(graphs, batch_size=8))
+    for a, b in zip(ours, theirs, strict=True):
+        assert_same_batch(a, b)
+
+
+def test_in_a_worker_the_batch_is_written_to_shared_memory(monkeypatch):
+    graphs = [_plain(3, 2), _plain(4, 3)]
+    assert not collate_graphs(graphs).x.is_shared()
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: object())
+    out = collate_graphs(graphs)
+    assert out.x.is_shared() and out.edge_index.is_shared()
+    assert_same_batch(out, Batch.from_data_list(graphs))

@@ -4,8 +4,8 @@ attributes) and image batches augmented per item, against what users run today.
 - ``loader/*``: one epoch of 2000 graphs through augkit's loader (``AugmentedDataset.loader``,
   batches of 128, the policy's steps in ``batch:``, run on each collated Batch) against PyG's
   ``DataLoader`` over a dataset whose ``transform=`` calls ``dropout_edge`` + ``mask_feature``
-  (+ the edge_attr gather) per graph. Both collate; collation alone is about a third of PyG's
-  time, so the ratio has a ceiling.
+  (+ the edge_attr gather) per graph. Both collate into the same Batch (augkit's loader takes
+  a shorter path for plain ``Data``; the floor is PyG's loader without augmentation).
 - ``augment/batch_stage``: the augmentation alone, per 1000 graphs: the batch stage on
   collated Batches against PyG's calls per graph.
 - ``augment/per_item``: the ``transform=`` path, ``policy(graph, index=i)`` per graph, against

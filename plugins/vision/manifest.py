@@ -10,4 +10,5 @@ TRANSFORMS: dict = {
     "random_erasing": _entry("erasing:RandomErasing", ["sample", "batch"]),
     "mixup": _entry("mix:MixUp", ["batch"]),
     "cutmix": _entry("mix:CutMix", ["batch"]),
+    "rotation_pretext": _entry("rotation:RotationPretext", ["sample", "batch"]),
 }

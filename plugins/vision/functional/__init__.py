@@ -36,10 +36,17 @@ from augkit.plugins.vision.functional.mix import (
     sample_cutmix_boxes,
     to_soft_labels,
 )
+from augkit.plugins.vision.functional.rotation import (
+    RIGHT_ANGLES,
+    rot90,
+    rot90_each,
+    rotations_of,
+)
 
 __all__ = [
     "MAX_KERNEL_SIZE",
     "MAX_SIGMA",
+    "RIGHT_ANGLES",
     "check_area",
     "count_images",
     "cutmix",
@@ -51,6 +58,9 @@ __all__ = [
     "image_size",
     "kernel_size_for",
     "mixup",
+    "rot90",
+    "rot90_each",
+    "rotations_of",
     "sample_beta",
     "sample_cutmix_boxes",
     "sample_erasing_boxes",

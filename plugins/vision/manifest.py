@@ -10,5 +10,6 @@ TRANSFORMS: dict = {
     "random_erasing": _entry("erasing:RandomErasing", ["sample", "batch"]),
     "mixup": _entry("mix:MixUp", ["batch"]),
     "cutmix": _entry("mix:CutMix", ["batch"]),
+    "patch_mask": _entry("patch_mask:PatchMask", ["sample", "batch"]),
     "rotation_pretext": _entry("rotation:RotationPretext", ["sample", "batch"]),
 }

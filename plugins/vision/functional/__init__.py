@@ -36,6 +36,14 @@ from augkit.plugins.vision.functional.mix import (
     sample_cutmix_boxes,
     to_soft_labels,
 )
+from augkit.plugins.vision.functional.patch_mask import (
+    fill_patches,
+    kept_patches,
+    masked_count,
+    patch_grid,
+    patchify,
+    sample_patch_masks,
+)
 from augkit.plugins.vision.functional.rotation import (
     RIGHT_ANGLES,
     rot90,
@@ -52,17 +60,23 @@ __all__ = [
     "cutmix",
     "erase",
     "erase_some",
+    "fill_patches",
     "gaussian_blur",
     "gaussian_blur_some",
     "gaussian_kernel1d",
     "image_size",
+    "kept_patches",
     "kernel_size_for",
+    "masked_count",
     "mixup",
+    "patch_grid",
+    "patchify",
     "rot90",
     "rot90_each",
     "rotations_of",
     "sample_beta",
     "sample_cutmix_boxes",
     "sample_erasing_boxes",
+    "sample_patch_masks",
     "to_soft_labels",
 ]

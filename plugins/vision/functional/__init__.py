@@ -28,6 +28,12 @@ from augkit.plugins.vision.functional.blur import (
     kernel_size_for,
 )
 from augkit.plugins.vision.functional.erasing import erase, erase_some, sample_erasing_boxes
+from augkit.plugins.vision.functional.jigsaw import (
+    jigsaw,
+    maximal_permutations,
+    min_hamming,
+    tile_size,
+)
 from augkit.plugins.vision.functional.mix import (
     check_area,
     cutmix,
@@ -65,9 +71,12 @@ __all__ = [
     "gaussian_blur_some",
     "gaussian_kernel1d",
     "image_size",
+    "jigsaw",
     "kept_patches",
     "kernel_size_for",
     "masked_count",
+    "maximal_permutations",
+    "min_hamming",
     "mixup",
     "patch_grid",
     "patchify",
@@ -78,5 +87,6 @@ __all__ = [
     "sample_cutmix_boxes",
     "sample_erasing_boxes",
     "sample_patch_masks",
+    "tile_size",
     "to_soft_labels",
 ]

@@ -148,3 +148,12 @@ def test_refusals():
         augkit.make("jigsaw", grid=2, permutations=25)
     with pytest.raises(InputError, match="jigsaw: image of 5x5 cut into a 3x3 grid with gap 1"):
         augkit.make("jigsaw", grid=3, permutations=4, gap=1)(torch.rand(1, 5, 5))
+
+
+def test_gradient_reaches_every_pixel_a_tile_shows():
+    x = torch.rand(2, 3, 7, 7, requires_grad=True)
+    view, _ = augkit.make("jigsaw", grid=3, permutations=5)(x, generator=0)
+    view.sum().backward()
+    shown = torch.zeros_like(x)
+    shown[..., :6, :6] = 1  # the last row and column lie past the last whole cell
+    assert torch.equal(x.grad, shown)

@@ -35,7 +35,8 @@ def rot90(image: Any, quarter_turns: int) -> Any:
 
 def rot90_each(images: Any, quarter_turns: Sequence[int]) -> Any:
     """Image ``i`` of a batch (NCHW tensor, NHWC array) rotated by ``quarter_turns[i] * 90``
-    degrees: one ``rot90`` per distinct turn over the images that take it. Non-square images
+    degrees (tensors image by image into one output, arrays one ``np.rot90`` per distinct
+    turn over the images that take it). Non-square images
     whose turns differ in parity would change shape differently: refused."""
     _check_image(images)
     turns = np.asarray(quarter_turns, dtype=np.int64) % 4
@@ -52,10 +53,11 @@ def rot90_each(images: Any, quarter_turns: Sequence[int]) -> Any:
     if (turns == turns[0]).all() if n else True:
         return rot90(images, int(turns[0]) if n else 0)
     if is_torch:
+        # torch.rot90 is a flip (a fast copy) and a transposed view: copying that view
+        # straight into the output is the one strided pass, image by image.
         out = images.new_empty(images.shape[:-2] + ((w, h) if odd[0] else (h, w)))
-        for k in np.unique(turns).tolist():
-            idx = torch.from_numpy(np.flatnonzero(turns == k)).to(images.device)
-            out[idx] = torch.rot90(images[idx], k, (-2, -1))
+        for i, k in enumerate(turns.tolist()):
+            out[i].copy_(torch.rot90(images[i], k, (-2, -1)))
         return _rewrap(out, images)
     shape = (n, w, h) + images.shape[3:] if odd[0] else images.shape
     out = np.empty(shape, images.dtype)
@@ -88,3 +90,4 @@ def rotations_of(images: Any, quarter_turns: Sequence[int]) -> Any:
         return _rewrap(torch.stack(views, 1).flatten(0, 1), images)
     stacked = np.stack(views, 1)
     return stacked.reshape(-1, *stacked.shape[2:])
+

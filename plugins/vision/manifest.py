@@ -10,4 +10,7 @@ TRANSFORMS: dict = {
     "random_erasing": _entry("erasing:RandomErasing", ["sample", "batch"]),
     "mixup": _entry("mix:MixUp", ["batch"]),
     "cutmix": _entry("mix:CutMix", ["batch"]),
+    "jigsaw": _entry("jigsaw:Jigsaw", ["sample", "batch"]),
+    "patch_mask": _entry("patch_mask:PatchMask", ["sample", "batch"]),
+    "rotation_pretext": _entry("rotation:RotationPretext", ["sample", "batch"]),
 }

@@ -28,6 +28,12 @@ from augkit.plugins.vision.functional.blur import (
     kernel_size_for,
 )
 from augkit.plugins.vision.functional.erasing import erase, erase_some, sample_erasing_boxes
+from augkit.plugins.vision.functional.jigsaw import (
+    jigsaw,
+    maximal_permutations,
+    min_hamming,
+    tile_size,
+)
 from augkit.plugins.vision.functional.mix import (
     check_area,
     cutmix,
@@ -36,23 +42,51 @@ from augkit.plugins.vision.functional.mix import (
     sample_cutmix_boxes,
     to_soft_labels,
 )
+from augkit.plugins.vision.functional.patch_mask import (
+    fill_patches,
+    kept_patches,
+    masked_count,
+    patch_grid,
+    patchify,
+    sample_patch_masks,
+)
+from augkit.plugins.vision.functional.rotation import (
+    RIGHT_ANGLES,
+    rot90,
+    rot90_each,
+    rotations_of,
+)
 
 __all__ = [
     "MAX_KERNEL_SIZE",
     "MAX_SIGMA",
+    "RIGHT_ANGLES",
     "check_area",
     "count_images",
     "cutmix",
     "erase",
     "erase_some",
+    "fill_patches",
     "gaussian_blur",
     "gaussian_blur_some",
     "gaussian_kernel1d",
     "image_size",
+    "jigsaw",
+    "kept_patches",
     "kernel_size_for",
+    "masked_count",
+    "maximal_permutations",
+    "min_hamming",
     "mixup",
+    "patch_grid",
+    "patchify",
+    "rot90",
+    "rot90_each",
+    "rotations_of",
     "sample_beta",
     "sample_cutmix_boxes",
     "sample_erasing_boxes",
+    "sample_patch_masks",
+    "tile_size",
     "to_soft_labels",
 ]

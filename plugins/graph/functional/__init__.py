@@ -1,7 +1,8 @@
 """Pure graph functions: tensors in, tensors out, a ``seed`` instead of hidden state.
 
 One module per algorithm: ``dropout`` (edge and node dropout, induced edges, node-id ranges,
-relabelling), ``masking`` (feature masking), ``rewiring`` (random rewiring), ``swaps``
+relabelling), ``masking`` (feature masking), ``adding`` (edge adding), ``shuffling`` (node
+shuffling), ``feature_dropout`` (element dropout), ``rewiring`` (random rewiring), ``swaps``
 (degree-preserving double edge swaps), ``sampling`` (subgraph sampling) and ``undirected``
 (pair keys and the undirectedness tests). Every random decision is a counter-based hash of
 ``(seed, key)`` (``augkit._counter``), so the same seed gives the same result on any device
@@ -21,6 +22,7 @@ a caller with raw input checks it the same way with :func:`node_id_range` and
 from __future__ import annotations
 
 from augkit.plugins.graph._backend import BACKENDS, numba_disabled
+from augkit.plugins.graph.functional.adding import add_edge_items
 from augkit.plugins.graph.functional.dropout import (
     batch_mismatch,
     dropout_edge,
@@ -35,11 +37,13 @@ from augkit.plugins.graph.functional.dropout import (
     relabel_mask,
     symmetric_graphs,
 )
+from augkit.plugins.graph.functional.feature_dropout import dropout_feature_items
 from augkit.plugins.graph.functional.masking import (
     FILL_MODES,
     MASK_MODES,
     mask_feature,
     mask_feature_items,
+    mask_keep_items,
 )
 from augkit.plugins.graph.functional.rewiring import rewire_random
 from augkit.plugins.graph.functional.sampling import (
@@ -52,6 +56,7 @@ from augkit.plugins.graph.functional.sampling import (
     sample_subgraph_nodes,
     target_sizes,
 )
+from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
 from augkit.plugins.graph.functional.swaps import double_edge_swap, double_edge_swap_items
 from augkit.plugins.graph.functional.undirected import (
     is_symmetric,
@@ -64,10 +69,12 @@ __all__ = [
     "FILL_MODES",
     "MASK_MODES",
     "SAMPLING_METHODS",
+    "add_edge_items",
     "batch_mismatch",
     "csr",
     "double_edge_swap",
     "double_edge_swap_items",
+    "dropout_feature_items",
     "dropout_edge",
     "dropout_edge_items",
     "dropout_node",
@@ -79,6 +86,7 @@ __all__ = [
     "khop_distance_edges",
     "mask_feature",
     "mask_feature_items",
+    "mask_keep_items",
     "node_id_range",
     "node_keep_ids",
     "node_keep_items",
@@ -90,6 +98,7 @@ __all__ = [
     "sample_random_nodes",
     "sample_subgraph_items",
     "sample_subgraph_nodes",
+    "shuffle_perm_items",
     "symmetric_graphs",
     "target_sizes",
 ]

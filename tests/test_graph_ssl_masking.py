@@ -114,3 +114,18 @@ def test_return_mask_refuses_heterodata():
     h["a", "r", "a"].edge_index = torch.tensor([[0, 1], [1, 2]])
     with pytest.raises(InputError, match="return_mask and fill: token take a Data"):
         augkit.make("feature_masking", return_mask=True)(h, generator=0)
+
+
+def test_graphmae_example_trains():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "examples" / "graphmae_pretrain.py"),
+                           "--steps", "3", "--batch-size", "8"],
+                          capture_output=True, text=True, cwd=root, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    losses = [float(line.split()[-1]) for line in proc.stdout.splitlines()
+              if line.startswith("step")]
+    assert len(losses) == 3 and all(loss > 0 for loss in losses)

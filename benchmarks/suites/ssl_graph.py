@@ -10,6 +10,8 @@ edges (quick: 1e4 only), 16 node features and 4 edge attributes.
   (a permutation per graph, as augkit's).
 - ``feature_dropout``: against ``torch.nn.functional.dropout(x, p)`` (the same rate and
   rescaling).
+- ``graph_diffusion/ppr``: exact PPR with top 64 per column against PyG's ``GDC(exact=True)``,
+  at 1e4 edges only (both solve a dense ``[n, n]`` system).
 """
 
 from __future__ import annotations
@@ -85,8 +87,35 @@ def _torch_dropout(state: dict[str, Any]) -> Any:
     return torch.nn.functional.dropout(state["data"].x, p=P_DROP)
 
 
+def _pyg_gdc(state: dict[str, Any]) -> Any:
+    import torch_geometric.transforms as T
+
+    gdc = T.GDC(exact=True, diffusion_kwargs={"method": "ppr", "alpha": 0.15},
+                sparsification_kwargs={"method": "topk", "k": 64, "dim": 0})
+    return gdc(state["plain"].clone())
+
+
+def _diffusion_setup(num_edges: int, device: str) -> Any:
+    def setup() -> dict[str, Any]:
+        from torch_geometric.data import Data
+
+        data = _shared_graph(num_edges, device)
+        plain = Data(x=data.x, edge_index=data.edge_index)  # GDC reads edge_attr as weights
+        return {"data": plain, "plain": plain, "bufs": {"x": torch.empty_like(data.x)},
+                "seed": 0}
+
+    return setup
+
+
 def cases(quick: bool, device: str) -> Iterable[Case]:
     req = ("torch_geometric",)
+    yield Case(suite=SUITE, name="graph_diffusion/ppr", transforms=("graph_diffusion",),
+               size=10_000, size_unit="edges", items=10_000, unit="edges/s",
+               setup=_diffusion_setup(10_000, device), device=device, requires=req,
+               run=augkit_run("graph_diffusion", method="ppr", alpha=0.15, top_k=64),
+               anchors=[Anchor("PyG GDC(exact=True, ppr, topk 64)", _pyg_gdc, req,
+                               goal_ratio=1.0)],
+               floor=floor_of("x"), floor_label="copy x", goal=">= 1x PyG")
     for size in sizes(quick):
         common = {"suite": SUITE, "size": size, "size_unit": "edges", "device": device,
                   "requires": req}

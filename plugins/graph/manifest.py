@@ -16,4 +16,5 @@ TRANSFORMS: dict = {
     "edge_adding": _entry("adding:EdgeAdding"),
     "node_shuffling": _entry("shuffling:NodeShuffling"),
     "feature_dropout": _entry("feature_dropout:FeatureDropout"),
+    "graph_diffusion": _entry("diffusion:GraphDiffusion"),
 }

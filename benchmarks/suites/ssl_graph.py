@@ -11,7 +11,9 @@ edges (quick: 1e4 only), 16 node features and 4 edge attributes.
 - ``feature_dropout``: against ``torch.nn.functional.dropout(x, p)`` (the same rate and
   rescaling).
 - ``graph_diffusion/ppr``: exact PPR with top 64 per column against PyG's ``GDC(exact=True)``,
-  at 1e4 edges only (both solve a dense ``[n, n]`` system).
+  at 1e4 edges only (both solve a dense ``[n, n]`` system); ``graph_diffusion/ppr_push``:
+  the push-based approximate PPR (threshold 1e-3) against ``GDC(exact=False)``, at 1e4 and
+  1e5 edges (both push with PyG's ``get_ppr``; the rest of the work differs).
 """
 
 from __future__ import annotations
@@ -95,6 +97,14 @@ def _pyg_gdc(state: dict[str, Any]) -> Any:
     return gdc(state["plain"].clone())
 
 
+def _pyg_gdc_push(state: dict[str, Any]) -> Any:
+    import torch_geometric.transforms as T
+
+    gdc = T.GDC(exact=False, diffusion_kwargs={"method": "ppr", "alpha": 0.15, "eps": 1e-4},
+                sparsification_kwargs={"method": "threshold", "eps": 1e-3})
+    return gdc(state["plain"].clone())
+
+
 def _diffusion_setup(num_edges: int, device: str) -> Any:
     def setup() -> dict[str, Any]:
         from torch_geometric.data import Data
@@ -116,6 +126,15 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
                anchors=[Anchor("PyG GDC(exact=True, ppr, topk 64)", _pyg_gdc, req,
                                goal_ratio=1.0)],
                floor=floor_of("x"), floor_label="copy x", goal=">= 1x PyG")
+    for size in [s for s in sizes(quick) if s <= 100_000]:
+        yield Case(suite=SUITE, name="graph_diffusion/ppr_push", transforms=("graph_diffusion",),
+                   size=size, size_unit="edges", items=size, unit="edges/s",
+                   setup=_diffusion_setup(size, device), device=device, requires=req,
+                   run=augkit_run("graph_diffusion", solver="push", alpha=0.15, push_eps=1e-4,
+                                  top_k=None, eps=1e-3),
+                   anchors=[Anchor("PyG GDC(exact=False, ppr, threshold)", _pyg_gdc_push, req,
+                                   goal_ratio=1.0)],
+                   floor=floor_of("x"), floor_label="copy x", goal=">= 1x PyG")
     for size in sizes(quick):
         common = {"suite": SUITE, "size": size, "size_unit": "edges", "device": device,
                   "requires": req}

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from augkit.errors import InputError
+from augkit.errors import InputError, ParamError
 from augkit.params import Choice, Integer, Nullable, Number, Param, Text
 from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph._base import GraphTransform
@@ -15,7 +15,9 @@ from augkit.plugins.graph.functional.diffusion import (
     METHODS,
     NORMALIZATIONS,
     diffusion_matrix,
+    ppr_push,
     sparsify,
+    sparsify_entries,
 )
 
 MAX_EXACT_NODES = 1 << 14  # the dense [n, n] solve's bound: 2 GiB of float64 per graph
@@ -32,8 +34,12 @@ class GraphDiffusion(GraphTransform):
     other edge-level attribute is removed (the new edges have none); node attributes stay.
     The same as ``torch_geometric.transforms.GDC(exact=True, normalization_out='col')``.
 
-    The matrix is solved dense and exactly per graph (a Batch graph by graph, never the whole
-    Batch densified); a graph over ``max_nodes`` nodes is an InputError. Deterministic: no
+    ``solver``: ``exact`` solves the dense ``[n, n]`` matrix of every graph (a Batch graph by
+    graph, never the whole Batch densified), ``push`` computes PPR without densifying by
+    PyG's push-based ``get_ppr`` with tolerance ``push_eps`` (``GDC(exact=False)``, which
+    follows unweighted edges; PPR only), ``auto`` (default) the exact solve up to
+    ``max_nodes`` nodes and push beyond. A graph over ``max_nodes`` that must be solved
+    exactly (``exact``, or ``heat``) is an InputError. Deterministic: no
     seed is read. HeteroData is not supported. Keep its apply probability at 1 where graphs
     are collated afterwards: a graph left as it is has no ``weight_key`` and does not collate
     with diffused ones."""
@@ -51,8 +57,19 @@ class GraphDiffusion(GraphTransform):
         "normalization": Param(Choice(*NORMALIZATIONS), "sym", "transition normalization"),
         "weight_key": Param(Text(), "edge_weight", "attribute of the diffused edge weights"),
         "max_nodes": Param(Integer(1, MAX_EXACT_NODES), 4096,
-                           "largest graph solved (dense [n, n])"),
+                           "largest graph solved exactly (dense [n, n])"),
+        "solver": Param(Choice("auto", "exact", "push"), "auto",
+                        "exact dense solve, push-based approximate PPR, or auto by max_nodes"),
+        "push_eps": Param(Number(0.0, low_open=True), 1e-4,
+                          "the push's residual tolerance (approximate PPR)"),
     }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.solver == "push" and self.method != "ppr":
+            raise ParamError(f"{self.label()}: solver: push computes PPR only; got method "
+                             f"{self.method!r}; allowed: method ppr, or solver exact or auto",
+                             param="solver", value="push")
 
     def check_input(self, data: Any) -> None:
         if hetero.is_hetero(data):
@@ -61,13 +78,18 @@ class GraphDiffusion(GraphTransform):
         super().check_input(data)
         for part in _graphs(data):
             n = _pyg.num_nodes(part)
-            if n > self.max_nodes:
+            if n > self.max_nodes and not self._push(n):
                 raise InputError(f"{self.label()}: a graph has {n} nodes; allowed: at most "
                                  f"max_nodes ({self.max_nodes}) for the exact dense solve")
             w = _pyg.get(part, "edge_weight")
             if isinstance(w, torch.Tensor) and w.dim() != 1:
                 raise InputError(f"{self.label()}: edge_weight has shape {tuple(w.shape)}; "
                                  "allowed: one weight per edge ([num_edges])")
+
+    def _push(self, n: int) -> bool:
+        """Whether a graph of ``n`` nodes takes the push-based PPR."""
+        return self.solver == "push" or (self.solver == "auto" and self.method == "ppr"
+                                         and n > self.max_nodes)
 
     def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
         return {}
@@ -84,11 +106,17 @@ class GraphDiffusion(GraphTransform):
         n = _pyg.num_nodes(data)
         ei = _pyg.edge_index_of(data)
         w = _pyg.get(data, "edge_weight")
-        s = diffusion_matrix(ei, w if isinstance(w, torch.Tensor) else None, n,
-                             method=self.method, alpha=self.alpha, t=self.t,
-                             self_loop_weight=self.self_loop_weight,
-                             normalization=self.normalization)
-        out_ei, weight = sparsify(s, top_k=self.top_k, eps=self.eps)
+        if self._push(n):
+            entries, values = ppr_push(ei, n, alpha=self.alpha, eps=self.push_eps,
+                                       normalization=self.normalization)
+            out_ei, weight = sparsify_entries(entries, values, n, top_k=self.top_k,
+                                              eps=self.eps)
+        else:
+            s = diffusion_matrix(ei, w if isinstance(w, torch.Tensor) else None, n,
+                                 method=self.method, alpha=self.alpha, t=self.t,
+                                 self_loop_weight=self.self_loop_weight,
+                                 normalization=self.normalization)
+            out_ei, weight = sparsify(s, top_k=self.top_k, eps=self.eps)
         out = _pyg.shallow_copy(data)
         for key in ekeys:
             if key in out:

@@ -2,14 +2,17 @@
 
 One module per algorithm: ``dropout`` (edge and node dropout, induced edges, node-id ranges,
 relabelling), ``masking`` (feature masking), ``adding`` (edge adding), ``shuffling`` (node
-shuffling), ``feature_dropout`` (element dropout), ``rewiring`` (random rewiring), ``swaps``
-(degree-preserving double edge swaps), ``sampling`` (subgraph sampling) and ``undirected``
+shuffling), ``feature_dropout`` (element dropout), ``diffusion`` (PPR and heat diffusion, as
+GDC), ``rewiring`` (random rewiring), ``swaps`` (degree-preserving double edge swaps),
+``sampling`` (subgraph sampling) and ``undirected``
 (pair keys and the undirectedness tests). Every random decision is a counter-based hash of
 ``(seed, key)`` (``augkit._counter``), so the same seed gives the same result on any device
 and no global random state is read. Each function takes ``backend`` (``"auto"``,
-``"torch"``, ``"numba"``; see ``augkit.plugins.graph._backend``): torch ops run anywhere and
-are the reference, the numba kernels (``augkit.plugins.graph.kernels``) run on the CPU with
-the same results (``double_edge_swap`` excepted, see there).
+``"torch"``, ``"numba"``; see ``augkit.plugins.graph._backend``; those of ``adding``,
+``shuffling``, ``feature_dropout`` and ``diffusion`` are torch ops only, no ``backend``):
+torch ops run anywhere and are the reference, the numba kernels
+(``augkit.plugins.graph.kernels``) run on the CPU with the same results
+(``double_edge_swap`` excepted, see there).
 
 The functions here trust their caller with the values they index by: node ids in
 ``edge_index`` below ``num_nodes``, ``ptr`` non-decreasing from 0 to ``num_nodes`` and
@@ -23,6 +26,12 @@ from __future__ import annotations
 
 from augkit.plugins.graph._backend import BACKENDS, numba_disabled
 from augkit.plugins.graph.functional.adding import add_edge_items
+from augkit.plugins.graph.functional.diffusion import (
+    diffusion_matrix,
+    ppr_push,
+    sparsify,
+    sparsify_entries,
+)
 from augkit.plugins.graph.functional.dropout import (
     batch_mismatch,
     dropout_edge,
@@ -72,6 +81,7 @@ __all__ = [
     "add_edge_items",
     "batch_mismatch",
     "csr",
+    "diffusion_matrix",
     "double_edge_swap",
     "double_edge_swap_items",
     "dropout_feature_items",
@@ -92,6 +102,7 @@ __all__ = [
     "node_keep_items",
     "numba_disabled",
     "pair_keys",
+    "ppr_push",
     "random_walk_steps",
     "relabel_mask",
     "rewire_random",
@@ -99,6 +110,8 @@ __all__ = [
     "sample_subgraph_items",
     "sample_subgraph_nodes",
     "shuffle_perm_items",
+    "sparsify",
+    "sparsify_entries",
     "symmetric_graphs",
     "target_sizes",
 ]

@@ -86,3 +86,55 @@ def sparsify(matrix: torch.Tensor, *, top_k: int | None = None, eps: float | Non
     inv = 1.0 / deg
     inv[torch.isinf(inv)] = 0
     return torch.stack([rows, cols]), w * inv[cols]
+
+
+def ppr_push(edge_index: torch.Tensor, n: int, *, alpha: float = 0.15, eps: float = 1e-4,
+             normalization: str = "sym") -> tuple[torch.Tensor, torch.Tensor]:
+    """Approximate PPR without a dense matrix, as ``GDC(exact=False)`` computes it: self-loops
+    added to every node, duplicate edges merged, then PyG's push-based ``get_ppr`` (Andersen,
+    Chung and Lang's local push, residual below ``alpha * eps * degree``) from every node,
+    which follows unweighted edges; ``col`` transposes the result, ``sym`` rescales it by
+    ``D^1/2 . D^-1/2`` (the degrees with self-loops). Returns the entries and their weights,
+    before sparsification. Needs numba (PyG's kernel)."""
+    from torch_geometric.utils import coalesce, get_ppr, sort_edge_index
+
+    loops = torch.arange(n, device=edge_index.device)
+    ei = torch.cat([edge_index, torch.stack([loops, loops])], 1)
+    ones = torch.ones(ei.size(1), dtype=torch.float64, device=ei.device)
+    ei, w = coalesce(ei, ones, n)
+    deg = torch.zeros(n, dtype=torch.float64, device=ei.device).index_add_(0, ei[1], w)
+    out, weight = get_ppr(ei, alpha=alpha, eps=eps, num_nodes=n)
+    weight = weight.double()
+    if normalization == "col":
+        out, weight = sort_edge_index(out.flip([0]), weight, n)
+    elif normalization == "sym":
+        inv_sqrt = deg.pow(-0.5)
+        inv_sqrt[torch.isinf(inv_sqrt)] = 0
+        weight = deg.sqrt()[out[0]] * weight * inv_sqrt[out[1]]
+    return out, weight
+
+
+def sparsify_entries(edge_index: torch.Tensor, weight: torch.Tensor, n: int, *,
+                     top_k: int | None = None, eps: float | None = None,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`sparsify` of a matrix given by its entries (the rest zero): the ``top_k``
+    largest of every column (ties: the smaller row first), or those ``>= eps``; duplicates
+    summed, sorted by (row, column), column-normalized."""
+    from torch_geometric.utils import coalesce
+
+    ei, w = coalesce(edge_index, weight, n)
+    if top_k is not None:
+        key = torch.sort(-w, stable=True).indices
+        order = key[torch.sort(ei[1][key], stable=True).indices]  # by column, largest first
+        col = ei[1][order]
+        counts = torch.bincount(col, minlength=n)
+        rank = torch.arange(col.numel(), device=col.device) - (torch.cumsum(counts, 0)
+                                                                - counts)[col]
+        keep = order[rank < int(top_k)]
+    else:
+        keep = (w >= eps).nonzero().view(-1)
+    ei, w = coalesce(ei[:, keep], w[keep], n)
+    deg = torch.zeros(n, dtype=w.dtype, device=w.device).index_add_(0, ei[1], w)
+    inv = 1.0 / deg
+    inv[torch.isinf(inv)] = 0
+    return ei, w * inv[ei[1]]

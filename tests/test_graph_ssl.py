@@ -247,3 +247,19 @@ def test_node_shuffling_refuses_a_graph_without_x():
     g = Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2)
     with pytest.raises(InputError, match="one row per node"):
         augkit.make("node_shuffling")(g, generator=0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=graphs_or_batches(max_nodes=20, x=True), p=st.sampled_from([0.0, 0.3, 0.7, 1.0]),
+       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**31))
+def test_feature_dropout_kernel_equals_torch_ops(data, p, dtype, seed):
+    """The numba pass gives the torch ops' values bit for bit (what CUDA runs)."""
+    from augkit.plugins.graph.functional import numba_disabled
+
+    data = data.clone()
+    data.x = (torch.randn(data.num_nodes, 3, dtype=torch.float64) * 3).to(dtype)
+    t = augkit.make("feature_dropout", p=p)
+    got = t(data, generator=seed).x
+    with numba_disabled():
+        want = t(data, generator=seed).x
+    assert torch.equal(got, want)

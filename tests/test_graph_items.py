@@ -43,6 +43,12 @@ VARIANTS = [
     ("subgraph_sampling", {"method": "khop", "ratio": 0.5}),
     ("subgraph_sampling", {"method": "random_walk", "ratio": 0.6, "walk_length": 3}),
     ("subgraph_sampling", {"method": "random_node", "ratio": 0.4}),
+    ("edge_adding", {"p": 0.3}),
+    ("edge_adding", {"p": 1.0, "undirected": True, "self_loops": True, "edge_fill": "mean"}),
+    ("edge_adding", {"p": 0.5, "undirected": False, "duplicates": True}),
+    ("node_shuffling", {}),
+    ("feature_dropout", {"p": 0.4}),
+    ("feature_dropout", {"p": 0.5, "target": "edge_attr"}),
 ]
 IDS = [f"{n}-{'-'.join(map(str, k.values()))}" for n, k in VARIANTS]
 

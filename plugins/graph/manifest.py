@@ -13,4 +13,8 @@ TRANSFORMS: dict = {
     "feature_masking": _entry("masking:FeatureMasking"),
     "edge_rewiring": _entry("rewiring:EdgeRewiring"),
     "subgraph_sampling": _entry("sampling:SubgraphSampling"),
+    "edge_adding": _entry("adding:EdgeAdding"),
+    "node_shuffling": _entry("shuffling:NodeShuffling"),
+    "feature_dropout": _entry("feature_dropout:FeatureDropout"),
+    "graph_diffusion": _entry("diffusion:GraphDiffusion"),
 }

@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from augkit.errors import InputError
-from augkit.params import Choice, Param, Probability
+from augkit.errors import InputError, ParamError
+from augkit.params import Boolean, Choice, Param, Probability, Text
 from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
@@ -19,9 +19,21 @@ class FeatureMasking(GraphTransform):
     ``mode``: ``feature`` masks whole columns (GraphCL attribute masking), drawn per graph on
     a Batch; ``node`` whole rows (nodes, or edges for ``edge_attr``); ``element`` single
     entries. ``fill``: ``zero``; ``mean``, the column's mean over the graph; ``normal``, draws
-    from a normal with the column's mean and standard deviation over the graph. A graph without
-    the target attribute is an InputError. On HeteroData ``x`` is masked per node type
-    and ``edge_attr`` per edge type, ``p`` may be set per type (``plugins.graph.hetero``).
+    from a normal with the column's mean and standard deviation over the graph; ``token``
+    (GraphMAE's learned [MASK] token), zeros that the model overwrites with its own learned
+    token where the returned mask is true (``x[data.node_mask] = mask_token``): a transform
+    holds no learnable weights, so ``token`` needs ``return_mask``. A graph without the target
+    attribute is an InputError. On HeteroData ``x`` is masked per node type and ``edge_attr``
+    per edge type, ``p`` may be set per type (``plugins.graph.hetero``).
+
+    ``return_mask`` (GraphMAE's pretext target): the view also carries, as the attribute
+    ``mask_key`` (default ``node_mask``; ``edge_mask`` reads better for ``edge_attr``), a
+    boolean tensor, true where the target was masked: one entry per row in ``node`` mode
+    (``[rows]``), one per entry in ``feature`` and ``element`` modes (the target's shape). It
+    has one row per node (edge), so it collates as a node- (edge-) level attribute of the
+    Batch, and the loss reads ``x[mask]``. In the batch stage a graph the step skips
+    (``apply_p``) gets an all-false mask, so the Batch keeps one layout; in the sample stage a
+    skipped graph has no mask, so keep ``apply_p: 1`` there. Not on HeteroData.
     """
 
     name = "feature_masking"
@@ -31,12 +43,33 @@ class FeatureMasking(GraphTransform):
                    "probability that a feature/row/entry is masked, per node (x) or edge type"),
         "mode": Param(Choice(*F.MASK_MODES), "feature",
                       "feature: whole columns; node: whole rows; element: single entries"),
-        "fill": Param(Choice(*F.FILL_MODES), "zero",
-                      "zero, the graph's column mean, or normal noise with its mean and std"),
+        "fill": Param(Choice(*F.FILL_MODES, "token"), "zero",
+                      "zero, the graph's column mean, normal noise with its mean and std, or "
+                      "token: zeros the model overwrites with its learned token (return_mask)"),
         "target": Param(Choice("x", "edge_attr"), "x", "which attribute is masked"),
+        "return_mask": Param(Boolean(), False,
+                             "also return the boolean mask of masked rows/entries (mask_key)"),
+        "mask_key": Param(Text(), "node_mask", "the attribute that holds the returned mask"),
     }
 
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        if self.fill == "token" and not self.return_mask:
+            raise ParamError(f"{self.label()}: fill: token needs return_mask: true (the model "
+                             "writes its learned token where the mask is true); allowed: "
+                             "return_mask: true, or fill zero, mean or normal",
+                             param="fill", value="token")
+
+    @property
+    def _fill_mode(self) -> str:
+        """The functional fill: ``token`` fills zeros."""
+        return "zero" if self.fill == "token" else self.fill
+
     def check_input(self, data: Any) -> None:
+        if hetero.is_hetero(data) and (self.return_mask or self.fill == "token"):
+            raise InputError(f"{self.label()}: return_mask and fill: token take a Data or "
+                             f"Batch; got {type(data).__name__}; allowed: HeteroData without "
+                             "them")
         super().check_input(data)
         if hetero.is_hetero(data):
             return  # checked per type by the hetero branch of the base check
@@ -65,11 +98,15 @@ class FeatureMasking(GraphTransform):
             group = data.batch
             if target == "edge_attr":
                 group = group.index_select(0, _pyg.edge_index_of(data)[0])
-        masked, _ = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
-                                   fill=self.fill, group=group, num_groups=k)
+        masked, keep = F.mask_feature(value, self.p, params["seed"], mode=self.mode,
+                                      fill=self._fill_mode, group=group, num_groups=k)
         if not (masked.is_cpu and value.is_cpu):  # is_cpu: no device objects on the CPU path
             masked = masked.to(value.device)
         _pyg.set_attr(out, target, masked)
+        if self.return_mask:
+            if self.mode == "feature" and group is not None:
+                keep = keep.index_select(0, group.to(keep.device))
+            self._set_mask(batch_like=data, out=out, value=value, keep=keep)
         return out
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
@@ -83,6 +120,37 @@ class FeatureMasking(GraphTransform):
             group = group.index_select(0, _pyg.edge_index_of(batch)[0])
         masked = F.mask_feature_items(value, self.p, seeds.to(value.device),
                                       applied.to(value.device), group,
-                                      _pyg.num_graphs(batch), mode=self.mode, fill=self.fill)
+                                      _pyg.num_graphs(batch), mode=self.mode,
+                                      fill=self._fill_mode)
         _pyg.set_attr(out, target, masked)
+        if self.return_mask:
+            rows = value.size(0)
+            cols = value.size(1) if value.dim() == 2 else 1
+            keep = F.mask_keep_items((rows, cols), self.p,
+                                     seeds.to(value.device), applied.to(value.device),
+                                     group, _pyg.num_graphs(batch), mode=self.mode)
+            self._set_mask(batch_like=batch, out=out, value=value, keep=keep)
         return out
+
+    def _set_mask(self, *, batch_like: Any, out: Any, value: torch.Tensor,
+                  keep: torch.Tensor) -> None:
+        """``out.<mask_key>``: true where ``value`` was masked, ``[rows]`` in node mode, else
+        ``value``'s shape; on a Batch registered with the target's slices so it collates."""
+        rows = value.size(0)
+        keep = keep.to(value.device)
+        if self.mode == "node":  # keep: [rows, 1] or [rows, features]
+            mask = ~keep[:, 0] if keep.size(-1) else torch.zeros(rows, dtype=torch.bool,
+                                                                  device=keep.device)
+        else:
+            mask = ~keep.expand(rows, keep.size(-1)).reshape(value.shape)
+        _pyg.set_attr(out, self.mask_key, mask.contiguous())
+        if _pyg.is_batch(batch_like) and hasattr(batch_like, "_slice_dict") \
+                and self.target in batch_like._slice_dict:
+            # PyG has no public way to add a key to a Batch's slices: the mask slices as its
+            # target does and is not incremented.
+            out._slice_dict = {**out._slice_dict,
+                               self.mask_key: batch_like._slice_dict[self.target]}
+            inc = batch_like._inc_dict.get(self.target)
+            out._inc_dict = {**out._inc_dict,
+                             self.mask_key: None if inc is None else torch.zeros_like(
+                                 torch.as_tensor(inc))}

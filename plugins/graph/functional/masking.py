@@ -398,20 +398,7 @@ def mask_feature_items(
         result = _mask_items_numba(x2, p, seeds, applied, gid, k, mode, fill)
         return result.view(-1) if flat else result
     local, start, counts = segments(gid, k)
-    salts = item_salts(seeds)
-    thresh = threshold24(p)
-    row_salt = _take(salts, gid)
-    if mode == "feature":
-        cols = torch.arange(f, device=dev)
-        keep_g = salted_bits24(salts.view(k, 1) + cols) >= thresh
-        full = _take(keep_g | ~applied.view(k, 1), gid)
-    elif mode == "node":
-        full = ((salted_bits24(local + row_salt) >= thresh)
-                | ~_take(applied, gid)).view(n, 1).expand(n, f)
-    else:
-        keys = local.view(n, 1) * f + torch.arange(f, device=dev)
-        full = (salted_bits24(keys + row_salt.view(n, 1)) >= thresh) \
-            | ~_take(applied, gid).view(n, 1)
+    full = _keep_items(n, f, p, seeds, applied, gid, k, mode, local)
     if fill == "zero":
         result = torch.where(full, x2, torch.zeros((), dtype=x2.dtype, device=dev))
         return result.view(-1) if flat else result
@@ -434,6 +421,50 @@ def mask_feature_items(
             filler = (_take(mean, gid) + _take(std, gid) * z).to(x2.dtype)
             result = torch.where(full, x2, filler)
     return result.view(-1) if flat else result
+
+
+def mask_keep_items(
+    shape: tuple[int, int],
+    p: float,
+    seeds: torch.Tensor,
+    applied: torch.Tensor,
+    group: torch.Tensor,
+    num_groups: int,
+    *,
+    mode: str = "feature",
+) -> torch.Tensor:
+    """The ``[rows, features]`` keep mask :func:`mask_feature_items` applies to an ``x`` of
+    ``shape`` (true: the entry stays; groups whose ``applied`` is false keep everything); the
+    same draws as :func:`mask_feature` of every group alone.
+
+    >>> keep = mask_keep_items((3, 2), 1.0, torch.tensor([0, 0]), torch.tensor([True, False]),
+    ...                        torch.tensor([0, 0, 1]), 2, mode="node")
+    >>> keep.tolist()
+    [[False, False], [False, False], [True, True]]
+    """
+    n, f = shape
+    gid = group.to(seeds.device)
+    local, _, _ = segments(gid, int(num_groups))
+    return _keep_items(n, f, p, seeds, applied, gid, int(num_groups), mode, local)
+
+
+def _keep_items(n: int, f: int, p: float, seeds: torch.Tensor, applied: torch.Tensor,
+                gid: torch.Tensor, k: int, mode: str, local: torch.Tensor) -> torch.Tensor:
+    """The torch ops of :func:`mask_keep_items` (``local``: each row's index in its group)."""
+    dev = gid.device
+    salts = item_salts(seeds)
+    thresh = threshold24(p)
+    row_salt = _take(salts, gid)
+    if mode == "feature":
+        cols = torch.arange(f, device=dev)
+        keep_g = salted_bits24(salts.view(k, 1) + cols) >= thresh
+        return _take(keep_g | ~applied.view(k, 1), gid)
+    if mode == "node":
+        return ((salted_bits24(local + row_salt) >= thresh)
+                | ~_take(applied, gid)).view(n, 1).expand(n, f)
+    keys = local.view(n, 1) * f + torch.arange(f, device=dev)
+    return (salted_bits24(keys + row_salt.view(n, 1)) >= thresh) \
+        | ~_take(applied, gid).view(n, 1)
 
 
 def _mask_items_numba(x2: torch.Tensor, p: float, seeds: torch.Tensor, applied: torch.Tensor,

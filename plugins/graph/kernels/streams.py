@@ -15,3 +15,9 @@ STREAM_WALK_STEP = 64  # random walks: step s draws from stream STREAM_WALK_STEP
 ROOT_SEED_OFFSET = 1  # subgraph sampling draws its roots under seed + 1
 NORMAL_FILL_SEED_OFFSET = 1  # feature masking's normal fill draws under seed + 1
 SYMMETRY_SEED = 0x5EED5EED  # is_symmetric's fixed hash: the answer must not depend on a seed
+
+# Self-supervised views (one stream per purpose, drawn per graph).
+STREAM_ADD_EDGE = 128  # edge adding: candidate c's first node is key 2c, its second 2c + 1
+STREAM_SHUFFLE = 129  # node shuffling: the random rank of every node
+STREAM_FEATURE_DROP = 130  # feature dropout: the draw of every entry
+STREAM_GRAPH_SEED = 131  # a whole Batch in one call: graph g's seed is (seed, stream, g)

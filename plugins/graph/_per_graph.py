@@ -1,0 +1,44 @@
+"""``PerGraphTransform``: the base of the self-supervised graph views, which draw every graph
+of a Batch under its own seed in one call (the batch stage's :meth:`apply_graphs`) and take
+PyG ``Data`` and ``Batch`` only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from augkit.errors import InputError
+from augkit.plugins.graph import _pyg, hetero
+from augkit.plugins.graph._base import GraphTransform
+from augkit.plugins.graph.functional._items import graph_seeds
+
+
+class PerGraphTransform(GraphTransform):
+    """A graph transform whose every call is :meth:`apply_graphs`: a Data is one graph with
+    the call's seed; a Batch called with one seed gives graph ``g`` the seed
+    ``derive_seed(seed, STREAM_GRAPH_SEED, g)``, so no two graphs share their draws."""
+
+    def check_input(self, data: Any) -> None:
+        if hetero.is_hetero(data):
+            raise InputError(f"{self.label()}: got {type(data).__name__}; allowed: a "
+                             "torch_geometric Data or Batch (HeteroData is not supported here)")
+        super().check_input(data)
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        dev = _pyg.device_of(data)
+        k = _pyg.num_graphs(data)
+        if _pyg.is_batch(data):
+            seeds = graph_seeds(params["seed"], k)
+        else:
+            seeds = torch.tensor([int(params["seed"])], dtype=torch.long)
+        return self.apply_graphs(data, seeds.to(dev), torch.ones(k, dtype=torch.bool,
+                                                                 device=dev))
+
+
+def graph_of_edges(data: Any) -> torch.Tensor:
+    """The graph of every edge (zeros for a Data)."""
+    ei = _pyg.edge_index_of(data)
+    if not _pyg.is_batch(data):
+        return torch.zeros(ei.size(1), dtype=torch.long, device=ei.device)
+    return _pyg.batch_vector(data).index_select(0, ei[0])

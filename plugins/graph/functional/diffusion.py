@@ -1,0 +1,140 @@
+"""Graph diffusion (GDC, MVGRL's diffusion view): the dense personalized-PageRank or heat
+kernel matrix of one graph, solved exactly, and its sparsification. Follows PyG's
+``torch_geometric.transforms.GDC`` with ``exact=True``: self-loops of weight
+``self_loop_weight`` added to every node, duplicate edges summed, the transition matrix
+normalized (``sym``, ``col`` or ``row``), ``alpha (I + (alpha - 1) T)^-1`` for PPR or
+``expm(t (T - I))`` for heat, then entries kept by threshold or top k per column, and the
+result column-normalized. Dense ``[n, n]`` work: for small graphs only."""
+
+from __future__ import annotations
+
+import torch
+
+NORMALIZATIONS = ("sym", "col", "row")
+METHODS = ("ppr", "heat")
+
+
+def transition(edge_index: torch.Tensor, weight: torch.Tensor, n: int,
+               normalization: str) -> torch.Tensor:
+    """The edge weights of the normalized transition matrix (degrees by column for ``sym`` and
+    ``col``, by row for ``row``; a zero degree leaves its edges at zero)."""
+    row, col = edge_index
+    by = row if normalization == "row" else col
+    deg = torch.zeros(n, dtype=weight.dtype, device=weight.device).index_add_(0, by, weight)
+    if normalization == "sym":
+        inv = deg.pow(-0.5)
+        inv[torch.isinf(inv)] = 0
+        return inv[row] * weight * inv[col]
+    inv = 1.0 / deg
+    inv[torch.isinf(inv)] = 0
+    return weight * inv[by]
+
+
+def diffusion_matrix(edge_index: torch.Tensor, weight: torch.Tensor | None, n: int, *,
+                     method: str = "ppr", alpha: float = 0.15, t: float = 5.0,
+                     self_loop_weight: float = 1.0,
+                     normalization: str = "sym") -> torch.Tensor:
+    """The dense ``[n, n]`` diffusion matrix of one graph (float64), before sparsification.
+    With ``normalization='row'``, every row of the PPR matrix sums to 1 (``col``: every
+    column).
+
+    >>> ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    >>> s = diffusion_matrix(ei, None, 3, method="ppr", alpha=0.2, normalization="row")
+    >>> torch.allclose(s.sum(1), torch.ones(3, dtype=torch.float64))
+    True
+    """
+    w = (torch.ones(edge_index.size(1), dtype=torch.float64, device=edge_index.device)
+         if weight is None else weight.double())
+    ei = edge_index
+    if self_loop_weight:
+        loops = torch.arange(n, device=ei.device)
+        ei = torch.cat([ei, torch.stack([loops, loops])], 1)
+        w = torch.cat([w, torch.full((n,), float(self_loop_weight), dtype=torch.float64,
+                                     device=ei.device)])
+    w = transition(ei, w, n, normalization)
+    a = torch.zeros(n, n, dtype=torch.float64, device=ei.device)
+    a.index_put_((ei[0], ei[1]), w, accumulate=True)  # duplicates summed, as coalesce does
+    eye = torch.eye(n, dtype=torch.float64, device=ei.device)
+    if method == "ppr":
+        return alpha * torch.linalg.inv(eye + (alpha - 1) * a)
+    m = t * (a - eye)
+    if torch.equal(m, m.t()):
+        e, v = torch.linalg.eigh(m)
+        return v @ torch.diag(e.exp()) @ v.t()
+    return torch.linalg.matrix_exp(m)
+
+
+def sparsify(matrix: torch.Tensor, *, top_k: int | None = None, eps: float | None = None,
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(edge_index, weight)`` of the entries kept: the ``top_k`` largest of every column
+    (ties: the smaller row id first), or those ``>= eps``; sorted by (row, column) and then
+    column-normalized, as GDC's ``normalization_out='col'``."""
+    n = matrix.size(0)
+    if top_k is not None:
+        k = min(n, int(top_k))
+        # Stable descending sort per column: the smaller row first among equal weights.
+        order = torch.sort(-matrix, dim=0, stable=True).indices[:k]
+        rows = order.reshape(-1)
+        cols = torch.arange(n, device=matrix.device).repeat(k)
+    else:
+        rows, cols = (matrix >= eps).nonzero(as_tuple=True)
+    key = rows * n + cols
+    key = torch.sort(key).values
+    rows, cols = key // n, key % n
+    w = matrix[rows, cols]
+    deg = torch.zeros(n, dtype=w.dtype, device=w.device).index_add_(0, cols, w)
+    inv = 1.0 / deg
+    inv[torch.isinf(inv)] = 0
+    return torch.stack([rows, cols]), w * inv[cols]
+
+
+def ppr_push(edge_index: torch.Tensor, n: int, *, alpha: float = 0.15, eps: float = 1e-4,
+             normalization: str = "sym") -> tuple[torch.Tensor, torch.Tensor]:
+    """Approximate PPR without a dense matrix, as ``GDC(exact=False)`` computes it: self-loops
+    added to every node, duplicate edges merged, then PyG's push-based ``get_ppr`` (Andersen,
+    Chung and Lang's local push, residual below ``alpha * eps * degree``) from every node,
+    which follows unweighted edges; ``col`` transposes the result, ``sym`` rescales it by
+    ``D^1/2 . D^-1/2`` (the degrees with self-loops). Returns the entries and their weights,
+    before sparsification. Needs numba (PyG's kernel)."""
+    from torch_geometric.utils import coalesce, get_ppr, sort_edge_index
+
+    loops = torch.arange(n, device=edge_index.device)
+    ei = torch.cat([edge_index, torch.stack([loops, loops])], 1)
+    ones = torch.ones(ei.size(1), dtype=torch.float64, device=ei.device)
+    ei, w = coalesce(ei, ones, n)
+    deg = torch.zeros(n, dtype=torch.float64, device=ei.device).index_add_(0, ei[1], w)
+    out, weight = get_ppr(ei, alpha=alpha, eps=eps, num_nodes=n)
+    weight = weight.double()
+    if normalization == "col":
+        out, weight = sort_edge_index(out.flip([0]), weight, n)
+    elif normalization == "sym":
+        inv_sqrt = deg.pow(-0.5)
+        inv_sqrt[torch.isinf(inv_sqrt)] = 0
+        weight = deg.sqrt()[out[0]] * weight * inv_sqrt[out[1]]
+    return out, weight
+
+
+def sparsify_entries(edge_index: torch.Tensor, weight: torch.Tensor, n: int, *,
+                     top_k: int | None = None, eps: float | None = None,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`sparsify` of a matrix given by its entries (the rest zero): the ``top_k``
+    largest of every column (ties: the smaller row first), or those ``>= eps``; duplicates
+    summed, sorted by (row, column), column-normalized."""
+    from torch_geometric.utils import coalesce
+
+    ei, w = coalesce(edge_index, weight, n)
+    if top_k is not None:
+        key = torch.sort(-w, stable=True).indices
+        order = key[torch.sort(ei[1][key], stable=True).indices]  # by column, largest first
+        col = ei[1][order]
+        counts = torch.bincount(col, minlength=n)
+        rank = torch.arange(col.numel(), device=col.device) - (torch.cumsum(counts, 0)
+                                                                - counts)[col]
+        keep = order[rank < int(top_k)]
+    else:
+        keep = (w >= eps).nonzero().view(-1)
+    ei, w = coalesce(ei[:, keep], w[keep], n)
+    deg = torch.zeros(n, dtype=w.dtype, device=w.device).index_add_(0, ei[1], w)
+    inv = 1.0 / deg
+    inv[torch.isinf(inv)] = 0
+    return ei, w * inv[ei[1]]

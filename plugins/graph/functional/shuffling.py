@@ -1,0 +1,37 @@
+"""Node shuffling: a uniformly random permutation of the nodes of every graph on its own (PyG's
+``shuffle_node(x, batch)``), drawn from counter hashes so each graph's permutation depends on
+its own seed and size only."""
+
+from __future__ import annotations
+
+import torch
+
+from augkit.plugins.graph.functional._common import segments
+from augkit.plugins.graph.functional._items import draw63, graph_salts
+from augkit.plugins.graph.kernels.streams import STREAM_SHUFFLE
+
+
+def shuffle_perm_items(ptr: torch.Tensor, seeds: torch.Tensor,
+                       applied: torch.Tensor) -> torch.Tensor:
+    """``perm`` over all nodes of a Batch (``ptr``: node offsets) such that ``x[perm]`` moves
+    every graph's rows among themselves: graph ``g`` is permuted by the ranks of its nodes'
+    63-bit draws under ``seeds[g]`` (node ``i`` of the graph draws key ``i``), and left as it
+    is where ``applied[g]`` is false. Ties (probability below ``n**2 / 2**63``) keep node order.
+
+    >>> perm = shuffle_perm_items(torch.tensor([0, 3, 5]), torch.tensor([1, 2]),
+    ...                           torch.tensor([True, False]))
+    >>> sorted(perm[:3].tolist()), perm[3:].tolist()
+    ([0, 1, 2], [3, 4])
+    """
+    dev = ptr.device
+    k = ptr.numel() - 1
+    counts = ptr[1:] - ptr[:-1]
+    graph = torch.repeat_interleave(torch.arange(k, device=dev), counts)
+    local, _, _ = segments(graph, k)
+    salts = graph_salts(seeds.cpu(), STREAM_SHUFFLE).to(dev)
+    draw = draw63(salts.index_select(0, graph), local)
+    draw = torch.where(applied.to(dev).index_select(0, graph), draw, local)
+    # Sort by (graph, draw): the graph id is the high key, the draw's top bits the low key.
+    bits = max(int(k).bit_length(), 1)
+    key = (graph << (63 - bits)) | (draw >> bits)
+    return torch.sort(key, stable=True).indices

@@ -83,6 +83,8 @@ def test_a_policy_is_a_space_of_one_point():
      "candidate 'node_dropout'"),
     ("  - choice:\n      - node_dropout: {p: {uniform: [0.0, 2.0]}}", 3,
      "candidate 2.0 of sample[0].choice[0].node_dropout.p"),
+    ("  - choice:\n      - null\n      - node_dropout: {p: {uniform: [0.0, 2.0]}}", 4,
+     "candidate 2.0 of sample[0].choice[1].node_dropout.p"),
     ("  - one_of:\n      weights: [{uniform: [-1.0, 1.0]}, 1]\n      transforms: [node_dropout,"
      " edge_dropout]", 3, "candidate -1.0 of sample[0].one_of.weights[0]"),
 ])

@@ -98,11 +98,15 @@ def final_table(result: Any, rows: int = 10) -> str:
     done.sort(key=lambda t: t.value, reverse=result.study.direction.name == "MAXIMIZE")
     lines = [f"study {result.study.study_name}: {len(result.study.trials)} trials, "
              f"{len(done)} with a value"]
+    failed = [t for t in result.study.trials if "error" in t.user_attrs]
+    if failed:
+        lines.append(f"failed: {len(failed)} (e.g. trial {failed[0].number}: "
+                     f"{failed[0].user_attrs['error']})")
     if not done:
         return "\n".join(lines)
     lines.append(f"{'trial':>5}  {'value':>10}  {'policy':16}  params")
     for t in done[:rows]:
-        params = ", ".join(f"{k.rsplit('.', 1)[-1] if '.' in k else k}={_short(v)}"
+        params = ", ".join(f"{'.'.join(k.split('.')[-2:])}={_short(v)}"
                            for k, v in t.params.items())
         lines.append(f"{t.number:>5}  {t.value:>10.5g}  {t.user_attrs.get('policy_hash', '-'):16}"
                      f"  {params}")

@@ -161,7 +161,9 @@ stop the study. A seeded
         raise ParamError(f"objective: got {type(objective).__name__}; allowed: a callable "
                          "objective(policy, trial) -> number", param="objective")
     grid = space.grid() if sampler == "grid" else None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Failed trials keep their reason in user_attrs["error"] (the final table counts them);
+    # Optuna's own log would print a traceback for each.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(
         storage=storage, study_name=study_name, direction=direction, pruner=pruner,
         load_if_exists=True, sampler=optuna.samplers.RandomSampler(seed=seed),
@@ -185,9 +187,17 @@ stop the study. A seeded
         trials = min(trials, waiting)
 
     def run_trial(trial: Any) -> float:
-        policy = space.suggest(trial)
+        try:
+            policy = space.suggest(trial)
+        except PolicyError as exc:
+            trial.set_user_attr("error", str(exc))
+            raise
         trial.set_user_attr("policy_hash", policy_hash(policy))
-        value = objective(policy, trial)
+        try:
+            value = objective(policy, trial)
+        except (ParamError, InputError) as exc:
+            trial.set_user_attr("error", str(exc))  # the trial fails; the study goes on
+            raise
         try:
             return float(value)
         except (TypeError, ValueError):

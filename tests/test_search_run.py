@@ -184,3 +184,12 @@ def test_each_objective_runs_one_short_trial(name, kwargs):
     assert 0.0 <= held_out <= 1.0
     with pytest.raises(ParamError, match="split"):
         objective(result.best_policy, split="train")
+
+
+def test_without_optuna_the_error_says_how_to_install(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` raises ImportError
+    with pytest.raises(AugkitError, match=r"pip install 'augkit\[search\]'"):
+        search(SPACE, score, trials=1)
+    assert main(["search", "examples/spaces/images.yaml", "--objective",
+                 "augkit.search.objectives:images", "--trials", "1"]) == 2
+    assert "augkit[search]" in capsys.readouterr().err

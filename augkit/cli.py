@@ -1,4 +1,4 @@
-"""The ``augkit`` command: list, show, validate, schema, demo, bench.
+"""The ``augkit`` command: list, show, validate, schema, demo, search, bench.
 
 Errors print one line (``augkit: error: ...``) and exit 2; never a traceback. Each command
 imports what it runs (policies, schema, demo) when it runs, so ``augkit list`` stays light;
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from augkit import registry
 from augkit.errors import AugkitError
+from augkit.search import cli as search_cli
 
 _BENCH_CLI = "augkit.benchmarks.cli"
 
@@ -85,26 +86,30 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     """Every file is checked; each error is printed; exit 2 when any file has one."""
     from pathlib import Path
 
-    from augkit.policy import STAGES, load_policy
+    from augkit.policy import STAGES
+    from augkit.search.space import load_space  # a policy is a space without distributions
 
     rc = 0
     for name in args.policy:
         try:
-            policy = load_policy(Path(name))
+            space = load_space(Path(name))
+            policy = space.policy()
         except AugkitError as exc:
             print(f"augkit: error: {exc}", file=sys.stderr)
             rc = 2
             continue
         counts = ", ".join(f"{s}: {len(getattr(policy, s))}" for s in STAGES)
         shown = "<stdin>" if name == "-" else name
-        print(f"{shown}: ok ({counts} steps, seed {policy.seed})")
+        searched = f", space of {len(space.dists)} distributions" if space.dists else ""
+        print(f"{shown}: ok ({counts} steps, seed {policy.seed}{searched})")
     return rc
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
     from augkit.schema import policy_schema
+    from augkit.search.space import space_schema
 
-    print(json.dumps(policy_schema(), indent=2))
+    print(json.dumps(space_schema() if args.space else policy_schema(), indent=2))
     return 0
 
 
@@ -154,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the policy format")
+    p.add_argument("--space", action="store_true", help="the schema of a search space (a "
+                   "policy whose values may be distributions)")
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("demo", help="apply the example policies to bundled data")
@@ -164,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Internal: a child process of --jobs 2 hands its rows back through this file.
     p.add_argument("--rows-file", help=argparse.SUPPRESS)
     p.set_defaults(func=_cmd_demo)
+
+    search_cli.register(sub)
 
     p = sub.add_parser("bench", help="throughput against the anchor libraries (see --help)",
                        add_help=False)

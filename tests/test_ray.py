@@ -275,3 +275,146 @@ def test_importing_augkit_and_its_cli_does_not_import_ray():
     code = ("import sys, augkit, augkit.cli, augkit.ray; "
             "assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- augment: row i is AugmentedDataset(...)[i] ---------------------------------------------
+
+TABLE_POLICY = "seed: 3\nsample:\n  - diffusion_noise: {t: [0, 50]}\n"
+GRAPH_POLICY = ("seed: 1\nsample:\n  - edge_dropout: {p: 0.3}\n"
+                "  - feature_masking: {p: 0.3, mode: feature, fill: zero}\n")
+
+
+def _arrow(ds):
+    import pyarrow as pa
+
+    return pa.concat_tables(ray.get(ds.to_arrow_refs()))
+
+
+@FEW
+@given(blocks=st.integers(1, 5), batch_size=st.integers(1, 40), epoch=st.integers(0, 3))
+def test_augment_table_rows_equal_augmented_dataset(blocks, batch_size, epoch):
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+
+    X, y = _table(40, 3)
+    policy = load_policy(TABLE_POLICY)
+    ds = _dataset(X, y, blocks)
+    out = _arrow(augment(ds, policy, epoch=epoch, columns=["f0", "f1", "f2"],
+                         batch_size=batch_size))
+    got = np.column_stack([out.column(f"f{i}").to_numpy() for i in range(3)])
+    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
+    want_ds.set_epoch(epoch)
+    want = np.stack([want_ds[i][0].numpy() for i in range(40)])
+    assert np.array_equal(got, want) and not np.array_equal(got, X)
+    assert np.array_equal(out.column("y").to_numpy(), y)  # not augmented: copied
+
+
+def test_augment_images_views_as_columns_or_rows():
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+
+    images = np.random.default_rng(1).random((10, 3, 12, 12)).astype(np.float32)
+    policy = load_policy(open("examples/policies/contrastive_images.yaml").read())
+    want = AugmentedDataset([(torch.from_numpy(im), 0) for im in images], policy)
+    ds = ray.data.from_items([{"image": im, "label": i} for i, im in enumerate(images)])
+    rows = augment(ds.repartition(3), policy, columns="image").take_all()
+    assert sorted(rows[0]) == ["image_view0", "image_view1", "label"]
+    for i, row in enumerate(rows):
+        for v in range(2):
+            assert np.array_equal(row[f"image_view{v}"], want[i][0][v].numpy())
+    rows = augment(ds.repartition(2), policy, columns="image", views="rows").take_all()
+    assert [r["view"] for r in rows[:4]] == [0, 1, 0, 1] and len(rows) == 20
+    for j, row in enumerate(rows):
+        assert np.array_equal(row["image"], want[j // 2][0][j % 2].numpy())
+        assert row["label"] == j // 2
+
+
+def test_augment_graphs_by_id_column():
+    import torch
+    from torch_geometric.datasets import FakeDataset
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+    from augkit.ray.offline import graph_from_bytes, graph_to_bytes
+
+    graphs = list(FakeDataset(num_graphs=12, avg_num_nodes=10, num_channels=4))
+    policy = load_policy(GRAPH_POLICY)
+    order = np.random.default_rng(0).permutation(12)  # rows in any order: the id decides
+    ds = ray.data.from_items([{"graph": graph_to_bytes(graphs[i]), "id": int(i)}
+                              for i in order]).repartition(3)
+    want = AugmentedDataset(graphs, policy)
+    want.set_epoch(1)
+    rows = augment(ds, policy, epoch=1, columns="graph", id_column="id").take_all()
+    changed = 0
+    for row in rows:
+        got, ref = graph_from_bytes(row["graph"]), want[row["id"]]
+        assert torch.equal(got.edge_index, ref.edge_index) and torch.equal(got.x, ref.x)
+        changed += got.edge_index.size(1) != graphs[row["id"]].edge_index.size(1)
+    assert changed > 0
+
+
+def test_augment_survives_a_killed_worker(tmp_path):
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+
+    marker = str(tmp_path / "killed")
+
+    def die_once(batch):
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)
+        return batch
+
+    X, y = _table(30, 2)
+    policy = load_policy(TABLE_POLICY)
+    ds = _dataset(X, y, 3).map_batches(die_once, batch_format="pandas", max_retries=3)
+    out = _arrow(augment(ds, policy, columns=["f0", "f1"]))
+    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
+    want = np.stack([want_ds[i][0].numpy() for i in range(30)])
+    assert os.path.exists(marker)
+    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
+                                           out.column("f1").to_numpy()]), want)
+
+
+def test_augment_bad_arguments_name_what_is_allowed():
+    from augkit.ray import augment
+
+    X, y = _table(20, 2)
+    ds = _dataset(X, y, 2)
+    with pytest.raises(ParamError, match="views got 'cols'; allowed: columns, rows"):
+        augment(ds, TABLE_POLICY, views="cols")
+    with pytest.raises(InputError, match="columns got"):
+        augment(ds, TABLE_POLICY, columns=["f0", "nope"])
+    with pytest.raises(InputError, match="id_column 'key' is not in the dataset"):
+        augment(ds, TABLE_POLICY, id_column="key")
+    with pytest.raises(ParamError, match="epoch got -1"):
+        augment(ds, TABLE_POLICY, epoch=-1)
+
+
+def test_row_order_is_the_datasets_when_blocks_finish_out_of_order():
+    import time
+
+    from augkit.ray import fit_resample
+
+    X, y = _table(200)
+
+    def first_block_late(batch):
+        if batch["f0"].iloc[0] == X[0, 0]:
+            time.sleep(1.0)  # the first block finishes last
+        return batch
+
+    ds = _dataset(X, y, 4).map_batches(first_block_late, batch_format="pandas")
+    got_X, got_y = _xy(fit_resample(ds, SMOTE(random_state=2), label="y"), 4)
+    want_X, want_y = SMOTE(random_state=2).fit_resample(X, y)
+    assert np.array_equal(got_X, want_X) and np.array_equal(got_y, want_y)
+    assert ds.context.execution_options.preserve_order is False  # the input's, restored

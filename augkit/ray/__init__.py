@@ -3,7 +3,7 @@
 - :func:`fit_resample`: SMOTE, ADASYN and RandomOverSampler over a ``ray.data.Dataset``, equal
   to the in-memory result (``augkit.ray.resample``).
 - :func:`augment`: a policy's sample stage over every row, row i as
-  ``AugmentedDataset(...)[i]`` (``augkit.ray.augment``).
+  ``AugmentedDataset(...)[i]`` (``augkit.ray.offline``).
 
 Ray is imported when one of them is first used, so ``augkit.ray.cli`` (the ``augkit
 resample`` / ``augkit augment`` commands) loads without it.
@@ -28,7 +28,7 @@ def __getattr__(name: str) -> Any:
         from augkit.ray._engine import require_ray
 
         require_ray()
-        from augkit.ray.augment import augment
+        from augkit.ray.offline import augment
 
         return augment
     raise AttributeError(f"module 'augkit.ray' has no attribute {name!r}")

@@ -24,23 +24,28 @@ def require_ray() -> Any:
 
 
 @contextlib.contextmanager
-def preserved_order() -> Iterator[None]:
-    """Ray Data executes with ``preserve_order`` on inside the block (restored after)."""
+def preserved_order(dataset: Any = None) -> Iterator[None]:
+    """Ray Data executes with ``preserve_order`` on inside the block: the current context
+    (datasets created inside keep it) and ``dataset``'s own, restored after."""
     require_ray()
     from ray.data import DataContext
 
-    options = DataContext.get_current().execution_options
-    before = options.preserve_order
-    options.preserve_order = True
+    contexts = [DataContext.get_current()]
+    if dataset is not None:
+        contexts.append(dataset.context)
+    before = [c.execution_options.preserve_order for c in contexts]
+    for c in contexts:
+        c.execution_options.preserve_order = True
     try:
         yield
     finally:
-        options.preserve_order = before
+        for c, b in zip(contexts, before, strict=True):
+            c.execution_options.preserve_order = b
 
 
 def ordered_blocks(dataset: Any) -> list[Any]:
     """The dataset's blocks as ``ObjectRef[pyarrow.Table]``, in the dataset's row order."""
-    with preserved_order():
+    with preserved_order(dataset):
         return list(dataset.to_arrow_refs())
 
 

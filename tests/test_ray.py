@@ -272,7 +272,7 @@ def test_a_worker_killed_mid_job_gives_the_same_rows(tmp_path):
 
 
 def test_importing_augkit_and_its_cli_does_not_import_ray():
-    code = ("import sys, augkit, augkit.cli, augkit.ray; "
+    code = ("import sys, augkit, augkit.cli, augkit.ray.cli; augkit.cli.build_parser(); "
             "assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -418,3 +418,102 @@ def test_row_order_is_the_datasets_when_blocks_finish_out_of_order():
     want_X, want_y = SMOTE(random_state=2).fit_resample(X, y)
     assert np.array_equal(got_X, want_X) and np.array_equal(got_y, want_y)
     assert ds.context.execution_options.preserve_order is False  # the input's, restored
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+
+def _parquet_folder(folder, X, y, files: int = 3):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir()
+    for part, rows in enumerate(np.array_split(np.arange(len(y)), files)):
+        table = pa.table({**{f"f{i}": X[rows, i] for i in range(X.shape[1])}, "y": y[rows]})
+        pq.write_table(table, folder / f"part-{part}.parquet")
+
+
+def _read_folder(folder):
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.rglob("*.parquet"))
+    return [pq.read_table(f) for f in files]
+
+
+def test_cli_resample_round_trip(tmp_path, capsys):
+    import pyarrow as pa
+
+    from augkit.cli import main
+
+    X, y = _table(150)
+    _parquet_folder(tmp_path / "in", X, y)
+    (tmp_path / "p.yaml").write_text("seed: 4\ndataset:\n  - smote: {random_state: 9}\n")
+    rc = main(["resample", "--policy", str(tmp_path / "p.yaml"), "--input",
+               str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--label", "y"])
+    assert rc == 0
+    summary = capsys.readouterr().out
+    assert "rows in" in summary and "rows/s" in summary
+    counts = np.bincount(y)
+    assert f"{counts.sum():>12}  {counts.max() * 3:>12}" in summary  # the total line
+    table = pa.concat_tables(_read_folder(tmp_path / "out"))
+    got = np.column_stack([table.column(f"f{i}").to_numpy() for i in range(4)])
+    want_X, want_y = SMOTE(random_state=9).fit_resample(X, y)
+    # Ray Data's file names do not order the rows: compare as sorted sets of rows.
+    rows = np.column_stack([got, table.column("y").to_numpy()])
+    want_rows = np.column_stack([want_X, want_y])
+    assert np.array_equal(rows[np.lexsort(rows.T)], want_rows[np.lexsort(want_rows.T)])
+
+
+def test_cli_augment_writes_one_folder_per_epoch(tmp_path, capsys):
+    import torch
+
+    from augkit.cli import main
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+
+    X, y = _table(60, 3)
+    _parquet_folder(tmp_path / "in", X, y, files=2)
+    (tmp_path / "p.yaml").write_text(TABLE_POLICY)
+    rc = main(["augment", "--policy", str(tmp_path / "p.yaml"), "--input", str(tmp_path / "in"),
+               "--output", str(tmp_path / "out"), "--epochs", "2", "--columns", "f0,f1,f2"])
+    assert rc == 0 and "rows out: 120" in capsys.readouterr().out
+    want = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)),
+                            load_policy(TABLE_POLICY))
+    for epoch in range(2):
+        import pyarrow as pa
+
+        table = pa.concat_tables(_read_folder(tmp_path / "out" / f"epoch={epoch}"))
+        got = np.column_stack([table.column(f"f{i}").to_numpy() for i in range(3)])
+        want.set_epoch(epoch)
+        ref = np.stack([want[i][0].numpy() for i in range(60)])
+        assert np.array_equal(got[np.lexsort(got.T)], ref[np.lexsort(ref.T)])
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    from augkit.cli import main
+    from augkit.errors import AugkitError
+    from augkit.ray._engine import require_ray
+
+    (tmp_path / "p.yaml").write_text(TABLE_POLICY)
+    rc = main(["augment", "--policy", str(tmp_path / "p.yaml"), "--input",
+               str(tmp_path / "missing"), "--output", str(tmp_path / "out")])
+    assert rc == 2
+    assert "augkit: error: --input" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(AugkitError, match=r"pip install 'augkit\[ray\]'"):
+        require_ray()
+
+
+def test_cli_starts_its_own_local_ray(tmp_path):
+    X, y = _table(80, 2)
+    _parquet_folder(tmp_path / "in", X, y, files=1)
+    (tmp_path / "p.yaml").write_text("seed: 0\ndataset:\n  - random_oversample: {}\n")
+    env = {**os.environ, "RAY_ADDRESS": ""}
+    done = subprocess.run(
+        [sys.executable, "-m", "augkit", "resample", "--policy", str(tmp_path / "p.yaml"),
+         "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--label", "y",
+         "--num-cpus", "1", "--object-store-mb", "100"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "total" in done.stdout
+    assert sum(t.num_rows for t in _read_folder(tmp_path / "out")) == np.bincount(y).max() * 3

@@ -62,6 +62,15 @@ def fit_resample(dataset: Any, sampler_or_policy: Any, *, label: str,
     draws). The result equals ``sampler.fit_resample(X, y)`` in memory with the same
     random_state, row for row; see the module docstring for ``neighbours`` and ties.
     """
+    return resample_with_counts(dataset, sampler_or_policy, label=label, features=features,
+                                seed=seed, neighbours=neighbours, gather_bytes=gather_bytes)[0]
+
+
+def resample_with_counts(dataset: Any, sampler_or_policy: Any, *, label: str,
+                         features: list[str] | None = None, seed: int | None = None,
+                         neighbours: str = "auto", gather_bytes: int = 256 << 20,
+                         ) -> tuple[Any, dict[Any, int], dict[Any, int]]:
+    """:func:`fit_resample`, and the rows per class before and after (for a summary)."""
     check_dataset(dataset, "fit_resample")
     spec = sampler_spec(sampler_or_policy, seed)
     if neighbours not in NEIGHBOUR_MODES:
@@ -73,12 +82,15 @@ def fit_resample(dataset: Any, sampler_or_policy: Any, *, label: str,
     plan = resolve_sampling_strategy(spec.sampling_strategy, table.labels_proxy(),
                                      owner=f"{spec.name}: sampling_strategy")
     if spec.name == "random_oversample":
-        synthetic = _random_oversample(table, spec, plan)
-        return ray.data.from_arrow_refs(blocks + synthetic)
-    k = _neighbours(spec, table, plan)
-    make = _smote if spec.name == "smote" else _adasyn
-    synthetic = make(table, spec, plan, k, neighbours, gather_bytes)
-    return ray.data.from_arrow_refs(table.cast_blocks() + synthetic)
+        synthetic, added = _random_oversample(table, spec, plan)
+        originals = blocks
+    else:
+        k = _neighbours(spec, table, plan)
+        make = _smote if spec.name == "smote" else _adasyn
+        synthetic, added = make(table, spec, plan, k, neighbours, gather_bytes)
+        originals = table.cast_blocks()
+    after = {c: n + added.get(c, 0) for c, n in table.counts.items()}
+    return ray.data.from_arrow_refs(originals + synthetic), dict(table.counts), after
 
 
 # ---- the table: blocks, class counts, feature dtype ----------------------------------------
@@ -175,8 +187,8 @@ def _neighbours(spec: SamplerSpec, table: _Table, plan: dict[Any, int]) -> int:
 
 
 def _smote(table: _Table, spec: SamplerSpec, plan: dict[Any, int], k: int, mode: str,
-           gather_bytes: int) -> list[Any]:
-    out = []
+           gather_bytes: int) -> tuple[list[Any], dict[Any, int]]:
+    out, added = [], {}
     for c, n_new in plan.items():
         if n_new == 0:
             continue
@@ -189,15 +201,16 @@ def _smote(table: _Table, spec: SamplerSpec, plan: dict[Any, int], k: int, mode:
         pieces = table.class_pieces(c)
         nns = _class_neighbours(table, c, pieces, k, mode, gather_bytes)
         out += _synthesize(table, c, pieces, rows, nns[rows, cols], steps)
-    return out
+        added[c] = len(rows)
+    return out, added
 
 
 def _adasyn(table: _Table, spec: SamplerSpec, plan: dict[Any, int], k: int, mode: str,
-            gather_bytes: int) -> list[Any]:
+            gather_bytes: int) -> tuple[list[Any], dict[Any, int]]:
     from augkit.plugins.imbalance.samplers import ADASYN
 
     rs = np.random.RandomState(spec.random_state)  # one stream across classes, as imblearn
-    out = []
+    out, added = [], {}
     for c, n_new in plan.items():
         if n_new == 0:
             continue
@@ -218,12 +231,14 @@ def _adasyn(table: _Table, spec: SamplerSpec, plan: dict[Any, int], k: int, mode
         cols = rs.choice(k, size=n_samples)
         steps = rs.uniform(size=(n_samples, 1))
         out += _synthesize(table, c, pieces, rows, nns[rows, cols], steps)
-    return out
+        added[c] = n_samples
+    return out, added
 
 
-def _random_oversample(table: _Table, spec: SamplerSpec, plan: dict[Any, int]) -> list[Any]:
+def _random_oversample(table: _Table, spec: SamplerSpec, plan: dict[Any, int]
+                       ) -> tuple[list[Any], dict[Any, int]]:
     rs = np.random.RandomState(spec.random_state)  # one stream across classes, as imblearn
-    out = []
+    out, added = [], {}
     for c, n_new in plan.items():
         # RandomState.choice(class rows, size) with replacement is randint over their ranks.
         ranks = rs.randint(0, table.counts[c], size=n_new)
@@ -232,7 +247,8 @@ def _random_oversample(table: _Table, spec: SamplerSpec, plan: dict[Any, int]) -
         pieces = table.class_pieces(c, whole_rows=True)
         out += [_take_rows.remote(ranks[s:s + _CHUNK_ROWS], *pieces)
                 for s in range(0, n_new, _CHUNK_ROWS)]
-    return out
+        added[c] = n_new
+    return out, added
 
 
 def _gathers(mode: str, n_rows: int, width: int, itemsize: int, gather_bytes: int) -> bool:

@@ -40,9 +40,17 @@ _INDEX = "__augkit_index"
 
 
 def graph_to_bytes(graph: Any) -> bytes:
-    """A PyG ``Data`` (or any torch-serialisable item) as bytes, for a Ray Data column."""
+    """A PyG ``Data`` (or any torch-serialisable item) as bytes, for a Ray Data column. Its
+    tensors are saved compact: a graph sliced out of a dataset (a view) would otherwise
+    carry the dataset's whole storage along."""
+    import copy
+
     import torch
 
+    if isinstance(graph, torch.Tensor):
+        graph = graph.clone()
+    elif hasattr(graph, "apply"):  # PyG Data / HeteroData: a shallow copy, compact tensors
+        graph = copy.copy(graph).apply(lambda t: t.clone())
     buffer = io.BytesIO()
     torch.save(graph, buffer)
     return buffer.getvalue()

@@ -1,4 +1,4 @@
-"""The ``augkit`` command: list, show, validate, schema, demo, search, bench.
+"""The ``augkit`` command: list, show, validate, schema, demo, search, bench, resample, augment.
 
 Errors print one line (``augkit: error: ...``) and exit 2; never a traceback. Each command
 imports what it runs (policies, schema, demo) when it runs, so ``augkit list`` stays light;
@@ -177,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="throughput against the anchor libraries (see --help)",
                        add_help=False)
     p.set_defaults(func=None)
+
+    from augkit.ray.cli import register as register_ray  # resample, augment: Ray imported late
+
+    register_ray(sub)
     return parser
 
 

@@ -138,7 +138,7 @@ def test_networkx_round_trip_with_attributes():
 
 def test_graph_plugin_import_is_light():
     code = ("import sys, augkit.plugins.graph as g, augkit.plugins.graph.manifest as m; "
-            "assert len(m.TRANSFORMS) == 5; "
+            "assert {'edge_dropout', 'graph_diffusion'} <= set(m.TRANSFORMS); "
             "assert not {'torch_geometric', 'networkx', 'numba'} & set(sys.modules), "
             "sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True)

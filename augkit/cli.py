@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from augkit import registry
+from augkit._cli_args import positive_int
 from augkit.errors import AugkitError
 from augkit.search import cli as search_cli
 
@@ -124,16 +125,6 @@ def _cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
     return importlib.import_module(_BENCH_CLI).main(rest)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= 1")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     from augkit import __version__
 
@@ -166,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="apply the example policies to bundled data")
     p.add_argument("--out", default="augkit-demo", help="folder for the pictures")
     p.add_argument("--section", action="append", help="only these sections (repeatable)")
-    p.add_argument("--jobs", type=_positive, default=2,
+    p.add_argument("--jobs", type=positive_int, default=2,
                    help="processes: 2 runs the graph section beside the others (default)")
     # Internal: a child process of --jobs 2 hands its rows back through this file.
     p.add_argument("--rows-file", help=argparse.SUPPRESS)

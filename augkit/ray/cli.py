@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from augkit._cli_args import positive_int
 from augkit.errors import InputError
 
 
@@ -42,7 +43,7 @@ def register(sub: Any) -> None:
     p.add_argument("--policy", required=True, help="a policy file")
     p.add_argument("--input", required=True, help="a Parquet file or a folder of them")
     p.add_argument("--output", required=True, help="the folder for the augmented Parquet")
-    p.add_argument("--epochs", type=_positive, default=1,
+    p.add_argument("--epochs", type=positive_int, default=1,
                    help="epochs to write, each to OUTPUT/epoch=<e> (default 1)")
     p.add_argument("--columns", help="comma-separated columns to augment (default: all but "
                    "--id-column)")
@@ -55,21 +56,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_augment)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; allowed: an integer >= 1")
-    return value
-
-
 def _ray_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--address", help="a running Ray cluster to join (e.g. auto or "
                    "ray://host:10001); default: a local Ray inside this command")
-    p.add_argument("--num-cpus", type=_positive, help="CPUs of the local Ray (default: all)")
-    p.add_argument("--object-store-mb", type=_positive,
+    p.add_argument("--num-cpus", type=positive_int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--object-store-mb", type=positive_int,
                    help="object store size of the local Ray, in MiB")
 
 

@@ -91,6 +91,13 @@ def test_a_type_the_graph_lacks_is_an_input_error():
         augkit.make("edge_dropout", p={"user__likes__item": 0.5})(_toy(), generator=0)
 
 
+@pytest.mark.parametrize("name", ["edge_adding", "node_shuffling", "feature_dropout",
+                                  "graph_diffusion", "diffusion_noise"])
+def test_transforms_without_hetero_support_refuse_it_saying_what_is_allowed(name):
+    with pytest.raises(InputError, match=r"got HeteroData.*allowed: .*Data or Batch"):
+        augkit.make(name)(_toy(), generator=0)
+
+
 def test_non_graph_input_keeps_its_message():
     with pytest.raises(InputError, match="networkx graphs convert"):
         augkit.make("edge_dropout")(torch.zeros(3), generator=0)

@@ -247,6 +247,29 @@ def test_typed_sampling_with_one_type_equals_the_homogeneous_sampler(method, rat
         assert torch.equal(again, want), backend
 
 
+@SETTINGS
+@given(st.lists(st.integers(0, 12), min_size=1, max_size=4), st.data(),
+       st.sampled_from(["random_walk", "khop"]), st.integers(0, 2**62))
+def test_typed_sampling_caps_every_type_and_keeps_a_root(sizes, data, method, seed):
+    n = sum(sizes)
+    ratios = [data.draw(st.sampled_from([0.1, 0.5, 1.0])) for _ in sizes]
+    e = data.draw(st.integers(0, 3 * n)) if n else 0
+    g = torch.Generator().manual_seed(seed % 2**31)
+    ei = torch.randint(0, max(n, 1), (2, e), generator=g)
+    ptr = torch.tensor([0, *torch.tensor(sizes).cumsum(0).tolist()])
+    walk, hops = data.draw(st.integers(1, 5)), data.draw(st.integers(0, 3))
+    keep = F.sample_typed_subgraph_nodes(ei, ptr, method, ratios, seed, walk_length=walk,
+                                         num_hops=hops, backend="torch")
+    assert keep.shape == (n,) and keep.dtype == torch.bool
+    for t, (size, r) in enumerate(zip(sizes, ratios, strict=True)):
+        cap = min(size, max(1, int(r * size + 0.5))) if size else 0
+        assert int(keep[ptr[t]:ptr[t + 1]].sum()) <= cap
+    assert n == 0 or bool(keep.any())
+    numba = F.sample_typed_subgraph_nodes(ei, ptr, method, ratios, seed, walk_length=walk,
+                                          num_hops=hops, backend="numba")
+    assert torch.equal(keep, numba)
+
+
 def test_typed_sampling_backends_agree_across_types():
     g = torch.Generator().manual_seed(3)
     ei = torch.randint(0, 90, (2, 300), generator=g)

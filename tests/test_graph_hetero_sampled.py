@@ -33,6 +33,7 @@ TRANSFORMS = [("node_dropout", {"p": 0.5}), ("node_dropout", {"p": 1.0}),
               ("node_dropout", {"p": {"*": 0.3, "v0": 0.9}}), ("edge_dropout", {"p": 0.5}),
               ("subgraph_sampling", {"method": "khop"}),
               ("subgraph_sampling", {"method": "random_walk", "ratio": 0.3}),
+              ("subgraph_sampling", {"method": "khop", "ratio": {"*": 0.4}}),
               ("subgraph_sampling", {"method": "random_node", "ratio": 0.2})]
 
 

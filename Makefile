@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 space := $(subst ,, )
 
-.PHONY: setup demo test lint bench gpu-wheels clean
+.PHONY: setup demo test lint bench gpu-wheels pyg-samplers clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,13 @@ gpu-wheels: setup
 	$(PIP) list --format=freeze | tr A-Z_ a-z- | grep -E "^($(subst $(space),|,$(strip $(GPU_WHEELS))))==" >.whl/requirements.txt
 	$(PIP) download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 		$(GPU_PLATFORMS) -d .whl -r .whl/requirements.txt
+
+# PyG's NeighborLoader/LinkNeighborLoader/HGTLoader sample through pyg-lib or torch-sparse.
+# PyPI has no pyg-lib and only torch-sparse sources, built here against the installed torch
+# (long: C++ extensions), so that the tests run the real loaders instead of skipping them.
+pyg-samplers: setup
+	MAX_JOBS=$${MAX_JOBS:-2} $(PIP) install -q --no-build-isolation -c constraints.txt \
+		'torch-scatter>=2.1.2,<2.2' 'torch-sparse>=0.6.18,<0.7'
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -283,6 +283,12 @@ class DiffusionNoise(Transform):
         if self.target == "image":
             raise InputError(f"{self.label()}: target=image needs a tensor; got "
                              f"{type(data).__name__}")
+        if any(c.__name__ == "HeteroData" for c in type(data).__mro__):
+            # Its x lives per node type: a missing-x message would mislead.
+            raise InputError(
+                f"{self.label()}: got {type(data).__name__}, which {self.label()} does not "
+                "take; allowed: an image tensor (CHW/NCHW), an (X, y) table, or a "
+                "torch_geometric Data or Batch")
         value = getattr(data, key, None)
         if not isinstance(value, torch.Tensor):
             raise InputError(

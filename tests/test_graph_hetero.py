@@ -91,12 +91,11 @@ def test_a_type_the_graph_lacks_is_an_input_error():
         augkit.make("edge_dropout", p={"user__likes__item": 0.5})(_toy(), generator=0)
 
 
-def test_hetero_only_options_name_what_is_allowed():
-    with pytest.raises(InputError, match="ratio per node type applies to method random_node"):
-        augkit.make("subgraph_sampling", method="khop", ratio={"user": 0.5})(_toy(),
-                                                                           generator=0)
-    with pytest.raises(InputError, match="allowed on HeteroData: method degree_preserving"):
-        augkit.make("edge_rewiring", method="random")(_toy(), generator=0)
+@pytest.mark.parametrize("name", ["edge_adding", "node_shuffling", "feature_dropout",
+                                  "graph_diffusion", "diffusion_noise"])
+def test_transforms_without_hetero_support_refuse_it_saying_what_is_allowed(name):
+    with pytest.raises(InputError, match=r"got HeteroData.*allowed: .*Data or Batch"):
+        augkit.make(name)(_toy(), generator=0)
 
 
 def test_non_graph_input_keeps_its_message():
@@ -521,14 +520,15 @@ def test_subgraph_sampling_properties(data, method, ratio, seed):
     assert_unchanged(data, snap)
     assert_valid_hetero(out)
     assert_aligned_hetero(out, data)
-    total = sum(data[nt].num_nodes for nt in data.node_types)
-    kept = sum(out[nt].num_nodes for nt in data.node_types)
-    if method != "random_node":  # walks and hops keep a share of all the nodes
-        assert kept <= max(1, int(ratio * total + 0.5)) or total == 0
-    for nt in data.node_types:
+    for nt in data.node_types:  # every type keeps at most its share
         n = data[nt].num_nodes
+        share = min(n, max(1, int(ratio * n + 0.5))) if n else 0
         if method == "random_node":
-            assert out[nt].num_nodes == (min(n, max(1, int(ratio * n + 0.5))) if n else 0)
+            assert out[nt].num_nodes == share
+        else:
+            assert out[nt].num_nodes <= share
+    if method != "random_node" and any(data[nt].num_nodes for nt in data.node_types):
+        assert sum(out[nt].num_nodes for nt in data.node_types) >= 1  # the root stays
     for et in data.edge_types:  # the induced subgraph: every edge between kept nodes stays
         old = data[et].edge_index
         keep = (torch.isin(data[et[0]].node_id[old[0]], out[et[0]].node_id)
@@ -595,6 +595,8 @@ HETERO_STEPS = [
     {"feature_masking": {"p": 0.4, "mode": "element", "fill": "mean"}},
     {"feature_masking": {"p": 0.4, "target": "edge_attr", "fill": "normal"}},
     {"edge_rewiring": {"method": "degree_preserving", "ratio": 0.5, "p": 0.8}},
+    {"edge_rewiring": {"method": "random", "ratio": 0.3, "p": 0.8}},
+    {"subgraph_sampling": {"method": "khop", "ratio": {"v1": 0.5, "*": 0.9}, "p": 0.5}},
     {"one_of": {"transforms": [{"subgraph_sampling": {"method": "random_walk", "ratio": 0.7}},
                                {"subgraph_sampling": {"method": "random_node",
                                                       "ratio": {"v0": 0.5}}}]}},

@@ -98,10 +98,22 @@ def check_batch(out: Data, batch: Data, data: Data) -> None:
     assert torch.equal(out.n_id[out.edge_index], data.edge_index[:, out.e_id])
     assert set(out.n_id.tolist()) <= set(batch.n_id.tolist())
     assert set(out.e_id.tolist()) <= set(batch.e_id.tolist())
+    # A loader sampling through torch-sparse sets no per-hop counts: none appear then.
+    assert ("num_sampled_nodes" in out) == ("num_sampled_nodes" in batch)
+    if "num_sampled_nodes" in batch:
+        check_hops(out, batch)
+    if hasattr(batch, "edge_label_index"):
+        assert torch.equal(out.n_id[out.edge_label_index], batch.n_id[batch.edge_label_index])
+        assert ("edge_label" in out) == ("edge_label" in batch)
+        if "edge_label" in batch:
+            assert torch.equal(out.edge_label, batch.edge_label)
+
+
+def check_hops(out: Data, batch: Data) -> None:
+    """The per-hop counts add up, the seeds' hop is whole and every kept node keeps its hop."""
     assert sum(out.num_sampled_nodes) == out.num_nodes
     assert sum(out.num_sampled_edges) == out.num_edges
     assert out.num_sampled_nodes[0] == batch.num_sampled_nodes[0]
-    # Each hop keeps its own nodes: the hop of every kept node is unchanged.
     hop_of = {}
     start = 0
     for h, c in enumerate(batch.num_sampled_nodes):
@@ -112,9 +124,6 @@ def check_batch(out: Data, batch: Data, data: Data) -> None:
     for h, c in enumerate(out.num_sampled_nodes):
         assert all(hop_of[v] == h for v in out.n_id[start:start + c].tolist())
         start += c
-    if hasattr(batch, "edge_label_index"):
-        assert torch.equal(out.n_id[out.edge_label_index], batch.n_id[batch.edge_label_index])
-        assert torch.equal(out.edge_label, batch.edge_label)
 
 
 GRAPH = random_graph(60, 300, 0)

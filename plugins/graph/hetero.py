@@ -1,6 +1,6 @@
 """PyG ``HeteroData`` (and Batches of it) for the graph transforms: per-type parameters,
 per-type seeds, the input check, and ``edge_dropout``, ``node_dropout``, ``feature_masking``,
-``edge_rewiring`` (degree_preserving) and ``subgraph_sampling`` run type by type with the
+``edge_rewiring`` and ``subgraph_sampling`` run type by type with the
 homogeneous functional kernels.
 
 Per-type parameters (:class:`PerType`): a number applies to every type; a mapping
@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,8 +232,6 @@ def check_input(transform: Any, data: Any) -> None:
         check_hetero(graph, owner)
         if transform.name == "feature_masking":
             check_masking(transform, graph)
-        elif transform.name == "edge_rewiring":
-            check_rewiring(transform, graph)
         elif transform.name == "subgraph_sampling":
             check_sampling(transform, graph)
 
@@ -572,19 +571,17 @@ def _feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
 # ---- edge_rewiring ------------------------------------------------------------------------
 
 
-def check_rewiring(transform: Any, data: Any) -> None:
-    if transform.method != "degree_preserving":
-        raise InputError(
-            f"{transform.label()}: method {transform.method!r} on HeteroData would move edges "
-            "between node types; allowed on HeteroData: method degree_preserving")
-
-
 def edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
-    """``edge_rewiring`` (degree_preserving) of a HeteroData or a Batch of HeteroData: each
-    relation swaps its own edges' ends, keeping every node's in- and out-degree per edge type
-    (a relation between two types exchanges targets only, so ends stay of their types; a
-    same-type relation swaps as the homogeneous transform does); a reverse relation holding
-    the transposed edges follows its relation, edge by edge."""
+    """``edge_rewiring`` of a HeteroData or a Batch of HeteroData, relation by relation,
+    every moved edge still from a node of its source type to one of its destination type.
+    ``degree_preserving`` swaps a relation's own edges' ends, keeping every node's in- and
+    out-degree per edge type (a relation between two types exchanges targets only; a
+    same-type relation swaps as the homogeneous transform does). ``random`` moves picked
+    edges to free pairs of the relation: a same-type relation as the homogeneous transform
+    does (pairs of a symmetric one move with both directions), a relation between two types
+    to a free (source, destination) pair (``F.rewire_random_bipartite``). A reverse relation
+    holding the transposed edges follows its relation, edge by edge, so the pair stays
+    mirrored."""
     return per_graph(transform, data, params, _edge_rewiring)
 
 
@@ -603,8 +600,6 @@ def _order(ei: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
-    from augkit.plugins.graph import functional as F
-
     seed = int(params["seed"])
     out = _copy(data)
     if transform.ratio == 0.0:
@@ -618,14 +613,7 @@ def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
             ei = data[et].edge_index
             if ei.size(1) == 0:
                 continue
-            joined, n = _joined(data, et, None)
-            same = et[0] == et[2]
-            new, _ = F.double_edge_swap(joined, n, transform.ratio,
-                                        type_seed(seed, edge_type_str(et)),
-                                        undirected=None if same else False)
-            new = new.to(ei.device)
-            if not same:
-                new = torch.stack([new[0], new[1] - _num_nodes(data, et[0])])
+            new = _rewired(transform, data, et, type_seed(seed, edge_type_str(et)))
             out[et].edge_index = new
             if follower is not None:
                 # Match the follower's edges to the relation's (their transposed multisets
@@ -639,25 +627,45 @@ def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
     return out
 
 
+def _rewired(transform: Any, data: Any, et: EdgeType, seed: int) -> torch.Tensor:
+    """The rewired ``edge_index`` of relation ``et`` alone under ``seed``."""
+    from augkit.plugins.graph import functional as F
+
+    ei = data[et].edge_index
+    same = et[0] == et[2]
+    if transform.method == "random":
+        if same:
+            new, _ = F.rewire_random(ei, _num_nodes(data, et[0]), transform.ratio, seed)
+        else:
+            new, _ = F.rewire_random_bipartite(ei, _num_nodes(data, et[0]),
+                                               _num_nodes(data, et[2]), transform.ratio, seed)
+        return new.to(ei.device)
+    joined, n = _joined(data, et, None)
+    new, _ = F.double_edge_swap(joined, n, transform.ratio, seed,
+                                undirected=None if same else False)
+    new = new.to(ei.device)
+    if not same:
+        new = torch.stack([new[0], new[1] - _num_nodes(data, et[0])])
+    return new
+
+
 # ---- subgraph_sampling --------------------------------------------------------------------
 
 
 def check_sampling(transform: Any, data: Any) -> None:
-    if transform.method != "random_node" and isinstance(transform.ratio, dict):
-        raise InputError(
-            f"{transform.label()}: ratio per node type applies to method random_node; "
-            f"method {transform.method!r} walks across the types; allowed: a number")
     resolve(transform, "ratio", list(data.node_types))  # names only types the graph has
 
 
 def subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
-    """``subgraph_sampling`` of a HeteroData or a Batch of HeteroData. ``random_node`` keeps
-    ``max(1, round(ratio * n))`` random nodes of every node type (ratio per type); ``khop``
-    and ``random_walk`` search the graph of every node of every type and every edge of every
-    relation (so they follow the metapaths the graph has, ``(a, to, b)`` then
-    ``(b, rev_to, a)`` and so on), keeping ``ratio`` of all the nodes; then every type keeps
-    the edges between kept nodes, relabelled, with their attributes. On a sampled mini-batch
-    the seed nodes of every type join the sample, first (``_hetero_sampled``)."""
+    """``subgraph_sampling`` of a HeteroData or a Batch of HeteroData; ``ratio`` is per node
+    type, and every node type keeps at most ``max(1, round(ratio * n))`` of its ``n`` nodes.
+    ``random_node`` keeps that many random nodes of every type; ``khop`` and ``random_walk``
+    search the graph of every node of every type and every edge of every relation (so they
+    follow the metapaths the graph has, ``(a, to, b)`` then ``(b, rev_to, a)`` and so on) and
+    every type keeps its nodes reached nearest (earliest) first, up to its share
+    (``F.sample_typed_subgraph_nodes``); then every relation keeps the edges between kept
+    nodes, relabelled, with their attributes. On a sampled mini-batch the seed nodes of every
+    type join the sample, first (``_hetero_sampled``)."""
     return per_graph(transform, data, params, _subgraph_sampling)
 
 
@@ -668,8 +676,8 @@ def _subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any
     types = list(data.node_types)
     sizes = [_num_nodes(data, nt) for nt in types]
     masks: dict[str, torch.Tensor] = {}
+    ratio, _ = resolve(transform, "ratio", types)
     if transform.method == "random_node":
-        ratio, _ = resolve(transform, "ratio", types)
         for nt, n in zip(types, sizes, strict=True):
             masks[nt] = F.sample_random_nodes(n, ratio[nt], type_seed(seed, nt))
     else:
@@ -678,8 +686,9 @@ def _subgraph_sampling(transform: Any, data: Any, params: dict[str, Any]) -> Any
                  for et in data.edge_types
                  if (ei := data[et].get("edge_index")) is not None]
         joined = torch.cat(parts, 1) if parts else torch.zeros(2, 0, dtype=torch.long)
-        keep = F.sample_subgraph_nodes(
-            joined.cpu(), sum(sizes), transform.method, transform.ratio,
+        type_ptr = torch.tensor([0, *itertools.accumulate(sizes)], dtype=torch.long)
+        keep = F.sample_typed_subgraph_nodes(
+            joined.cpu(), type_ptr, transform.method, [ratio[nt] for nt in types],
             derive_seed(seed, HETERO_KEY), walk_length=transform.walk_length,
             num_hops=transform.num_hops).cpu()
         for nt, n in zip(types, sizes, strict=True):

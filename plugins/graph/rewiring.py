@@ -38,8 +38,8 @@ class EdgeRewiring(GraphTransform):
 
     A graph counts as undirected when every stored edge has its reverse. Self-loops never
     move; with degree_preserving, neither do pairs stored more than once. Node attributes are
-    untouched (the nodes do not change). On HeteroData: degree_preserving only, per edge type
-    (``plugins.graph.hetero``).
+    untouched (the nodes do not change). On HeteroData: per edge type, a moved edge still joins
+    a node of its source type to one of its destination type (``plugins.graph.hetero``).
     """
 
     name = "edge_rewiring"

@@ -54,7 +54,7 @@ class SubgraphSampling(GraphTransform):
         "ratio": Param(
             hetero.PerType(Number(0.0, 1.0, low_open=True), "node"), 0.8,
             "target share of nodes kept per graph: at most max(1, round(ratio * n)) nodes "
-            "(per node type with random_node on HeteroData)",
+            "(per node type on HeteroData)",
         ),
         "walk_length": Param(Integer(1, MAX_WALK_LENGTH), 8,
                              f"steps of every walk (random_walk), at most {MAX_WALK_LENGTH}"),

@@ -3,13 +3,15 @@
 One module per algorithm: ``dropout`` (edge and node dropout, induced edges, node-id ranges,
 relabelling), ``masking`` (feature masking), ``adding`` (edge adding), ``shuffling`` (node
 shuffling), ``feature_dropout`` (element dropout), ``diffusion`` (PPR and heat diffusion, as
-GDC), ``rewiring`` (random rewiring), ``swaps`` (degree-preserving double edge swaps),
+GDC), ``rewiring`` (random rewiring, within a graph or between two node sets), ``swaps``
+(degree-preserving double edge swaps),
 ``sampling`` (subgraph sampling) and ``undirected``
 (pair keys and the undirectedness tests). Every random decision is a counter-based hash of
 ``(seed, key)`` (``augkit._counter``), so the same seed gives the same result on any device
 and no global random state is read. Each function takes ``backend`` (``"auto"``,
 ``"torch"``, ``"numba"``; see ``augkit.plugins.graph._backend``; those of ``adding``,
-``shuffling``, ``feature_dropout`` and ``diffusion`` are torch ops only, no ``backend``):
+``shuffling``, ``feature_dropout``, ``diffusion`` and ``rewire_random_bipartite`` are torch
+ops only, no ``backend``):
 torch ops run anywhere and are the reference, the numba kernels
 (``augkit.plugins.graph.kernels``) run on the CPU with the same results
 (``double_edge_swap`` excepted, see there).
@@ -54,7 +56,7 @@ from augkit.plugins.graph.functional.masking import (
     mask_feature_items,
     mask_keep_items,
 )
-from augkit.plugins.graph.functional.rewiring import rewire_random
+from augkit.plugins.graph.functional.rewiring import rewire_random, rewire_random_bipartite
 from augkit.plugins.graph.functional.sampling import (
     SAMPLING_METHODS,
     csr,
@@ -63,6 +65,7 @@ from augkit.plugins.graph.functional.sampling import (
     sample_random_nodes,
     sample_subgraph_items,
     sample_subgraph_nodes,
+    sample_typed_subgraph_nodes,
     target_sizes,
 )
 from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
@@ -106,9 +109,11 @@ __all__ = [
     "random_walk_steps",
     "relabel_mask",
     "rewire_random",
+    "rewire_random_bipartite",
     "sample_random_nodes",
     "sample_subgraph_items",
     "sample_subgraph_nodes",
+    "sample_typed_subgraph_nodes",
     "shuffle_perm_items",
     "sparsify",
     "sparsify_entries",

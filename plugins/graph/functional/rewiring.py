@@ -238,3 +238,83 @@ def _rewire_random_numba(
         urev_np, batch.numpy(), ptr.numpy(), np.uint64(chain_prefix((int(seed),), 2)),
         int(ratio * (1 << 40)), int(max_rounds), o[0], o[1], moved.numpy())
     return out, moved
+
+
+# ---- random rewiring between two node sets ---------------------------------------------------
+
+
+def rewire_random_bipartite(
+    edge_index: torch.Tensor,
+    num_src: int,
+    num_dst: int,
+    ratio: float,
+    seed: int,
+    *,
+    max_rounds: int = 32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`rewire_random` of one graph whose edges run from a source set (ids
+    ``0..num_src-1`` in ``edge_index[0]``) to a destination set (ids ``0..num_dst-1`` in
+    ``edge_index[1]``), two id spaces (a HeteroData relation between two node types): a moved
+    edge stays a source-destination pair.
+
+    Every stored copy of a pair (key ``src * num_dst + dst``) is picked together with
+    probability ``ratio``; each picked pair moves to a pair drawn uniformly from the
+    source-destination pairs that are not an edge of the input, distinct from every other
+    moved pair. Edges keep their position in ``edge_index``, so their attributes follow. With
+    fewer free pairs than picked pairs the picked pairs of smallest key move and the others
+    stay (so does, with probability below 4**-max_rounds, a pair that found no free place).
+    Torch ops only.
+
+    Returns ``(new_edge_index, moved)`` with ``moved`` the mask of edges that moved.
+
+    >>> ei = torch.tensor([[0, 0, 1], [0, 2, 1]])
+    >>> out, moved = rewire_random_bipartite(ei, 2, 3, 1.0, seed=0)
+    >>> bool((out[0] < 2).all() and (out[1] < 3).all()), int(moved.sum())
+    (True, 3)
+    """
+    dev = edge_index.device
+    e = edge_index.size(1)
+    ns, nd = int(num_src), int(num_dst)
+    moved = torch.zeros(e, dtype=torch.bool, device=dev)
+    if e == 0 or ratio <= 0:
+        return edge_index.clone(), moved
+    src, dst = edge_index
+    key = src * nd + dst
+    pos = _where(_priority(seed, STREAM_PICK, key) < int(ratio * (1 << 40)))
+    if pos.numel() == 0:
+        return edge_index.clone(), moved
+    units, inv = torch.unique(_take(key, pos), return_inverse=True)
+    existing = torch.unique(key)
+    room = min(units.numel(), ns * nd - existing.numel())
+    new = torch.full_like(units, -1)
+    if room > 0 and ns * nd <= 4 * (existing.numel() + units.numel()):
+        # Few free pairs: enumerate every pair (linear in the edges here) and deal the free
+        # ones out in random order.
+        free = torch.arange(ns * nd, device=dev)
+        free = free[~_member(existing, free)]
+        order = torch.sort(_priority(seed, STREAM_DEAL, free), stable=True).indices
+        new[:room] = _take(free, order[:room])
+    elif room > 0:
+        # Rejection rounds: a proposal is free with probability at least 3/4.
+        pending = torch.arange(room, device=dev)
+        taken = torch.empty(0, dtype=torch.long, device=dev)
+        for rnd in range(max_rounds):
+            if pending.numel() == 0:
+                break
+            pk = _take(units, pending)
+            a = _randint(seed, STREAM_PROPOSE + 2 * rnd, pk, torch.full_like(pk, ns))
+            b = _randint(seed, STREAM_PROPOSE + 2 * rnd + 1, pk, torch.full_like(pk, nd))
+            ck = a * nd + b
+            ok = ~_member(existing, ck) & ~_member(taken, ck) & _first_of_equal(ck)
+            okw = _where(ok)
+            new.index_copy_(0, _take(pending, okw), _take(ck, okw))
+            taken = _merge_sorted(taken, torch.sort(_take(ck, okw)).values)
+            pending = pending[~ok]
+    ek = _take(new, inv)
+    go = _where(ek >= 0)
+    epos, ek = _take(pos, go), _take(ek, go)
+    out = edge_index.clone()
+    out[0].index_copy_(0, epos, ek // nd)
+    out[1].index_copy_(0, epos, ek % nd)
+    moved.index_fill_(0, epos, True)
+    return out, moved

@@ -357,3 +357,58 @@ def sample_subgraph_items(
                                             walk_length=walk_length, num_hops=num_hops,
                                             backend=backend)
     return keep
+
+
+def sample_typed_subgraph_nodes(
+    edge_index: torch.Tensor,
+    type_ptr: torch.Tensor,
+    method: str,
+    ratios: list[float],
+    seed: int,
+    *,
+    walk_length: int = 8,
+    num_hops: int = 2,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Mask of the nodes of a subgraph of one graph whose nodes come in types (type ``t``:
+    nodes ``type_ptr[t]:type_ptr[t + 1]``, ``ratios[t]`` its ratio): ``random_walk`` or
+    ``khop`` search the whole graph, across the types, and every type keeps at most
+    ``t_t = max(1, floor(ratios[t] * n_t + 0.5))`` of the nodes reached of it (none of an
+    empty type), nearest (earliest visited) first, ties in random order. ``random_walk``
+    starts ``ceil(sum(t_t) / (walk_length + 1))`` walks from distinct random nodes of the
+    graph, ``khop`` searches around one random node. With one type it keeps what
+    :func:`sample_subgraph_nodes` keeps of the graph.
+
+    >>> ei = torch.tensor([[0, 1, 2, 3], [2, 3, 0, 1]])
+    >>> keep = sample_typed_subgraph_nodes(ei, torch.tensor([0, 2, 4]), "khop", [0.5, 1.0],
+    ...                                    seed=0, num_hops=1)
+    >>> int(keep[:2].sum()), int(keep[2:].sum())
+    (1, 1)
+    """
+    if method not in ("random_walk", "khop"):
+        raise ParamError(f"method: got {method!r}; allowed: random_walk, khop",
+                         param="method", value=method)
+    use_numba(backend, edge_index)
+    dev = edge_index.device
+    type_ptr = type_ptr.to(dev)
+    n = int(type_ptr[-1])
+    if n == 0:
+        return torch.zeros(0, dtype=torch.bool, device=dev)
+    sizes = (type_ptr[1:] - type_ptr[:-1]).tolist()
+    cap = torch.tensor([0 if s == 0 else min(s, max(1, math.floor(r * s + 0.5)))
+                        for s, r in zip(sizes, ratios, strict=True)], dtype=torch.long,
+                       device=dev)
+    batch = torch.zeros(n, dtype=torch.long, device=dev)
+    ptr = torch.tensor([0, n], dtype=torch.long, device=dev)
+    if method == "random_walk":
+        rowptr, col = csr(edge_index, n, backend=backend)
+        count = (cap.sum().view(1) + walk_length) // (walk_length + 1)
+        roots = _roots(batch, ptr, count, seed, backend)
+        level = random_walk_steps(rowptr, col, roots, walk_length, seed, backend=backend)
+    else:
+        roots = _roots(batch, ptr, torch.ones(1, dtype=torch.long, device=dev), seed, backend)
+        level = khop_distance_edges(edge_index, n, roots, num_hops, backend=backend)
+    types = torch.repeat_interleave(torch.arange(len(sizes), device=dev),
+                                    type_ptr[1:] - type_ptr[:-1], output_size=n)
+    reached = (level >= 0).nonzero().view(-1)
+    return _first_ranked(reached, level[reached], types, cap, seed, n, backend)

@@ -48,11 +48,14 @@ def mark_checked(data: Any) -> None:
         _latest.value = data
 
 
+def in_call() -> bool:
+    """Whether a policy call is running on this thread."""
+    return _latest.value is not _OUTSIDE
+
+
 def outside_calls(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` with no call running (user code inside a step calling a transform)."""
     before = _latest.value
-    if before is _OUTSIDE:
-        return fn(*args)
     _latest.value = _OUTSIDE
     try:
         return fn(*args)

@@ -52,35 +52,37 @@ class Container(Transform):
         if transforms is not REQUIRED:
             params["transforms"] = transforms
         super().__init__(**params)
+        self._every_child = tuple(range(len(self._params["transforms"])))
 
     @property
     def children(self) -> tuple[Transform, ...]:
         return self._params["transforms"]
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
-        if type(generator) is not ItemStream:
+        if type(generator) is not ItemStream and len(self._params["transforms"]) > 1:
             # Called on its own with a torch.Generator: one seed from it, then the children's
             # decisions from the counter stream a policy step gets (a torch draw per child
-            # would cost more than a cheap child).
+            # would cost more than a cheap child). A lone child draws from the generator
+            # itself, as it would called alone: a seed and a stream would cost it more.
             generator = ItemStream(draw_seed(generator))
         prob = self._apply_p
         if prob < 1.0 and uniform(generator) >= prob:
             return data, {"applied": False}
-        out, params = self.run(data, generator)
-        return out, {"applied": True, **params}
+        return self.run(data, generator)
 
     def run(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
-        """Apply the chosen children; return (output, params naming what was chosen)."""
+        """Apply the chosen children; return (output, the params of an applied call, naming
+        what was chosen)."""
         order = self.choose(generator)
-        out, children = data, []
         kids = self._params["transforms"]
+        children = []
         for i in order:
-            out, child = kids[i].forward(out, generator)
+            data, child = kids[i].forward(data, generator)
             children.append(child)
-        return out, {"order": order, "children": children}
+        return data, {"applied": True, "order": order, "children": children}
 
     def choose(self, generator: Any) -> list[int]:
-        return list(range(len(self.children)))
+        return list(self._every_child)
 
     @classmethod
     def batch_only(cls) -> bool:
@@ -273,7 +275,7 @@ class Views(Container):
             out, params = Container.run(self, data, generator)
             outs.append(out)
             views.append(params)
-        return tuple(outs), {"views": views}
+        return tuple(outs), {"applied": True, "views": views}
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         return tuple(Container.apply(self, data, view) for view in params["views"])

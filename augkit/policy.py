@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from augkit import _items, registry
+from augkit._checked import begin_call, end_call
 from augkit._policy_checks import check_stages, stage_allows
 from augkit._policy_yaml import (
     ALLOWED_TOP,
@@ -381,10 +382,14 @@ class Policy:
 
     def run_sample(self, data: Any, root: int, epoch: int, index: int) -> Any:
         """The sample stage on one item, from the item streams under ``root``."""
-        if self.views:
-            return tuple(self._run_steps(data, root, epoch, index, view=v)
-                         for v in range(self.views))
-        return self._run_steps(data, root, epoch, index)
+        before = begin_call()  # the input is checked once, not by every step
+        try:
+            if self.views:
+                return tuple(self._run_steps(data, root, epoch, index, view=v)
+                             for v in range(self.views))
+            return self._run_steps(data, root, epoch, index)
+        finally:
+            end_call(before)
 
     def _run_steps(self, data: Any, root: int, epoch: int, index: int,
                    view: int | None = None) -> Any:
@@ -416,14 +421,18 @@ class Policy:
         keys = _batch_indices(indices, count)
         first = len(self.sample)  # positions go on from the sample stage's steps
         keys_of_items = item_keys(root, epoch, keys)
-        for k, step in enumerate(self.batch):
-            position = first + k
-            if _acts_on_whole_batch(step):
-                batch, _ = step.forward(batch, batch_stream(root, epoch, position, keys))
-                continue
-            generators = ItemStreams(keys_of_items, position)
-            part = step.forward_items(_items.item_part(batch), generators)
-            batch = _items.with_item_part(batch, part)
+        before = begin_call()  # the batch is checked once, not by every step
+        try:
+            for k, step in enumerate(self.batch):
+                position = first + k
+                if _acts_on_whole_batch(step):
+                    batch, _ = step.forward(batch, batch_stream(root, epoch, position, keys))
+                    continue
+                generators = ItemStreams(keys_of_items, position)
+                part = step.forward_items(_items.item_part(batch), generators)
+                batch = _items.with_item_part(batch, part)
+        finally:
+            end_call(before)
         return batch
 
     def fit_resample(self, X: Any, y: Any, *, generator: GeneratorLike = None) -> Any:

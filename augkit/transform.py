@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from augkit import _items
+from augkit._checked import in_call, outside_calls
 from augkit._counter import MASK63
 from augkit.errors import InputError, ParamError
 from augkit.params import Param, Probability, check_params, describe
@@ -125,7 +126,11 @@ class Transform:
         if not inputs:
             raise InputError(f"{self.label()}: called without input")
         data = inputs[0] if len(inputs) == 1 else tuple(inputs)
-        out, params = self.forward(data, as_generator(generator))
+        generator = as_generator(generator)
+        if in_call():  # user code inside a policy step: a call of its own (augkit._checked)
+            out, params = outside_calls(self.forward, data, generator)
+        else:
+            out, params = self.forward(data, generator)
         return (out, params) if return_params else out
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:

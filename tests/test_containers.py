@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 import augkit
@@ -83,6 +85,17 @@ def test_child_probability_respected():
     picks = _tags(t)
     applied = sum(x == [1] for x in picks)
     assert stats.binomtest(applied, N, 0.25).pvalue > 1e-3
+
+
+@given(seed=st.integers(0, 2**63 - 1), p=st.sampled_from([0.0, 0.3, 1.0]))
+def test_a_lone_child_draws_from_the_generator_as_it_does_alone(seed, p):
+    """A container of one child hands the call's generator on (a seed and a counter stream
+    would cost it more), so Compose([t]) gives what t gives for every seed."""
+    x = torch.arange(6.0)
+    for child in (AddNoise(p=p), Shift(p=p)):
+        assert torch.equal(Compose([child])(x, generator=seed), child(x, generator=seed))
+    tag = Tag(id=1, p=p)
+    assert Compose([tag])([], generator=seed) == tag([], generator=seed)
 
 
 def test_nesting_and_replay():

@@ -2,7 +2,8 @@
 self-loops, multi-edges, isolated nodes), then one odd or broken detail (feature dtypes,
 NaN/inf, int32 or non-contiguous tensors, a disagreeing ``num_nodes``, out-of-range ids,
 unsorted or out-of-range ``batch``, a broken ``ptr``, misaligned edge attributes). Every call
-either gives a valid output or raises an AugkitError, and never changes its input."""
+either gives a valid output (one the next step of a policy call may take as checked) or raises
+an AugkitError, and never changes its input."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from torch_geometric.data import Batch
 
 import augkit
 from augkit.errors import AugkitError
+from augkit.plugins.graph._subset import check_graph
 
 from .graph_strategies import assert_unchanged, assert_valid, graphs_or_batches, snapshot
 
@@ -110,6 +112,7 @@ def _check(case: tuple[Any, str, dict[str, Any], str], seed: int) -> None:
         return
     assert_unchanged(data, snap)
     assert_valid(out, graphs=data.num_graphs if isinstance(data, Batch) else None)
+    check_graph(out, name)  # what the next step of a policy call takes as checked
     for key in ("x", "edge_attr"):
         if data.get(key) is not None:
             assert out[key].dtype == data[key].dtype

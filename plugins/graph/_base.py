@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit._checked import is_checked, mark_checked
 from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph._subset import check_graph
 from augkit.random import draw_seed
@@ -36,7 +37,19 @@ class GraphTransform(Transform):
         if self._per_type or hetero.is_hetero(data):
             hetero.check_input(self, data)
             return
-        check_graph(data, self.label())
+        if not is_checked(data):  # an earlier step of this policy call checked or built it
+            check_graph(data, self.label())
+
+    def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        out, params = super().forward(data, generator)
+        mark_checked(out)  # built from a checked graph: the next step of the call need not check it
+        return out, params
+
+    def forward_items(self, batch: Any, generators: Sequence[Any],
+                      active: Sequence[bool] | None = None) -> Any:
+        out = super().forward_items(batch, generators, active)
+        mark_checked(out)
+        return out
 
     def make_params(self, data: Any, generator: Any) -> dict[str, Any]:
         return {"seed": draw_seed(generator)}

@@ -32,7 +32,7 @@ def example_policy(name: str):
     return load_policy(text)
 
 
-def run_objective(name: str, seeds: int, trials: int) -> dict:
+def run_objective(name: str, seeds: int, trials: int, json_path: str | None = None) -> dict:
     import torch
 
     from augkit import load_policy
@@ -57,6 +57,9 @@ def run_objective(name: str, seeds: int, trials: int) -> dict:
         row["seconds"] = time.time() - start
         rows.append(row)
         print(name, json.dumps(row), flush=True)
+        if json_path:  # every finished seed is kept if the run is stopped
+            part = {"objective": name, "seeds": len(rows), "trials": trials, "rows": rows}
+            Path(json_path).write_text(json.dumps([part], indent=1))
     return {"objective": name, "seeds": seeds, "trials": trials, "rows": rows}
 
 
@@ -122,7 +125,8 @@ def main() -> None:
     parser.add_argument("--objective", action="append", choices=sorted(EXAMPLES))
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=30)
-    parser.add_argument("--json", help="write the rows here instead of SEARCH.md")
+    parser.add_argument("--json", help="write the rows here instead of SEARCH.md (with one "
+                        "objective, after every seed)")
     parser.add_argument("--merge", nargs="+", help="JSON parts to merge into SEARCH.md")
     parser.add_argument("--note", default="", help="a paragraph on the reading of the table")
     parser.add_argument("--command", default="python benchmarks/search_evidence.py",
@@ -131,8 +135,9 @@ def main() -> None:
     if args.merge:
         parts = [p for f in args.merge for p in json.loads(Path(f).read_text())]
     else:
-        parts = [run_objective(n, args.seeds, args.trials)
-                 for n in (args.objective or sorted(EXAMPLES))]
+        names = args.objective or sorted(EXAMPLES)
+        single = args.json if args.json and len(names) == 1 else None
+        parts = [run_objective(n, args.seeds, args.trials, single) for n in names]
         if args.json:
             Path(args.json).write_text(json.dumps(parts, indent=1))
             return

@@ -9,11 +9,12 @@ initialisation. With a trial, per-epoch scores are reported, so a pruner can sto
 - :func:`imbalance`: macro-F1 of a regularised logistic regression on scikit-learn's
   breast_cancer with the malignant class cut to a few rows; the policy's ``dataset`` stage
   resamples each training fold (stratified cross-validation).
-- :func:`graphs`: accuracy of a small GIN telling Barabasi-Albert graphs from uniform random
-  graphs with as many edges, trained on few graphs; the policy's ``sample``
-  stage augments each graph every epoch.
-- :func:`images`: accuracy of a small CNN on scikit-learn's 8x8 digits from ten images per
-  class; ``sample`` steps augment each image, ``batch`` steps (mixup, cutmix) each batch.
+- :func:`graphs`: accuracy of a small GIN telling graphs with planted cliques from graphs with
+  planted cycles, trained on few graphs whose node features are mostly noise (it memorises
+  them unless regularised); the policy's ``sample`` stage augments each graph every epoch.
+- :func:`images`: accuracy of a small CNN on scikit-learn's 8x8 digits from few images per
+  class, some with a wrong label (it memorises them unless regularised); ``sample`` steps
+  augment each image, ``batch`` steps (erasing, blur, mixup, cutmix) each batch.
 """
 
 from __future__ import annotations
@@ -93,10 +94,16 @@ def _prune() -> None:
 # ---- graphs -------------------------------------------------------------------------------
 
 
-def graph_data(seed: int = 0, count: int = 320, nodes: int = 24) -> list[Any]:
-    """``count`` graphs, half Barabasi-Albert graphs (class 1, a few hubs), half uniform
-    random graphs with as many edges (class 0); node features: one constant and two noise
-    columns. Only the structure tells the classes apart."""
+#: Standard-normal node feature columns next to the constant one in :func:`graph_data`.
+NOISE_COLUMNS = 16
+MOTIFS, MOTIF_NODES = 3, 6
+
+
+def graph_data(seed: int = 0, count: int = 320) -> list[Any]:
+    """``count`` graphs: a random tree with ``MOTIFS`` planted motifs of ``MOTIF_NODES`` nodes,
+    cliques (class 1) or cycles (class 0), each joined to the tree by one edge. Node features:
+    a constant and ``NOISE_COLUMNS`` noise columns, so only the structure tells the classes
+    apart and the noise is there to be memorised."""
     import networkx as nx
     import torch
     from torch_geometric.data import Data
@@ -106,15 +113,16 @@ def graph_data(seed: int = 0, count: int = 320, nodes: int = 24) -> list[Any]:
     out = []
     for i in range(count):
         label = i % 2
-        n = int(rng.integers(nodes - 4, nodes + 5))
-        s = int(rng.integers(1 << 31))
-        if label:
-            g = nx.barabasi_albert_graph(n, 2, seed=s)
-        else:  # the same expected number of edges, without hubs
-            g = nx.gnm_random_graph(n, 2 * (n - 2), seed=s)
+        g = nx.random_labeled_tree(int(rng.integers(12, 25)), seed=int(rng.integers(1 << 31)))
+        for _ in range(MOTIFS):
+            base = g.number_of_nodes()
+            motif = nx.complete_graph if label else nx.cycle_graph
+            g = nx.disjoint_union(g, motif(MOTIF_NODES))
+            g.add_edge(int(rng.integers(base)), base)
+        n = g.number_of_nodes()
         edges = torch.tensor(list(g.edges), dtype=torch.long).reshape(-1, 2).t()
         x = torch.cat([torch.ones(n, 1), torch.from_numpy(
-            rng.normal(size=(n, 2)).astype(np.float32))], dim=1)
+            rng.normal(size=(n, NOISE_COLUMNS)).astype(np.float32))], dim=1)
         out.append(Data(x=x, edge_index=to_undirected(edges, num_nodes=n),
                         y=torch.tensor([label])))
     order = rng.permutation(count)
@@ -132,7 +140,7 @@ def _gin(seed: int) -> Any:
         def __init__(self) -> None:
             super().__init__()
             mlp = lambda a, b: nn.Sequential(nn.Linear(a, b), nn.ReLU(), nn.Linear(b, b))  # noqa: E731
-            self.convs = nn.ModuleList([GINConv(mlp(3, 32)), GINConv(mlp(32, 32))])
+            self.convs = nn.ModuleList([GINConv(mlp(NOISE_COLUMNS + 1, 32)), GINConv(mlp(32, 32))])
             self.head = nn.Linear(32, 2)
 
         def forward(self, batch: Any) -> Any:
@@ -145,7 +153,7 @@ def _gin(seed: int) -> Any:
 
 
 def graphs(policy: Policy, trial: Any = None, *, seed: int = 0, split: str = "search",
-           epochs: int = 20, train_size: int = 40) -> float:
+           epochs: int = 80, train_size: int = 40) -> float:
     """Accuracy (higher is better) of a GIN trained on ``train_size`` augmented graphs."""
     _check(split)
     import torch
@@ -171,7 +179,7 @@ def graphs(policy: Policy, trial: Any = None, *, seed: int = 0, split: str = "se
             loss = torch.nn.functional.cross_entropy(model(batch), batch.y)
             loss.backward()
             optimiser.step()
-        if (epoch + 1) % 5 == 0 or epoch + 1 == epochs:
+        if (epoch + 1) % 20 == 0 or epoch + 1 == epochs:
             accuracy = _accuracy(model, eval_batch, eval_batch.y)
             if trial is not None:
                 trial.report(accuracy, epoch)
@@ -191,9 +199,11 @@ def _accuracy(model: Any, inputs: Any, labels: Any) -> float:
 # ---- images -------------------------------------------------------------------------------
 
 
-def digits_data(seed: int = 0, per_class: int = 10) -> tuple[Any, Any, Any, Any, Any, Any]:
+def digits_data(seed: int = 0, per_class: int = 20,
+                label_noise: float = 0.3) -> tuple[Any, Any, Any, Any, Any, Any]:
     """scikit-learn's digits as float tensors (N, 1, 8, 8) in [0, 1]: ``per_class`` training
-    images per class, 300 validation images, the rest held out."""
+    images per class, a ``label_noise`` share of their labels replaced by a random class,
+    300 validation images, the rest held out (their labels untouched)."""
     import torch
     from sklearn.datasets import load_digits
 
@@ -206,7 +216,10 @@ def digits_data(seed: int = 0, per_class: int = 10) -> tuple[Any, Any, Any, Any,
     valid, test = rest[:300], rest[300:]
     images = torch.from_numpy((X / 16.0).astype(np.float32)).reshape(-1, 1, 8, 8)
     labels = torch.from_numpy(y)
-    return (images[train], labels[train], images[valid], labels[valid], images[test],
+    y_train = labels[train].clone()
+    noisy = torch.from_numpy(rng.random(len(train)) < label_noise)
+    y_train[noisy] = torch.from_numpy(rng.integers(0, 10, int(noisy.sum())))
+    return (images[train], y_train, images[valid], labels[valid], images[test],
             labels[test])
 
 
@@ -221,8 +234,9 @@ def _cnn(seed: int) -> Any:
 
 
 def images(policy: Policy, trial: Any = None, *, seed: int = 0, split: str = "search",
-           epochs: int = 30) -> float:
-    """Accuracy (higher is better) of a small CNN trained on 100 augmented digits."""
+           epochs: int = 40) -> float:
+    """Accuracy (higher is better) of a small CNN trained on few augmented digits with noisy
+    labels."""
     _check(split)
     import torch
     import torch.nn.functional as F

@@ -81,7 +81,8 @@ def markdown(parts: list[dict], command: str, note: str = "") -> str:
         "",
         "Held-out score (data the search never saw; higher is better) of no augmentation, the",
         "example policy in examples/policies/, and the best policy of a TPE and of a random",
-        "search over examples/spaces/, each scored on the objective's `split=\"search\"`.",
+        "search over examples/spaces/ (the searches see `split=\"search\"`; the scores here "
+        "are `split=\"test\"`).",
         "Mean over seeds and 95 % t-interval half-width. Studies use Optuna's default median",
         "pruner (the objectives report per fold or per epoch). Written by",
         f"`{command}`.",

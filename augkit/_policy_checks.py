@@ -4,7 +4,8 @@ whatever the data, so ``augkit validate`` says it before a training run does.
 - ``views`` returns a tuple of views: a step that runs after it gets the tuple, which no
   transform takes, so ``views`` ends its stage (a container holding it, too).
 - A stage runs on one kind of data: every transform in it (containers' children included)
-  must take a common kind (graph, image or table).
+  must take a common kind (graph, image or table); so must the steps of all the views of
+  ``views: {policies: [...]}`` together, each view's steps being checked as a sample stage.
 - In the batch stage, a step acts either on whole batches (mixup, cutmix: batch-only, given
   ``(images, labels)``) or on each item on its own (every other step, given the images of a
   pair): a container holding both kinds has no one input to run its children on.
@@ -102,14 +103,14 @@ def _clash(items: Iterable[tuple[Transform, str, set[str]]]) -> tuple | None:
     return None
 
 
-def _check_kinds(stage: str, steps: list[Transform], error: ErrorAt) -> None:
-    clash = _clash((t, path, set(t.kinds) - {"any"}) for t, path in _leaves(steps, stage))
+def _check_kinds(stage: str, leaves: Iterable[tuple[Transform, str]], error: ErrorAt) -> None:
+    clash = _clash((t, path, set(t.kinds) - {"any"}) for t, path in leaves)
     if clash:
         t, path, kinds, common, first = clash
         raise error(
             f"{t.label()} takes {'/'.join(sorted(kinds))} data, but {first} before it in the "
-            f"{stage} stage takes {'/'.join(sorted(common))}; allowed: transforms of one data "
-            "kind per stage (one policy per kind of data)",
+            f"{stage} takes {'/'.join(sorted(common))}; allowed: transforms of one data "
+            "kind per stage, the views of a policy included (one policy per kind of data)",
             path)
 
 
@@ -164,11 +165,18 @@ def _check_item_after_batch(steps: list[Transform], error: ErrorAt) -> None:
 
 
 def check_stages(stages: dict[str, list[Transform]], error: ErrorAt,
-                 views: int | None = None) -> None:
-    """Raise ``error(message, path)`` for the first step its stage could never run."""
+                 view_policies: list[list[Transform]] | None = None) -> None:
+    """Raise ``error(message, path)`` for the first step its stage could never run; each of
+    ``view_policies`` (``views.policies``) is checked as a sample stage, and the views
+    together take one kind of data, as one stage does."""
+    per_view = [(steps, f"views.policies[{v}]") for v, steps in enumerate(view_policies or [])]
+    for steps, path in per_view:
+        _check_views(steps, path, error)
+    _check_kinds("views of views.policies", (leaf for steps, path in per_view
+                                    for leaf in _leaves(steps, path)), error)
     for stage, steps in stages.items():
         _check_views(steps, stage, error)
-        _check_kinds(stage, steps, error)
+        _check_kinds(f"{stage} stage", _leaves(steps, stage), error)
         if stage == "batch":
             _check_mixed_containers(steps, stage, error)
             _check_item_after_batch(steps, error)

@@ -28,7 +28,8 @@ MAX_SEED = (1 << 64) - 1
 
 ALLOWED_TOP = (
     f"a mapping with keys augkit (format version 1), seed (an integer in [0, 2**64 - 1]), "
-    f"views (an integer in [1, {MAX_VIEWS}], optional) and stages {', '.join(STAGES)} "
+    f"views (an integer in [1, {MAX_VIEWS}] or {{policies: [the steps of each view]}}, "
+    f"optional) and stages {', '.join(STAGES)} "
     "(each a list of transforms)"
 )
 

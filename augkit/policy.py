@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ from augkit.transform import STAGES, Transform
 
 FORMAT_VERSION = 1
 TOP_KEYS = ("augkit", "seed", "views", *STAGES)
+ALLOWED_VIEWS = (f"an integer in [1, {MAX_VIEWS}] (MAX_VIEWS), or {{policies: [steps of view 0, "
+                 "steps of view 1, ...]}, each a list of transforms")
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_ECHO", "MAX_SEED", "MAX_STEPS", "MAX_VIEWS",
            "Located", "Policy", "build_step", "load_policy", "parse_yaml"]
 
@@ -172,12 +175,11 @@ class _Builder:
                 "seed",
             )
         views = data.get("views")
-        if views is not None and not _integer_in(views, 1, MAX_VIEWS):
-            raise self.error(
-                f"got {views!r}; allowed: an integer in [1, {MAX_VIEWS}] (MAX_VIEWS), or leave "
-                "it out",
-                "views",
-            )
+        if isinstance(views, dict):
+            views = self.view_policies(views)
+        elif views is not None and not _integer_in(views, 1, MAX_VIEWS):
+            raise self.error(f"got {views!r}; allowed: {ALLOWED_VIEWS}, or leave it out",
+                             "views")
         stages: dict[str, list[Transform]] = {}
         for stage in STAGES:
             steps = data.get(stage)
@@ -191,8 +193,42 @@ class _Builder:
                     stage,
                 )
             stages[stage] = [self.step(s, join(stage, i), stage) for i, s in enumerate(steps)]
-        check_stages(stages, self.error, views)
+        per_view = views if isinstance(views, list) else None
+        if per_view is not None and stages["sample"]:
+            raise self.error(
+                "got a sample stage beside views.policies; allowed: the steps of each view "
+                "under views.policies (each view's own sample stage), or views: n with a "
+                "sample stage", "sample")
+        check_stages(stages, self.error, per_view)
         return Policy(seed=seed, views=views, **stages)
+
+    def view_policies(self, views: dict) -> list[list[Transform]]:
+        """``views: {policies: [steps of view 0, steps of view 1, ...]}``: each view's sample
+        steps (an empty list or null: the input as it is)."""
+        for key in views:
+            if key != "policies":
+                raise self.error(f"unknown key {clip(repr(key))}; allowed: {ALLOWED_VIEWS}",
+                                 join("views", key))
+        policies = views.get("policies")
+        path = "views.policies"
+        if not isinstance(policies, list) or not 1 <= len(policies) <= MAX_VIEWS:
+            shown = "a mapping without policies" if policies is None else (
+                f"{len(policies)} policies" if isinstance(policies, list) else repr(policies))
+            raise self.error(f"got {shown}; allowed: a list of 1 to {MAX_VIEWS} policies, each "
+                             "a list of transforms (the steps of one view)",
+                             path if "policies" in views else "views")
+        out = []
+        for v, steps in enumerate(policies):
+            where = join(path, v)
+            if steps is None:
+                steps = []
+            if not isinstance(steps, list):
+                raise self.error(
+                    f"got {type(steps).__name__} {steps!r}; allowed: a list of transforms (the "
+                    f"steps of view {v}, each item `- name: {{param: value}}`), or [] for the "
+                    "input as it is", where)
+            out.append([self.step(s, join(where, i), "sample") for i, s in enumerate(steps)])
+        return out
 
 
 def _integer_in(value: Any, low: int, high: int) -> bool:
@@ -245,6 +281,12 @@ class Policy:
     """A loaded policy: ``dataset`` steps (once over the training set), ``sample`` steps (per
     item, in the dataset or loader worker) and ``batch`` steps (per collated batch).
 
+    ``views``: n gives a tuple of n views of each item, each the sample stage with its own
+    draws; a list of step lists (``views: {policies: [...]}`` in YAML) gives one view per
+    list, view v made by list v (GraphCL's two augmentation pools, BYOL's asymmetric views;
+    ``[]`` is the input as it is), and then ``sample`` stays empty. ``views`` is then the
+    count and ``view_policies`` the lists.
+
     Calling the policy applies the sample stage. Randomness: an explicit ``generator``; else
     ``index`` (and ``epoch``) select the stream ``(seed, epoch, index)``; else a stream private
     to this process (rank and DataLoader worker), so workers never repeat each other.
@@ -257,13 +299,13 @@ class Policy:
         batch: list[Transform] | None = None,
         *,
         seed: int = 0,
-        views: int | None = None,
+        views: int | Sequence[Sequence[Transform]] | None = None,
     ) -> None:
         self.dataset = list(dataset or [])
         self.sample = list(sample or [])
         self.batch = list(batch or [])
         self.seed = int(seed)
-        self.views = views
+        self.views, self.view_policies = _views_of(views, self.sample)
         self._process_key: tuple | None = None
         self._process_generator: Any = None
         self._stage_cache: dict[str, tuple[tuple, Transform | None]] = {}
@@ -276,7 +318,10 @@ class Policy:
 
     def to_dict(self, *, include_state: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"augkit": FORMAT_VERSION, "seed": self.seed}
-        if self.views is not None:
+        if self.view_policies is not None:
+            out["views"] = {"policies": [[t.to_dict(include_state=include_state) for t in steps]
+                                         for steps in self.view_policies]}
+        elif self.views is not None:
             out["views"] = self.views
         for stage in STAGES:
             steps = getattr(self, stage)
@@ -302,7 +347,8 @@ class Policy:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Policy(seed={self.seed}, " + ", ".join(
+        views = self.views if self.view_policies is None else self.view_policies
+        return f"Policy(seed={self.seed}, views={views!r}, " + ", ".join(
             f"{s}={getattr(self, s)!r}" for s in STAGES
         ) + ")"
 
@@ -321,22 +367,31 @@ class Policy:
         for stage in STAGES:
             for t in getattr(self, stage):
                 walk(t)
+            if stage == "sample":
+                for steps in self.view_policies or []:
+                    for t in steps:
+                        walk(t)
         return out
 
     def stage(self, name: str) -> Transform | None:
         """The stage as one transform (a Compose; Views(n) for the sample stage when the
-        policy has ``views``), or None when the stage is empty."""
+        policy has ``views``, a view per list when it has ``view_policies``), or None when the
+        stage is empty."""
         if name not in STAGES:
             raise AugkitError(f"stage: got {name!r}; allowed: {', '.join(STAGES)}")
         steps = getattr(self, name)
         # Built once per content of the stage (the lists may be edited): a policy is called
         # once per item, and building a container costs more than running a cheap transform.
-        key = (tuple(map(id, steps)), self.views)
+        per_view = self.view_policies
+        key = (tuple(map(id, steps)), self.views,
+               None if per_view is None else tuple(tuple(map(id, p)) for p in per_view))
         cached = self._stage_cache.get(name)
         if cached is not None and cached[0] == key:
             return cached[1]
-        if name == "sample" and self.views:
-            built: Transform | None = Views(steps or [Compose([_Identity()])], n=self.views)
+        if name == "sample" and per_view is not None:
+            built: Transform | None = _PerView([Compose(p or [_Identity()]) for p in per_view])
+        elif name == "sample" and self.views:
+            built = Views(steps or [Compose([_Identity()])], n=self.views)
         else:
             built = Compose(steps) if steps else None
         self._stage_cache[name] = (key, built)
@@ -381,20 +436,25 @@ class Policy:
         return self.run_sample(data, root, epoch, 0 if index is None else int(index))
 
     def run_sample(self, data: Any, root: int, epoch: int, index: int) -> Any:
-        """The sample stage on one item, from the item streams under ``root``."""
+        """The sample stage on one item, from the item streams under ``root``: view v draws
+        from the streams of ``(root, epoch, index, v)``, whether its steps are the sample
+        stage or its own list."""
         before = begin_call()  # the input is checked once, not by every step
         try:
+            if self.view_policies is not None:
+                return tuple(self._run_steps(data, root, epoch, index, steps, view=v)
+                             for v, steps in enumerate(self.view_policies))
             if self.views:
-                return tuple(self._run_steps(data, root, epoch, index, view=v)
+                return tuple(self._run_steps(data, root, epoch, index, self.sample, view=v)
                              for v in range(self.views))
-            return self._run_steps(data, root, epoch, index)
+            return self._run_steps(data, root, epoch, index, self.sample)
         finally:
             end_call(before)
 
     def _run_steps(self, data: Any, root: int, epoch: int, index: int,
-                   view: int | None = None) -> Any:
+                   steps: list[Transform], view: int | None = None) -> Any:
         key = item_prefix(root, epoch, index, view)
-        for position, step in enumerate(self.sample):
+        for position, step in enumerate(steps):
             data, _ = step.forward(data, ItemStream(key, position))
         return data
 
@@ -474,6 +534,45 @@ def _batch_indices(indices: Any, count: int) -> list[int]:
                           "allowed: one integer dataset index per item (a 1-D tensor or "
                           "sequence)")
     return values
+
+
+def _views_of(views: Any, sample: list[Transform]) -> tuple[int | None, list | None]:
+    """(the number of views, each view's steps or None) from ``Policy(views=...)``."""
+    if views is None:
+        return None, None
+    if isinstance(views, int) and not isinstance(views, bool):
+        if not 1 <= views <= MAX_VIEWS:
+            raise PolicyError(f"views: got {views}; allowed: {ALLOWED_VIEWS}")
+        return views, None
+    if isinstance(views, list | tuple) and 1 <= len(views) <= MAX_VIEWS and all(
+            isinstance(steps, list | tuple) and all(isinstance(t, Transform) for t in steps)
+            for steps in views):
+        if sample:
+            raise PolicyError("views: got a list of each view's steps and a sample stage; "
+                              "allowed: one of them (each view's steps are its sample stage)")
+        return len(views), [list(steps) for steps in views]
+    raise PolicyError(f"views: got {clip(repr(views))}; allowed: an integer in [1, "
+                      f"{MAX_VIEWS}], or a list of 1 to {MAX_VIEWS} lists of transforms (the "
+                      "steps of each view)")
+
+
+class _PerView(Views):
+    """A policy's ``view_policies`` as one transform: view v runs child v (a Compose)."""
+
+    def __init__(self, children: list[Transform]) -> None:
+        super().__init__(children, n=len(children))
+
+    def run(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        outs, views = [], []
+        for child in self.children:
+            out, params = child.forward(data, generator)
+            outs.append(out)
+            views.append(params)
+        return tuple(outs), {"views": views}
+
+    def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        return tuple(child.replay(data, p)
+                     for child, p in zip(self.children, params["views"], strict=True))
 
 
 class _Identity(Transform):

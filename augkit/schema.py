@@ -81,7 +81,15 @@ def policy_schema() -> dict[str, Any]:
         "properties": {
             "augkit": {"const": 1, "description": "format version"},
             "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED},
-            "views": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_VIEWS},
+            "views": {"anyOf": [
+                {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_VIEWS},
+                {"type": "object", "additionalProperties": False, "required": ["policies"],
+                 "properties": {"policies": {
+                     "type": "array", "minItems": 1, "maxItems": MAX_VIEWS,
+                     "description": "the steps of each view (its own sample stage)",
+                     "items": {"type": ["array", "null"], "items": {"$ref": _step_ref("sample")}},
+                 }}},
+            ]},
             **{name: {"type": ["array", "null"], "items": {"$ref": _step_ref(name)}}
                for name in STAGES},
         },

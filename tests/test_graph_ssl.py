@@ -263,3 +263,37 @@ def test_feature_dropout_kernel_equals_torch_ops(data, p, dtype, seed):
     with numba_disabled():
         want = t(data, generator=seed).x
     assert torch.equal(got, want)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=graphs_or_batches(max_nodes=40, x=True), seed=st.integers(0, 2**31),
+       applied=st.lists(st.booleans(), min_size=8, max_size=8))
+def test_node_shuffling_kernel_equals_torch_ops(data, seed, applied):
+    """The numba pass gives the torch ops' permutation (what CUDA runs), graph by graph."""
+    from augkit.plugins.graph.functional import numba_disabled
+    from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
+
+    t = augkit.make("node_shuffling")
+    got = t(data, generator=seed).x
+    with numba_disabled():
+        want = t(data, generator=seed).x
+    assert torch.equal(got, want)
+    k = data.num_graphs if isinstance(data, Batch) else 1
+    ptr = data.ptr if isinstance(data, Batch) else torch.tensor([0, data.num_nodes])
+    seeds = torch.arange(seed, seed + k)
+    on = torch.tensor(applied[:k])
+    kernel = shuffle_perm_items(ptr, seeds, on)
+    with numba_disabled():
+        assert torch.equal(kernel, shuffle_perm_items(ptr, seeds, on))
+
+
+def test_node_shuffling_kernel_equals_torch_ops_on_large_graphs():
+    from augkit.plugins.graph.functional import numba_disabled
+    from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
+
+    ptr = torch.tensor([0, 0, 1, 3, 1003, 6003, 6010])
+    seeds, on = torch.arange(6) * 7 + 1, torch.tensor([True, True, True, True, True, False])
+    kernel = shuffle_perm_items(ptr, seeds, on)
+    with numba_disabled():
+        assert torch.equal(kernel, shuffle_perm_items(ptr, seeds, on))
+    assert torch.equal(kernel[6003:], torch.arange(6003, 6010))

@@ -8,10 +8,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest
-from torch_geometric.data import Batch, Data, HeteroData
+from torch_geometric.data import Batch, Data
 
 import augkit
-from augkit.errors import InputError, ParamError
+from augkit.errors import ParamError
 from augkit.transform import Transform
 
 from .graph_strategies import (
@@ -106,14 +106,6 @@ def test_node_mask_rate():
 def test_token_fill_needs_the_mask():
     with pytest.raises(ParamError, match="needs return_mask"):
         augkit.make("feature_masking", fill="token")
-
-
-def test_return_mask_refuses_heterodata():
-    h = HeteroData()
-    h["a"].x = torch.ones(3, 2)
-    h["a", "r", "a"].edge_index = torch.tensor([[0, 1], [1, 2]])
-    with pytest.raises(InputError, match="return_mask and fill: token take a Data"):
-        augkit.make("feature_masking", return_mask=True)(h, generator=0)
 
 
 def test_graphmae_example_trains():

@@ -235,6 +235,13 @@ class _Reader:
             steps = data.get(stage)
             if isinstance(steps, list):
                 out[stage] = [self.step(s, join(stage, i)) for i, s in enumerate(steps)]
+        views = data.get("views")
+        if isinstance(views, dict) and isinstance(views.get("policies"), list):
+            where = "views.policies"
+            out["views"] = {**views, "policies": [
+                [self.step(s, join(join(where, v), i)) for i, s in enumerate(steps)]
+                if isinstance(steps, list) else steps
+                for v, steps in enumerate(views["policies"])]}
         for key in ("seed", "views"):
             if _is_dist(data.get(key)):
                 raise self.error("a distribution here is not allowed; allowed: distributions "

@@ -544,27 +544,32 @@ def check_masking(transform: Any, data: Any) -> None:
                              f"{tuple(value.shape)}; allowed: [rows] or [rows, features]")
 
 
-def feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+def feature_masking(transform: Any, data: Any, params: dict[str, Any] | None) -> Any:
     """``feature_masking`` of a HeteroData or a Batch of HeteroData: the target of every type
-    that has it masked at the type's rate with the type's seed; the other types pass."""
+    that has it masked at the type's rate with the type's seed; the other types pass. With
+    ``return_mask`` each such type's store gets its mask under ``mask_key``; ``params`` None
+    (a graph the batch stage skips) gives the graph as it is with all-false masks."""
     return per_graph(transform, data, params, _feature_masking)
 
 
-def _feature_masking(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+def _feature_masking(transform: Any, data: Any, params: dict[str, Any] | None) -> Any:
     from augkit.plugins.graph import functional as F
 
     target = transform.target
     types = _masking_targets(transform, data)
     p, _ = resolve(transform, "p", [name for _, name in types])
-    seed = int(params["seed"])
     out = _copy(data)
     for key, name in types:
         value = data[key].get(target)
         if not isinstance(value, torch.Tensor):
             continue
-        masked, _ = F.mask_feature(value, p[name], type_seed(seed, name), mode=transform.mode,
-                                   fill=transform.fill)
-        out[key][target] = masked.to(value.device)
+        keep = None
+        if params is not None:
+            masked, keep = F.mask_feature(value, p[name], type_seed(int(params["seed"]), name),
+                                          mode=transform.mode, fill=transform._fill_mode)
+            out[key][target] = masked.to(value.device)
+        if transform.return_mask:
+            out[key][transform.mask_key] = transform.mask_of(value, keep)
     return out
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
+from augkit import _items
 from augkit.errors import InputError, ParamError
 from augkit.params import Boolean, Choice, Param, Probability, Text
 from augkit.plugins.graph import _pyg, hetero
@@ -33,7 +35,9 @@ class FeatureMasking(GraphTransform):
     has one row per node (edge), so it collates as a node- (edge-) level attribute of the
     Batch, and the loss reads ``x[mask]``. In the batch stage a graph the step skips
     (``apply_p``) gets an all-false mask, so the Batch keeps one layout; in the sample stage a
-    skipped graph has no mask, so keep ``apply_p: 1`` there. Not on HeteroData.
+    skipped graph has no mask, so keep ``apply_p: 1`` there. On HeteroData the mask of each
+    node (edge) type is stored under ``mask_key`` in that type's store (``data["paper"].node_mask``)
+    and collates with it.
     """
 
     name = "feature_masking"
@@ -66,10 +70,6 @@ class FeatureMasking(GraphTransform):
         return "zero" if self.fill == "token" else self.fill
 
     def check_input(self, data: Any) -> None:
-        if hetero.is_hetero(data) and (self.return_mask or self.fill == "token"):
-            raise InputError(f"{self.label()}: return_mask and fill: token take a Data or "
-                             f"Batch; got {type(data).__name__}; allowed: HeteroData without "
-                             "them")
         super().check_input(data)
         if hetero.is_hetero(data):
             return  # checked per type by the hetero branch of the base check
@@ -109,6 +109,23 @@ class FeatureMasking(GraphTransform):
             self._set_mask(batch_like=data, out=out, value=value, keep=keep)
         return out
 
+    def forward_items(self, batch: Any, generators: Sequence[Any],
+                      active: Sequence[bool] | None = None) -> Any:
+        out = super().forward_items(batch, generators, active)
+        if self.return_mask and out is batch and _pyg.is_batch(batch):
+            # No graph drew the step: the Batch still gets its all-false masks (one layout).
+            out = self.apply_items(batch, [None] * _pyg.num_graphs(batch))
+        return out
+
+    def apply_items(self, batch: Any, params: Sequence[dict[str, Any] | None]) -> Any:
+        if not (self.return_mask and hetero.is_hetero(batch)):
+            return super().apply_items(batch, params)
+        # A skipped graph gets an all-false mask, so the Batch keeps one layout.
+        items = _items.split_items(batch)
+        out = [hetero.feature_masking(self, item, p) for item, p in zip(items, params,
+                                                                       strict=True)]
+        return _items.join_items(out, batch)
+
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
         target = self.target
         out = _pyg.shallow_copy(batch)
@@ -132,18 +149,26 @@ class FeatureMasking(GraphTransform):
             self._set_mask(batch_like=batch, out=out, value=value, keep=keep)
         return out
 
-    def _set_mask(self, *, batch_like: Any, out: Any, value: torch.Tensor,
-                  keep: torch.Tensor) -> None:
-        """``out.<mask_key>``: true where ``value`` was masked, ``[rows]`` in node mode, else
-        ``value``'s shape; on a Batch registered with the target's slices so it collates."""
+    def mask_of(self, value: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        """The returned mask of ``value`` from the kept rows/entries ``keep`` (None: nothing
+        masked): ``[rows]`` in node mode, else ``value``'s shape."""
         rows = value.size(0)
+        if keep is None:
+            shape = (rows,) if self.mode == "node" else value.shape
+            return torch.zeros(shape, dtype=torch.bool, device=value.device)
         keep = keep.to(value.device)
         if self.mode == "node":  # keep: [rows, 1] or [rows, features]
             mask = ~keep[:, 0] if keep.size(-1) else torch.zeros(rows, dtype=torch.bool,
                                                                   device=keep.device)
         else:
             mask = ~keep.expand(rows, keep.size(-1)).reshape(value.shape)
-        _pyg.set_attr(out, self.mask_key, mask.contiguous())
+        return mask.contiguous()
+
+    def _set_mask(self, *, batch_like: Any, out: Any, value: torch.Tensor,
+                  keep: torch.Tensor) -> None:
+        """``out.<mask_key>``: true where ``value`` was masked, ``[rows]`` in node mode, else
+        ``value``'s shape; on a Batch registered with the target's slices so it collates."""
+        _pyg.set_attr(out, self.mask_key, self.mask_of(value, keep))
         if _pyg.is_batch(batch_like) and hasattr(batch_like, "_slice_dict") \
                 and self.target in batch_like._slice_dict:
             # PyG has no public way to add a key to a Batch's slices: the mask slices as its

@@ -4,11 +4,16 @@ its own seed and size only."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
 from augkit.plugins.graph.functional._common import segments
 from augkit.plugins.graph.functional._items import draw63, graph_salts
 from augkit.plugins.graph.kernels.streams import STREAM_SHUFFLE
+
+if HAVE_NUMBA:
+    from augkit.plugins.graph.kernels import shuffling as _kernels
 
 
 def shuffle_perm_items(ptr: torch.Tensor, seeds: torch.Tensor,
@@ -25,6 +30,14 @@ def shuffle_perm_items(ptr: torch.Tensor, seeds: torch.Tensor,
     """
     dev = ptr.device
     k = ptr.numel() - 1
+    bits = max(int(k).bit_length(), 1)
+    if use_numba("auto", ptr):
+        # One pass per graph, the torch ops' permutation: small graphs pay no op overheads.
+        perm = torch.empty(int(ptr[-1]), dtype=torch.long)
+        salts = graph_salts(seeds.cpu(), STREAM_SHUFFLE)
+        _kernels.shuffle_perm(ptr.long().numpy(), salts.numpy().view(np.uint64),
+                              applied.cpu().numpy(), bits, perm.numpy())
+        return perm
     counts = ptr[1:] - ptr[:-1]
     graph = torch.repeat_interleave(torch.arange(k, device=dev), counts)
     local, _, _ = segments(graph, k)
@@ -32,6 +45,5 @@ def shuffle_perm_items(ptr: torch.Tensor, seeds: torch.Tensor,
     draw = draw63(salts.index_select(0, graph), local)
     draw = torch.where(applied.to(dev).index_select(0, graph), draw, local)
     # Sort by (graph, draw): the graph id is the high key, the draw's top bits the low key.
-    bits = max(int(k).bit_length(), 1)
     key = (graph << (63 - bits)) | (draw >> bits)
     return torch.sort(key, stable=True).indices

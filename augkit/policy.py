@@ -568,7 +568,7 @@ class _PerView(Views):
             out, params = child.forward(data, generator)
             outs.append(out)
             views.append(params)
-        return tuple(outs), {"views": views}
+        return tuple(outs), {"applied": True, "views": views}
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         return tuple(child.replay(data, p)

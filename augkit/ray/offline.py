@@ -20,9 +20,13 @@ augmented column ``c`` becomes ``c_view0 .. c_view{n-1}``; with ``views="rows"``
 becomes n rows, with an int column ``view``. Columns not augmented are copied.
 
 The work runs in ``map_batches`` tasks (``batch_size`` rows each; ``num_gpus`` is passed
-through for GPU workers, and the items are moved to ``device`` when given). The dataset stage
-(``fit_resample``) and the batch stage (mixup, cutmix: whole-batch draws, applied at load
-time by ``AugmentedDataset.loader``) are not run here.
+through for GPU workers, and the items are moved to ``device`` when given). Items of one shape
+(table rows, images of one size) are stacked and each step runs once on the stack, every item
+drawing from its own stream (the batch stage's per-item semantics: the same result as item by
+item); graphs and images of several sizes go item by item. Ray gives each task one CPU and
+torch one thread in it, so the workers share the cores without oversubscribing them. The
+dataset stage (``fit_resample``) and the batch stage (mixup, cutmix: whole-batch draws,
+applied at load time by ``AugmentedDataset.loader``) are not run here.
 """
 
 from __future__ import annotations

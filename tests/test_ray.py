@@ -390,6 +390,96 @@ def test_augment_survives_a_killed_worker(tmp_path):
                                            out.column("f1").to_numpy()]), want)
 
 
+@FEW
+@given(nodes=st.integers(0, 9), edges=st.integers(0, 12), features=st.integers(1, 4),
+       dtype=st.sampled_from(["float32", "float64", "float16", "int64", "uint8", "bool",
+                              "bfloat16"]),
+       extra=st.sampled_from([None, 3, 2.5, "name", True]), seed=st.integers(0, 10**6))
+def test_graph_bytes_round_trip(nodes, edges, features, dtype, extra, seed):
+    import warnings
+
+    import torch
+    from torch_geometric.data import Data
+
+    from augkit.ray.offline import graph_from_bytes, graph_to_bytes
+
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(nodes, features, generator=g) * 5).to(getattr(torch, dtype))
+    edge_index = torch.randint(0, max(nodes, 1), (2, edges), generator=g)
+    graph = Data(x=x, edge_index=edge_index, y=torch.tensor([seed % 3]), extra=extra)
+    with warnings.catch_warnings():  # torch warns on a read-only numpy buffer
+        warnings.simplefilter("error")
+        back = graph_from_bytes(graph_to_bytes(graph))
+    assert type(back) is Data and sorted(back.keys()) == sorted(graph.keys())
+    for key in graph.keys():
+        if isinstance(graph[key], torch.Tensor):
+            assert back[key].dtype == graph[key].dtype and torch.equal(back[key], graph[key])
+        else:
+            assert back[key] == graph[key] and type(back[key]) is type(graph[key])
+    tensor = graph_from_bytes(graph_to_bytes(x))
+    assert tensor.dtype == x.dtype and torch.equal(tensor, x)
+
+
+def test_graph_bytes_other_items_and_torch_save_bytes():
+    import io
+
+    import torch
+    from torch_geometric.data import HeteroData
+
+    from augkit.ray.offline import graph_from_bytes, graph_to_bytes
+
+    hetero = HeteroData()
+    hetero["paper"].x = torch.randn(4, 3)
+    hetero["paper", "cites", "paper"].edge_index = torch.tensor([[0, 1], [2, 3]])
+    back = graph_from_bytes(graph_to_bytes(hetero))
+    assert torch.equal(back["paper"].x, hetero["paper"].x)
+    assert torch.equal(back["paper", "cites", "paper"].edge_index,
+                       hetero["paper", "cites", "paper"].edge_index)
+    buffer = io.BytesIO()  # bytes written by torch.save itself are read too
+    torch.save(torch.arange(5), buffer)
+    assert torch.equal(graph_from_bytes(buffer.getvalue()), torch.arange(5))
+
+
+def test_augment_keeps_row_order_when_blocks_finish_out_of_order():
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+
+    # The first block is by far the largest: its task finishes last.
+    X, y = _table(1200, 2)
+    sizes = [1100, 50, 50]
+    df = pd.DataFrame({"f0": X[:, 0], "f1": X[:, 1], "y": y})
+    cuts = np.cumsum([0, *sizes])
+    ds = ray.data.from_pandas([df.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+    policy = load_policy(TABLE_POLICY)
+    out = _arrow(augment(ds, policy, columns=["f0", "f1"], batch_size=1))
+    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
+    want = np.stack([want_ds[i][0].numpy() for i in range(len(y))])
+    assert np.array_equal(out.column("y").to_numpy(), y)
+    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
+                                           out.column("f1").to_numpy()]), want)
+
+
+def test_augment_images_of_several_sizes_go_one_by_one():
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+
+    rng = np.random.default_rng(4)
+    images = [rng.integers(0, 256, (3, 8 + i % 3, 10), dtype=np.uint8) for i in range(9)]
+    policy = load_policy("seed: 2\nsample:\n  - gaussian_blur: {sigma: [0.5, 1.5]}\n"
+                         "  - random_erasing: {scale: [0.02, 0.2]}\n")
+    ds = ray.data.from_items([{"image": im} for im in images]).repartition(2)
+    rows = augment(ds, policy, columns="image", batch_size=4).take_all()
+    want = AugmentedDataset([torch.from_numpy(im) for im in images], policy)
+    for i, row in enumerate(rows):
+        assert np.array_equal(row["image"], want[i].numpy())
+
+
 def test_augment_bad_arguments_name_what_is_allowed():
     from augkit.ray import augment
 

@@ -20,29 +20,46 @@ augmented column ``c`` becomes ``c_view0 .. c_view{n-1}``; with ``views="rows"``
 becomes n rows, with an int column ``view``. Columns not augmented are copied.
 
 The work runs in ``map_batches`` tasks (``batch_size`` rows each; ``num_gpus`` is passed
-through for GPU workers, and the items are moved to ``device`` when given). The dataset stage
-(``fit_resample``) and the batch stage (mixup, cutmix: whole-batch draws, applied at load
-time by ``AugmentedDataset.loader``) are not run here.
+through for GPU workers, and the items are moved to ``device`` when given). Items of one shape
+(table rows, images of one size) are stacked and each step runs once on the stack, every item
+drawing from its own stream (the batch stage's per-item semantics: the same result as item by
+item); graphs and images of several sizes go item by item. Ray gives each task one CPU and
+torch one thread in it, so the workers share the cores without oversubscribing them. The
+dataset stage (``fit_resample``) and the batch stage (mixup, cutmix: whole-batch draws,
+applied at load time by ``AugmentedDataset.loader``) are not run here.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import pickle
 from typing import Any
 
 import numpy as np
 
 from augkit.errors import InputError, ParamError
+from augkit.random import ItemStreams, item_keys, item_prefix
 from augkit.ray._engine import check_dataset, ordered_blocks, preserved_order
 
 VIEW_LAYOUTS = ("columns", "rows")
 _INDEX = "__augkit_index"
 
 
+_PLAIN = b"AKG1"  # graph_to_bytes' own layout; anything else is torch.save's
+
+
 def graph_to_bytes(graph: Any) -> bytes:
-    """A PyG ``Data`` (or any torch-serialisable item) as bytes, for a Ray Data column. Its
-    tensors are saved compact: a graph sliced out of a dataset (a view) would otherwise
+    """A PyG ``Data`` (or any torch-serialisable item) as bytes, for a Ray Data column.
+
+    A ``Data`` whose values are CPU tensors numpy can hold (and plain Python values), or one
+    such tensor, is pickled as numpy arrays: far cheaper than ``torch.save`` both ways.
+    Anything else (HeteroData, subclasses, other dtypes) goes through ``torch.save``. Tensors
+    are saved compact either way: a graph sliced out of a dataset (a view) would otherwise
     carry the dataset's whole storage along."""
+    plain = _plain_graph(graph)
+    if plain is not None:
+        return _PLAIN + pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
     import copy
 
     import torch
@@ -60,7 +77,49 @@ def graph_from_bytes(data: bytes) -> Any:
     """The item :func:`graph_to_bytes` serialised (trusted data only: it unpickles)."""
     import torch
 
-    return torch.load(io.BytesIO(data), weights_only=False)
+    if bytes(data[:len(_PLAIN)]) != _PLAIN:
+        return torch.load(io.BytesIO(data), weights_only=False)
+    kind, tensors, values = pickle.loads(memoryview(data)[len(_PLAIN):])
+    tensors = {k: torch.from_numpy(a) for k, a in tensors.items()}
+    if kind == "tensor":
+        return tensors[""]
+    from torch_geometric.data import Data
+
+    return Data(**values, **tensors)
+
+
+def _plain_graph(graph: Any) -> tuple[str, dict, dict] | None:
+    """``(kind, {key: numpy array}, {key: other value})`` of a plain ``Data`` or tensor, or
+    None when the item needs ``torch.save``."""
+    import torch
+
+    if isinstance(graph, torch.Tensor):
+        mapping, kind = {"": graph}, "tensor"
+    elif type(graph).__name__ == "Data" and type(graph).__module__.startswith("torch_geometric"):
+        mapping, kind = graph.to_dict(), "data"
+    else:
+        return None
+    tensors, values = {}, {}
+    for key, value in mapping.items():
+        if isinstance(value, torch.Tensor):
+            if (value.device.type != "cpu" or value.requires_grad or value.is_sparse
+                    or value.dtype not in _numpy_dtypes()):
+                return None
+            tensors[key] = np.ascontiguousarray(value.numpy())
+        elif value is None or isinstance(value, bool | int | float | str):
+            values[key] = value
+        else:
+            return None
+    return kind, tensors, values
+
+
+@functools.cache
+def _numpy_dtypes() -> frozenset:
+    import torch
+
+    return frozenset({torch.float16, torch.float32, torch.float64, torch.int8, torch.int16,
+                      torch.int32, torch.int64, torch.uint8, torch.bool, torch.complex64,
+                      torch.complex128})
 
 
 def augment(dataset: Any, policy: Any, *, epoch: int = 0, id_column: str | None = None,
@@ -113,8 +172,9 @@ def _numbered(dataset: Any) -> Any:
     blocks = ordered_blocks(dataset)
     sizes = ray.get([_num_rows.remote(b) for b in blocks])
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    return ray.data.from_arrow_refs([_with_index.remote(b, int(s))
-                                     for b, s in zip(blocks, starts[:-1], strict=True)])
+    refs = [_with_index.remote(b, int(s)) for b, s in zip(blocks, starts[:-1], strict=True)]
+    with preserved_order():  # the new dataset's own context: what derives from it keeps order
+        return ray.data.from_arrow_refs(refs)
 
 
 def _remote(fn: Any) -> Any:
@@ -138,7 +198,12 @@ _with_index = _remote(_with_index_fn)
 
 
 class _Augment:
-    """The map_batches function: each row through ``policy.run_sample`` under its index."""
+    """The map_batches function: the policy's sample stage on every row under its index.
+
+    Items of one shape (table rows, images of one size) are stacked and each step runs once
+    on the stack with every item's own stream (``forward_items``, the batch stage's per-item
+    semantics: the same draws and output as the item alone); other items (graphs, images of
+    several sizes) go one by one through ``policy.run_sample``."""
 
     def __init__(self, policy: Any, epoch: int, index: str, columns: list[str], views: str,
                  device: str | None) -> None:
@@ -146,22 +211,19 @@ class _Augment:
         self.columns, self.views, self.device = columns, views, device
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        policy = self.policy
-        root = policy.root
         ids = np.asarray(batch[self.index])
         if ids.dtype.kind not in "iu":
             raise InputError(f"augment: id column {self.index!r} holds {ids.dtype}; allowed: "
                              "integers (each row's item index)")
         items, write = self._reader(batch)
-        results = [policy.run_sample(items(r), root, self.epoch, int(i))
-                   for r, i in enumerate(ids)]
-        n_views = policy.views
+        per_view = self._run(items, ids.tolist())
+        n_views = self.policy.views
         if not n_views:
-            return {**batch, **write(results)}
+            return {**batch, **write(per_view[0])}
         if self.views == "columns":
             out = dict(batch)
-            for v in range(n_views):
-                for name, col in write([res[v] for res in results]).items():
+            for v, results in enumerate(per_view):
+                for name, col in write(results).items():
                     out[f"{name}_view{v}"] = col
             for name in self.columns:
                 out.pop(name)
@@ -170,38 +232,74 @@ class _Augment:
         out = {name: np.repeat(col, n_views, axis=0) if col.dtype != object
                else _object_array([x for x in col for _ in range(n_views)])
                for name, col in batch.items() if name not in self.columns}
-        out.update(write([res[v] for res in results for v in range(n_views)]))
+        if isinstance(items, list):
+            out.update(write([res[r] for r in range(len(ids)) for res in per_view]))
+        else:
+            out.update(write(_interleave(per_view)))
         out["view"] = np.tile(np.arange(n_views), len(ids))
         return out
 
+    def _run(self, items: Any, ids: list[int]) -> list[Any]:
+        """The sample stage's results, one entry per view (one when the policy has none): a
+        list of items, or a stack when ``items`` is one."""
+        policy, epoch = self.policy, self.epoch
+        root = policy.root
+        n_views = policy.views
+        if isinstance(items, list):
+            results = [policy.run_sample(x, root, epoch, i) for x, i in zip(items, ids,
+                                                                             strict=True)]
+            if not n_views:
+                return [results]
+            return [[res[v] for res in results] for v in range(n_views)]
+        out = []
+        for view in range(n_views) if n_views else [None]:
+            keys = (item_keys(root, epoch, ids) if view is None
+                    else [item_prefix(root, epoch, i, view) for i in ids])
+            data = items
+            for position, step in enumerate(policy.sample):
+                data = step.forward_items(data, ItemStreams(keys, position))
+            out.append(data)
+        return out
+
     def _reader(self, batch: dict[str, np.ndarray]) -> tuple[Any, Any]:
+        """The batch's items (a stack, or a list) and the function writing results back."""
         import torch
 
         device = self.device
-        if len(self.columns) > 1:  # a table row
+        if len(self.columns) > 1:  # table rows
             X = np.column_stack([batch[c] for c in self.columns])
-            Xt = torch.from_numpy(np.ascontiguousarray(X))
 
-            def write_table(results: list[Any]) -> dict[str, np.ndarray]:
-                stacked = np.stack([_to_numpy(r) for r in results]).astype(X.dtype)
+            def write_table(results: Any) -> dict[str, np.ndarray]:
+                stacked = _to_numpy(results).astype(X.dtype, copy=False)
                 return {c: stacked[:, j] for j, c in enumerate(self.columns)}
 
-            return (lambda r: _on(Xt[r], device)), write_table
+            return _on(torch.from_numpy(np.ascontiguousarray(X)), device), write_table
         name = self.columns[0]
         col = batch[name]
         if col.dtype == object and len(col) and isinstance(col[0], bytes | bytearray):
             def write_graphs(results: list[Any]) -> dict[str, np.ndarray]:
                 return {name: _object_array([graph_to_bytes(_on(g, "cpu")) for g in results])}
 
-            return (lambda r: _on(graph_from_bytes(col[r]), device)), write_graphs
+            return [_on(graph_from_bytes(b), device) for b in col], write_graphs
 
-        def write_arrays(results: list[Any]) -> dict[str, np.ndarray]:
+        def write_arrays(results: Any) -> dict[str, np.ndarray]:
+            if not isinstance(results, list):
+                return {name: _to_numpy(results)}
             arrays = [_to_numpy(a) for a in results]
             if len({(a.shape, a.dtype) for a in arrays}) == 1:
                 return {name: np.stack(arrays)}
             return {name: _object_array(arrays)}
 
-        return (lambda r: _on(torch.from_numpy(np.array(col[r])), device)), write_arrays
+        if col.dtype != object and col.ndim > 1:  # arrays of one shape: a stack
+            return _on(torch.from_numpy(np.ascontiguousarray(col)), device), write_arrays
+        return [_on(torch.from_numpy(np.array(x)), device) for x in col], write_arrays
+
+
+def _interleave(per_view: list[Any]) -> Any:
+    """Stacks of the views as one stack, item r's views at rows r*n .. r*n+n-1."""
+    import torch
+
+    return torch.stack(per_view, dim=1).flatten(0, 1)
 
 
 def _on(item: Any, device: str | None) -> Any:

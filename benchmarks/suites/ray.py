@@ -10,7 +10,8 @@ augkit's own sample stage item by item.
   size: only with ``AUGKIT_BENCH_RAY_LARGE=1`` in the environment.
 - ``augment/graphs`` (1e5 small PyG graphs, serialised) and ``augment/images`` (224 x 224
   images, uint8 CHW): ``augkit.ray.augment`` over 2 workers against the same policy item by
-  item in one process (``policy.run_sample``).
+  item in one process (``policy.run_sample``), and against augkit.ray's own batch function on
+  the same batches in one process without Ray (what two workers alone gain).
 
 Peak memory is the harness's (driver process only: Ray's workers and object store are other
 processes; the object store is bounded by its cap).
@@ -30,6 +31,7 @@ from augkit.benchmarks.case import Anchor, Case
 SUITE = "ray"
 _STORE_BYTES = 1 << 30
 _LARGE = "AUGKIT_BENCH_RAY_LARGE"
+_BATCH = 64
 
 
 def _local_ray() -> Any:
@@ -184,31 +186,53 @@ def _augment_case(kind: str, count: int) -> Case:
                                  "  - random_erasing: {scale: [0.02, 0.2]}\n")
             column = "image"
         ds = ray.data.from_items(rows, override_num_blocks=8).materialize()
-        return {"ds": ds, "items": items, "policy": policy, "column": column}
+        column_values = [r[column] for r in rows]
+        batches = [{column: np.stack(column_values[i:i + _BATCH]) if kind == "images"
+                    else _object_column(column_values[i:i + _BATCH]),
+                    "i": np.arange(i, min(i + _BATCH, count))}
+                   for i in range(0, count, _BATCH)]
+        return {"ds": ds, "items": items, "policy": policy, "column": column,
+                "batches": batches}
 
     def run(state: dict) -> Any:
         import augkit.ray
 
         return augkit.ray.augment(state["ds"], state["policy"], columns=state["column"],
-                                  batch_size=64).materialize()
+                                  batch_size=_BATCH).materialize()
 
     def anchor(state: dict) -> Any:
         policy = state["policy"]
         root = policy.root
         return [policy.run_sample(item, root, 0, i) for i, item in enumerate(state["items"])]
 
+    def same_batches(state: dict) -> Any:
+        from augkit.ray.offline import _Augment
+
+        task = _Augment(state["policy"], 0, "i", [state["column"]], "columns", None)
+        return [task(dict(batch)) for batch in state["batches"]]
+
     unit = "graphs" if kind == "graphs" else "images"
     return Case(
         suite=SUITE, name=f"augment/{kind}/{count}", transforms=(), size=count,
         size_unit=unit, items=count, unit=f"{unit}/s", setup=setup, run=run,
         anchors=[Anchor("augkit sample stage item by item, one process", anchor,
-                        goal_ratio=1.6)],
+                        goal_ratio=1.6),
+                 Anchor("augkit.ray's batch function on the same batches, one process, "
+                        "no Ray", same_batches,
+                        note="the same work as the workers' (decoding, batched steps, "
+                             "encoding): the gain of two workers alone")],
         requires=("ray", "torch_geometric") if kind == "graphs" else ("ray",),
         note="local Ray, 2 CPUs; items in the object store, results materialised there"
-             + ("; graphs serialised (torch.save) in a bytes column" if kind == "graphs"
+             + ("; graphs serialised (graph_to_bytes) in a bytes column" if kind == "graphs"
                 else "; uint8 CHW"),
         goal=">= 1.6x one process on 2 CPUs",
     )
+
+
+def _object_column(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def cases(quick: bool, device: str) -> Iterable[Case]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ import torch
 
 from augkit.errors import InputError, ParamError
 from augkit.params import Boolean, Choice, Integer, Interval, Nullable, Number, Param
-from augkit.random import derive_seed, draw_seed, torch_generator
+from augkit.random import derive_seed, draw_seed, torch_generator, type_seed
 from augkit.transform import Transform
 
 __all__ = [
@@ -45,6 +46,8 @@ SCHEDULES = ("linear", "scaled_linear", "cosine", "sigmoid")
 # Off the CPU the noise comes from a device generator seeded with (seed, _DEVICE_NOISE): the
 # CPU generator of ``seed`` already drew the timesteps.
 _DEVICE_NOISE = 1
+# Graph g of a Batch of HeteroData draws with derive_seed(seed, _HETERO_GRAPH, g).
+_HETERO_GRAPH = 0x4E7B
 
 
 def beta_schedule(
@@ -219,6 +222,12 @@ class DiffusionNoise(Transform):
     itself, a table's X, or a graph's ``x``; ``x``, ``edge_weight`` and ``edge_attr`` name a
     graph attribute; ``image`` insists on a ``CHW``/``NCHW`` tensor.
 
+    On a PyG ``HeteroData`` the target lives per type: ``x`` of every node type (``auto``,
+    ``x``) or the attribute of every edge type (``edge_weight``, ``edge_attr``) that has it;
+    the graph draws one ``t`` and every type its own noise (``augkit.random.type_seed``); a
+    Batch of HeteroData goes graph by graph. With ``return_noise`` the graph gets
+    ``diffusion_t`` and every noised store ``<target>_noise``.
+
     Return form: the noised data, of the input's kind. With ``return_noise: true``, for the
     denoising objective: a graph gets two more attributes, ``diffusion_t`` (one per graph,
     ``[num_graphs]``, so it batches like a graph label) and ``<target>_noise`` (eps, shaped like
@@ -283,12 +292,8 @@ class DiffusionNoise(Transform):
         if self.target == "image":
             raise InputError(f"{self.label()}: target=image needs a tensor; got "
                              f"{type(data).__name__}")
-        if any(c.__name__ == "HeteroData" for c in type(data).__mro__):
-            # Its x lives per node type: a missing-x message would mislead.
-            raise InputError(
-                f"{self.label()}: got {type(data).__name__}, which {self.label()} does not "
-                "take; allowed: an image tensor (CHW/NCHW), an (X, y) table, or a "
-                "torch_geometric Data or Batch")
+        if _is_hetero(data):
+            return "hetero", self._hetero_targets(data), data
         value = getattr(data, key, None)
         if not isinstance(value, torch.Tensor):
             raise InputError(
@@ -297,8 +302,33 @@ class DiffusionNoise(Transform):
             )
         return "graph", value, data
 
+    def _hetero_targets(self, data: Any) -> list[tuple[Any, str, torch.Tensor]]:
+        """``(store key, type name, value)`` of every type of a HeteroData with the target;
+        an InputError when none has it, or one is not floating."""
+        key = self._graph_key()
+        if key == "x":
+            stores = [(nt, nt) for nt in data.node_types]
+        else:
+            stores = [(et, "__".join(et)) for et in data.edge_types]
+        out = [(k, name, data[k][key]) for k, name in stores
+               if isinstance(data[k].get(key), torch.Tensor)]
+        if not out:
+            where = "node type" if key == "x" else "edge type"
+            raise InputError(f"{self.label()}: no {where} of the {type(data).__name__} has a "
+                             f"tensor {key!r}; allowed: a HeteroData whose types carry it")
+        for _, name, value in out:
+            if not value.is_floating_point():
+                raise InputError(f"{self.label()}: {key} of type {name!r} is {value.dtype}; "
+                                 "allowed: floating-point values")
+        return out
+
+    def _graph_key(self) -> str:
+        return "x" if self.target == "auto" else self.target
+
     def check_input(self, data: Any) -> None:
-        _, value, _ = self._locate(data)
+        kind, value, _ = self._locate(data)
+        if kind == "hetero":
+            return  # every type checked by _hetero_targets
         if not (value.dtype.is_floating_point if isinstance(value, torch.Tensor)
                 else np.issubdtype(value.dtype, np.floating)):
             raise InputError(f"{self.label()}: needs floating-point values; got {value.dtype} "
@@ -327,6 +357,8 @@ class DiffusionNoise(Transform):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         kind, value, graph = self._locate(data)
+        if kind == "hetero":
+            return self._apply_hetero(data, int(params["seed"]))
         is_numpy = isinstance(value, np.ndarray)
         x0 = torch.from_numpy(np.array(value)) if is_numpy else value
         groups, index = self._groups(kind, x0, graph)
@@ -342,12 +374,7 @@ class DiffusionNoise(Transform):
         else:  # one t per row, broadcast over the trailing dimensions
             shape = (-1,) + (1,) * (x0.dim() - 1)
             a, b = a[index].view(shape), b[index].view(shape)
-        if x0.device.type == "cpu":
-            eps = torch.randn(x0.shape, generator=g, dtype=cdt)
-        else:
-            dev_g = torch.Generator(device=x0.device)
-            dev_g.manual_seed(derive_seed(params["seed"], _DEVICE_NOISE))
-            eps = torch.randn(x0.shape, generator=dev_g, dtype=cdt, device=x0.device)
+        eps = _noise(x0, cdt, g, params["seed"])
         out = _mix(x0, a, b, eps)
         if is_numpy:
             out, eps_out = out.numpy(), eps.numpy()
@@ -369,6 +396,49 @@ class DiffusionNoise(Transform):
         if self.return_noise:
             return {"data": new_data, "t": t, "noise": eps_out}
         return new_data
+
+
+    def _apply_hetero(self, data: Any, seed: int) -> Any:
+        if hasattr(data, "to_data_list"):  # a Batch of HeteroData: graph by graph
+            graphs = [self._apply_hetero(graph, derive_seed(seed, _HETERO_GRAPH, g))
+                      for g, graph in enumerate(data.to_data_list())]
+            return sys.modules["torch_geometric.data"].Batch.from_data_list(graphs)
+        g = torch_generator(seed)
+        lo, hi = self.t_range
+        t = torch.randint(lo, hi + 1, (1,), generator=g)
+        abar = _abar_table(self.schedule, self.T, self.beta_start, self.beta_end)[t]
+        out = copy.copy(data)  # copies every store: the writes below stay in the copy
+        for store in (*out.node_stores, *out.edge_stores):
+            store.__dict__.pop("_cached_attr", None)
+        key = self._graph_key()
+        for store_key, name, x0 in self._hetero_targets(data):
+            cdt = _compute_dtype(x0)
+            a = abar.sqrt().to(device=x0.device, dtype=cdt).reshape(())
+            b = (1 - abar).sqrt().to(device=x0.device, dtype=cdt).reshape(())
+            s = type_seed(seed, name)
+            eps = _noise(x0, cdt, torch_generator(s), s)
+            out[store_key][key] = _mix(x0, a, b, eps)
+            if self.return_noise:
+                out[store_key][f"{key}_noise"] = eps if eps.dtype == x0.dtype else eps.to(
+                    x0.dtype)
+                out.diffusion_t = t.to(x0.device)
+        return out
+
+
+def _is_hetero(data: Any) -> bool:
+    """Whether ``data`` is a PyG HeteroData (known by its per-type stores; PyG not imported)."""
+    return any(c.__name__ == "HeteroData" for c in type(data).__mro__)
+
+
+def _noise(x0: torch.Tensor, dtype: torch.dtype, generator: torch.Generator,
+           seed: int) -> torch.Tensor:
+    """Standard normal noise shaped like ``x0``: from ``generator`` on the CPU, elsewhere from
+    a device generator seeded with ``(seed, _DEVICE_NOISE)``."""
+    if x0.device.type == "cpu":
+        return torch.randn(x0.shape, generator=generator, dtype=dtype)
+    dev_g = torch.Generator(device=x0.device)
+    dev_g.manual_seed(derive_seed(seed, _DEVICE_NOISE))
+    return torch.randn(x0.shape, generator=dev_g, dtype=dtype, device=x0.device)
 
 
 def _register_batch_keys(batch: Any, key: str, groups: int) -> None:

@@ -12,6 +12,8 @@ torch is imported by the functions that use it: the transform base imports this 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import sys
 import threading
@@ -36,11 +38,27 @@ GeneratorLike = Any
 __all__ = ["GeneratorLike", "ItemStream", "ItemStreams", "as_generator", "as_torch", "batch_stream",
            "derive_seed", "draw_seed", "item_keys", "item_prefix", "item_stream", "numpy_rng",
            "policy_root", "process_key", "process_stream", "stage_stream", "stream",
-           "torch_generator", "uniform", "worker_and_rank"]
+           "torch_generator", "type_seed", "uniform", "worker_and_rank"]
 
 # Mixed into an ItemStream's seed for the torch.Generator it hands to torch-drawing code, so
 # that generator's draws are unrelated to the stream's own counter draws.
 _TORCH_KEY = 0x7E57AB1E5EED0001
+
+
+#: The key after a call's seed that names the stream of one node or edge type of a HeteroData.
+HETERO_TYPE_KEY = 0x4E7E
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_key(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
+
+
+def type_seed(seed: int, name: str) -> int:
+    """The seed that node or edge type ``name`` (an edge type spelled ``"src__rel__dst"``)
+    of a PyG ``HeteroData`` draws with in a call whose seed is ``seed``: keyed by the name,
+    so adding or removing a type does not change what the other types draw."""
+    return derive_seed(int(seed), HETERO_TYPE_KEY, _name_key(name))
 
 
 def torch_generator(seed: int) -> torch.Generator:

@@ -158,6 +158,13 @@ class _FeatureScale(Transform):
             return "table", data
         if isinstance(data, tuple | list) and data and _is_array(data[0]):
             return "table", data[0]
+        if any(c.__name__ == "HeteroData" for c in type(data).__mro__):
+            # One set of statistics per call: a HeteroData holds one feature matrix per type.
+            raise InputError(
+                f"{self.label()}: got {type(data).__name__}, whose {self.target} lives per "
+                "type; allowed: a graph with one tensor "
+                f"{self.target!r}, an (X, y) table or an array (scale a type's features as an "
+                f"array: data[type].{self.target})")
         value = getattr(data, self.target, None)
         if not isinstance(value, torch.Tensor):
             what = "no" if value is None else f"a {type(value).__name__} as"

@@ -91,11 +91,27 @@ def test_a_type_the_graph_lacks_is_an_input_error():
         augkit.make("edge_dropout", p={"user__likes__item": 0.5})(_toy(), generator=0)
 
 
-@pytest.mark.parametrize("name", ["edge_adding", "node_shuffling", "feature_dropout",
-                                  "graph_diffusion", "diffusion_noise"])
-def test_transforms_without_hetero_support_refuse_it_saying_what_is_allowed(name):
-    with pytest.raises(InputError, match=r"got HeteroData.*allowed: .*Data or Batch"):
-        augkit.make(name)(_toy(), generator=0)
+SCALERS = ("standardize", "minmax_scale")  # one set of statistics, not one per type
+
+
+def test_every_graph_transform_takes_heterodata():
+    """Every registered graph transform of the sample stage but the scalers accepts a
+    HeteroData; the scalers refuse it saying what to do."""
+    from augkit.registry import get, list_transforms
+
+    names = [name for name in list_transforms("graph")
+             if "graph" in get(name).kinds and "sample" in get(name).levels]
+    assert {"edge_dropout", "edge_adding", "graph_diffusion", "diffusion_noise"} <= set(names)
+    for name in names:
+        if name in SCALERS:
+            with pytest.raises(InputError, match=r"got HeteroData.*lives per type; allowed"):
+                augkit.make(name, fit_on="per_graph")(_toy(), generator=0)
+            continue
+        data = _toy()
+        data["user"].y = (torch.arange(40) % 5 == 0).long()  # what graph_smote balances
+        data["user"].train_mask = torch.ones(40, dtype=torch.bool)
+        out = augkit.make(name)(data, generator=0)
+        assert isinstance(out, HeteroData), name
 
 
 def test_non_graph_input_keeps_its_message():

@@ -11,7 +11,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest, chisquare
-from torch_geometric.data import Batch, Data, HeteroData
+from torch_geometric.data import Batch, Data
 
 import augkit
 from augkit.errors import InputError
@@ -226,15 +226,6 @@ def test_feature_dropout_rate_and_mean(p):
 
 
 # ---- bad input --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["edge_adding", "node_shuffling", "feature_dropout"])
-def test_heterodata_is_refused(name):
-    h = HeteroData()
-    h["a"].x = torch.ones(3, 2)
-    h["a", "r", "a"].edge_index = torch.tensor([[0, 1], [1, 2]])
-    with pytest.raises(InputError, match="HeteroData is not supported"):
-        augkit.make(name)(h, generator=0)
 
 
 def test_feature_dropout_refuses_integer_features():

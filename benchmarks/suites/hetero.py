@@ -10,6 +10,20 @@ float attributes per edge, 16 features per node) beside what a PyG user writes t
 - feature_masking: a loop of ``mask_feature`` (``mode='col'``, augkit's ``feature``) over
   ``node_types``.
 
+The structure and view rows, beside the nearest a PyG user has (PyG has no heterogeneous
+rewiring or sampling transform):
+
+- edge_rewiring (``random``): per edge type, the destinations of a random ``ratio`` share of
+  the edges redrawn with ``torch.randint`` among the destination type's nodes (no check for
+  duplicates, which augkit avoids);
+- subgraph_sampling (``random_node``): per node type ``randperm(n)[:round(ratio * n)]`` as a
+  mask, then one ``HeteroData.subgraph``; ``khop`` beside the same anchor (its search across
+  relations has no PyG spelling on HeteroData);
+- edge_adding: a loop of ``add_random_edge`` over ``edge_types`` (``num_nodes`` as the
+  ``(source, destination)`` pair), new ``edge_attr`` rows zero-filled;
+- node_shuffling: a loop of ``shuffle_node`` over ``node_types``;
+- feature_dropout: a loop of ``torch.nn.functional.dropout`` over ``node_types``.
+
 Sizes are the total stored edges, 1e5 and 1e6 (quick: 1e4). Both sides of edge_dropout decide
 per stored edge (augkit ``undirected=False``, PyG's default); the ``auto`` row adds augkit's
 per-type symmetry check (the reverse relation pairing), which PyG has no spelling for. The
@@ -36,6 +50,8 @@ EDGE_TYPES = 6
 NODE_FEATURES = 16
 EDGE_FEATURES = 4
 AVG_DEGREE = 10
+RATIO = 0.1  # edge_rewiring's share of moved edges
+RATIO_NODES = 0.5  # subgraph_sampling's share of kept nodes per type
 
 
 def hetero_graph(num_edges: int, device: str, seed: int = 0) -> Any:
@@ -126,6 +142,64 @@ def _pyg_mask_loop(state: dict[str, Any]) -> Any:
     return out
 
 
+def _pyg_rewire_loop(state: dict[str, Any]) -> Any:
+    data = state["data"]
+    out = copy.copy(data)
+    for et in data.edge_types:
+        ei = data[et].edge_index
+        e = ei.size(1)
+        moved = torch.randperm(e, device=ei.device)[:round(RATIO * e)]
+        new = ei.clone()
+        new[1, moved] = torch.randint(0, data[et[2]].num_nodes, (moved.numel(),),
+                                      device=ei.device)
+        out[et].edge_index = new
+    return out
+
+
+def _pyg_random_nodes(state: dict[str, Any]) -> Any:
+    data = state["data"]
+    keep = {}
+    for nt in data.node_types:
+        n = data[nt].num_nodes
+        mask = torch.zeros(n, dtype=torch.bool, device=data[nt].x.device)
+        mask[torch.randperm(n, device=mask.device)[:max(1, round(RATIO_NODES * n))]] = True
+        keep[nt] = mask
+    return data.subgraph(keep)
+
+
+def _pyg_add_loop(state: dict[str, Any]) -> Any:
+    from torch_geometric.utils import add_random_edge
+
+    data = state["data"]
+    out = copy.copy(data)
+    for et in data.edge_types:
+        store = data[et]
+        ei, added = add_random_edge(store.edge_index, p=P, force_undirected=False,
+                                    num_nodes=(data[et[0]].num_nodes, data[et[2]].num_nodes))
+        out[et].edge_index = ei
+        out[et].edge_attr = torch.cat(
+            [store.edge_attr, store.edge_attr.new_zeros(added.size(1), EDGE_FEATURES)])
+    return out
+
+
+def _pyg_shuffle_loop(state: dict[str, Any]) -> Any:
+    from torch_geometric.utils import shuffle_node
+
+    data = state["data"]
+    out = copy.copy(data)
+    for nt in data.node_types:
+        out[nt].x, _ = shuffle_node(data[nt].x)
+    return out
+
+
+def _pyg_dropout_loop(state: dict[str, Any]) -> Any:
+    data = state["data"]
+    out = copy.copy(data)
+    for nt in data.node_types:
+        out[nt].x = torch.nn.functional.dropout(data[nt].x, p=P)
+    return out
+
+
 def sizes(quick: bool) -> list[int]:
     return [10_000] if quick else [100_000, 1_000_000]
 
@@ -162,3 +236,37 @@ def cases(quick: bool, device: str) -> Iterable[Case]:
                                    _pyg_mask_loop, req)],
                    floor=_floor_of("node"), floor_label="copy every node type's x",
                    note=f"{NODE_FEATURES} features per node", **common)
+        yield Case(name="edge_rewiring/hetero", transforms=("edge_rewiring",), items=size,
+                   unit="edges/s", run=_augkit("edge_rewiring", method="random", ratio=RATIO),
+                   anchors=[Anchor("randint new destinations of a ratio share per edge_type",
+                                   _pyg_rewire_loop, req)],
+                   floor=_floor_of("edge"),
+                   floor_label="copy every edge type's edge_index and edge_attr",
+                   note="augkit moves edges to free pairs only (no duplicates)", **common)
+        for method in ("random_node", "khop"):
+            yield Case(name=f"subgraph_sampling/hetero_{method}",
+                       transforms=("subgraph_sampling",), items=size, unit="edges/s",
+                       run=_augkit("subgraph_sampling", method=method, ratio=RATIO_NODES),
+                       anchors=[Anchor("randperm share per node_type + HeteroData.subgraph",
+                                       _pyg_random_nodes, req)],
+                       floor=_floor_of("node", "edge"),
+                       floor_label="copy every node type's x and every edge type's "
+                                   "edge_index and edge_attr", **common)
+        yield Case(name="edge_adding/hetero", transforms=("edge_adding",), items=size,
+                   unit="edges/s", run=_augkit("edge_adding", p=P),
+                   anchors=[Anchor("PyG add_random_edge loop over edge_types + zero "
+                                   "edge_attr rows", _pyg_add_loop, req)],
+                   floor=_floor_of("edge"),
+                   floor_label="copy every edge type's edge_index and edge_attr",
+                   note="augkit adds no duplicate of an existing edge", **common)
+        yield Case(name="node_shuffling/hetero", transforms=("node_shuffling",),
+                   items=nodes, unit="nodes/s", run=_augkit("node_shuffling"),
+                   anchors=[Anchor("PyG shuffle_node loop over node_types",
+                                   _pyg_shuffle_loop, req)],
+                   floor=_floor_of("node"), floor_label="copy every node type's x", **common)
+        yield Case(name="feature_dropout/hetero", transforms=("feature_dropout",),
+                   items=nodes * NODE_FEATURES, unit="features/s",
+                   run=_augkit("feature_dropout", p=P),
+                   anchors=[Anchor("torch dropout loop over node_types", _pyg_dropout_loop,
+                                   req)],
+                   floor=_floor_of("node"), floor_label="copy every node type's x", **common)

@@ -1,6 +1,6 @@
 """``PerGraphTransform``: the base of the self-supervised graph views, which draw every graph
-of a Batch under its own seed in one call (the batch stage's :meth:`apply_graphs`) and take
-PyG ``Data`` and ``Batch`` only."""
+of a Batch under its own seed in one call (the batch stage's :meth:`apply_graphs`); a
+HeteroData goes type by type (``hetero_views``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import torch
 
-from augkit.errors import InputError
-from augkit.plugins.graph import _pyg, hetero
+from augkit.plugins.graph import _pyg, hetero, hetero_views
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph.functional._items import graph_seeds
 
@@ -19,13 +18,9 @@ class PerGraphTransform(GraphTransform):
     the call's seed; a Batch called with one seed gives graph ``g`` the seed
     ``derive_seed(seed, STREAM_GRAPH_SEED, g)``, so no two graphs share their draws."""
 
-    def check_input(self, data: Any) -> None:
-        if hetero.is_hetero(data):
-            raise InputError(f"{self.label()}: got {type(data).__name__}; allowed: a "
-                             "torch_geometric Data or Batch (HeteroData is not supported here)")
-        super().check_input(data)
-
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero_views.apply(self, data, params)
         dev = _pyg.device_of(data)
         k = _pyg.num_graphs(data)
         if _pyg.is_batch(data):

@@ -10,7 +10,10 @@ nodes, ``e_id`` the kept edges, those seed indices are relabelled, and
 ``num_sampled_nodes``/``num_sampled_edges`` are recounted per hop slice (the sampler stores
 nodes and edges hop by hop); where their sums do not match the graph they are removed, since
 per-hop counts that cannot be recounted would mislead ``trim_to_layer``. The per-seed
-attributes (``input_id``, ``edge_label``, ``seed_time``, ...) stay as they are.
+attributes (``input_id``, ``edge_label``, ``seed_time``, ...) stay as they are. A transform
+that moves or creates edges (rewiring, adding, diffusion) removes ``e_id`` and
+``num_sampled_edges`` (:func:`forget_edge_ids`): such an edge has no id in the full graph and
+no hop.
 """
 
 from __future__ import annotations
@@ -158,6 +161,19 @@ def finish_nodes(store: Any, out: Any, node_mask: torch.Tensor, index_keys: tupl
     _set_or_drop(out, "num_sampled_nodes",
                  _recount(_pyg.get(store, "num_sampled_nodes"), node_mask))
     return new_id
+
+
+#: What :func:`forget_edge_ids` removes.
+EDGE_ID_KEYS = ("e_id", "num_sampled_edges")
+
+
+def forget_edge_ids(out: Any) -> Any:
+    """``out`` (a Data or an edge store of a sampled batch whose edges were moved or created)
+    without ``e_id`` and ``num_sampled_edges``; returns ``out``."""
+    for key in EDGE_ID_KEYS:
+        if _pyg.get(out, key) is not None:
+            del out[key]
+    return out
 
 
 def _set_or_drop(out: Any, key: str, value: Any) -> None:

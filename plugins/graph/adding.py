@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from augkit.params import Boolean, Choice, Param, Probability
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, _sampled, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._per_graph import PerGraphTransform, graph_of_edges
 from augkit.plugins.graph.functional._common import segments
@@ -30,12 +30,20 @@ class EdgeAdding(PerGraphTransform):
     pairs than asked gets all of them. New edges follow the graph's edges, graph by graph.
     Every edge-level attribute gets a row per new edge: zeros (``edge_fill: zero``), or the
     mean over the graph's existing edges (``edge_fill: mean``; zeros for a graph without
-    edges; rounded for integer attributes)."""
+    edges; rounded for integer attributes). On a sampled mini-batch ``e_id`` and
+    ``num_sampled_edges`` are removed (a new edge has no id in the full graph).
+
+    On HeteroData, relation by relation at the relation's rate (``p`` per edge type): a
+    relation from a node type to itself as above, a relation between two types to free
+    (source, destination) pairs (``undirected`` and ``self_loops`` do not apply there); a
+    reverse relation holding the transposed edges gets the transposed new edges
+    (``plugins.graph.hetero_views``)."""
 
     name = "edge_adding"
     apply_key = "apply_p"
     params = {
-        "p": Param(Probability(), 0.1, "new edges per existing edge of the graph"),
+        "p": Param(hetero.PerType(Probability(), "edge"), 0.1,
+                   "new edges per existing edge of the graph (per edge type on HeteroData)"),
         "undirected": Param(Choice("auto", True, False), "auto",
                             "add unordered pairs in both directions; auto: per graph"),
         "self_loops": Param(Boolean(), False, "whether a new edge may be a self-loop"),
@@ -46,6 +54,8 @@ class EdgeAdding(PerGraphTransform):
     }
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
+        if _sampled.is_sampled(batch):  # a new edge has no e_id: not filled like an attribute
+            batch = _sampled.forget_edge_ids(_pyg.shallow_copy(batch))
         ei = _pyg.edge_index_of(batch)
         dev = ei.device
         ptr = _pyg.ptr_of(batch).to(dev)

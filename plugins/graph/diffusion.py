@@ -9,7 +9,7 @@ import torch
 
 from augkit.errors import InputError, ParamError
 from augkit.params import Choice, Integer, Nullable, Number, Param, Text
-from augkit.plugins.graph import _pyg, hetero
+from augkit.plugins.graph import _pyg, _sampled, hetero, hetero_views
 from augkit.plugins.graph._base import GraphTransform
 from augkit.plugins.graph.functional.diffusion import (
     METHODS,
@@ -40,9 +40,11 @@ class GraphDiffusion(GraphTransform):
     follows unweighted edges; PPR only), ``auto`` (default) the exact solve up to
     ``max_nodes`` nodes and push beyond. A graph over ``max_nodes`` that must be solved
     exactly (``exact``, or ``heat``) is an InputError. Deterministic: no
-    seed is read. HeteroData is not supported. Keep its apply probability at 1 where graphs
-    are collated afterwards: a graph left as it is has no ``weight_key`` and does not collate
-    with diffused ones."""
+    seed is read. Keep its apply probability at 1 where graphs are collated afterwards: a
+    graph left as it is has no ``weight_key`` and does not collate with diffused ones. On a
+    sampled mini-batch ``num_sampled_edges`` goes with the old edges. On HeteroData every
+    relation from a node type to itself is diffused as a graph over that type; relations
+    between two types stay as they are (``plugins.graph.hetero_views``)."""
 
     name = "graph_diffusion"
     counter_draws = False
@@ -72,10 +74,9 @@ class GraphDiffusion(GraphTransform):
                              param="solver", value="push")
 
     def check_input(self, data: Any) -> None:
-        if hetero.is_hetero(data):
-            raise InputError(f"{self.label()}: got {type(data).__name__}; allowed: a "
-                             "torch_geometric Data or Batch (HeteroData is not supported here)")
         super().check_input(data)
+        if hetero.is_hetero(data):
+            return  # checked per relation by the hetero branch of the base check
         for part in _graphs(data):
             n = _pyg.num_nodes(part)
             if n > self.max_nodes and not self._push(n):
@@ -95,6 +96,8 @@ class GraphDiffusion(GraphTransform):
         return {}
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
+        if hetero.is_hetero(data):
+            return hetero_views.apply(self, data, params)
         ekeys = _pyg.edge_keys(data)  # of the whole Batch: a one-edge graph alone is ambiguous
         if not _pyg.is_batch(data):
             return self._one(data, ekeys)
@@ -125,7 +128,7 @@ class GraphDiffusion(GraphTransform):
         dtype = w.dtype if isinstance(w, torch.Tensor) and w.is_floating_point() \
             else torch.get_default_dtype()
         out[self.weight_key] = weight.to(dtype)
-        return out
+        return _sampled.forget_edge_ids(out) if _sampled.is_sampled(data) else out
 
 
 def _graphs(data: Any) -> list:

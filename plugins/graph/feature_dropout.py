@@ -8,7 +8,7 @@ import torch
 
 from augkit.errors import InputError
 from augkit.params import Choice, Param, Probability
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph._per_graph import PerGraphTransform, graph_of_edges
 from augkit.plugins.graph.functional.feature_dropout import dropout_feature_items
 
@@ -18,17 +18,22 @@ class FeatureDropout(PerGraphTransform):
     scales the kept ones by ``1 / (1 - p)``, as ``torch.nn.functional.dropout(x, p)`` does, so
     every entry keeps its expectation (``p = 1`` zeroes all). PyGCL's ``FeatureDropout(pf)``
     calls ``dropout(x, p=1 - pf)``: its ``pf`` is this transform's ``1 - p``. Drawn per graph
-    on a Batch. The target must be a floating tensor of one row per node (edge)."""
+    on a Batch. The target must be a floating tensor of one row per node (edge). On HeteroData
+every node (edge) type with the target drops out at its own rate: ``p`` may be set per type
+(``plugins.graph.hetero_views``)."""
 
     name = "feature_dropout"
     apply_key = "apply_p"
     params = {
-        "p": Param(Probability(), 0.2, "probability that an entry is zeroed (PyTorch's rate)"),
+        "p": Param(hetero.PerType(Probability(), "node or edge"), 0.2,
+                   "probability that an entry is zeroed (PyTorch's rate)"),
         "target": Param(Choice("x", "edge_attr"), "x", "which attribute is dropped out"),
     }
 
     def check_input(self, data: Any) -> None:
         super().check_input(data)
+        if hetero.is_hetero(data):
+            return  # checked per type by the hetero branch of the base check
         value = _pyg.get(data, self.target)
         if not isinstance(value, torch.Tensor) or not value.is_floating_point() \
                 or value.dim() not in (1, 2):

@@ -1,7 +1,7 @@
 """PyG ``HeteroData`` (and Batches of it) for the graph transforms: per-type parameters,
 per-type seeds, the input check, and ``edge_dropout``, ``node_dropout``, ``feature_masking``,
 ``edge_rewiring`` and ``subgraph_sampling`` run type by type with the
-homogeneous functional kernels.
+homogeneous functional kernels (the self-supervised views: ``hetero_views``).
 
 Per-type parameters (:class:`PerType`): a number applies to every type; a mapping
 ``{type: value}`` sets the types it names, ``"*"`` every type it does not name, and the
@@ -10,7 +10,7 @@ others keep the parameter's default. Node types are named by their string, edge 
 the form stored (so a policy dumps to YAML and loads back equal).
 
 Seeds: a call draws one seed, as on a ``Data``; each type draws with
-``derive_seed(seed, HETERO_KEY, hash of its name)`` (:func:`type_seed`), so adding or
+``augkit.random.type_seed`` (keyed by a hash of its name), so adding or
 removing a type does not change what the other types draw, and a HeteroData with one node
 type and one edge type gets exactly what the homogeneous transform gives the equal ``Data``
 under the type's seed. A Batch of HeteroData is augmented graph by graph (``to_data_list``,
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,18 +45,20 @@ import torch
 
 from augkit.errors import InputError
 from augkit.params import Number, Spec
-from augkit.random import derive_seed
+from augkit.random import HETERO_TYPE_KEY, derive_seed, type_seed
 
-#: The key after the call's seed that names a per-type stream (``type_seed``).
-HETERO_KEY = 0x4E7E
+#: The key after the call's seed that names the whole graph's stream (typed subgraph walks).
+HETERO_KEY = HETERO_TYPE_KEY
 #: The key after the call's seed that names a graph's stream in a Batch of HeteroData.
 HETERO_BATCH_KEY = 0x4E7B
 #: What a mapping names every type it does not name with.
 OTHERS = "*"
 SEP = "__"  # PyG's EdgeTypeStr separator
-#: The transforms that take HeteroData; the others refuse it with an InputError.
+#: The transforms that take HeteroData (the self-supervised views through ``hetero_views``);
+#: the others refuse it with an InputError.
 SUPPORTED = ("edge_dropout", "node_dropout", "feature_masking", "edge_rewiring",
-             "subgraph_sampling")
+             "subgraph_sampling", "node_shuffling", "feature_dropout", "edge_adding",
+             "graph_diffusion")
 
 EdgeType = tuple[str, str, str]
 
@@ -157,17 +158,6 @@ def resolve(transform: Any, key: str, names: list[str]) -> tuple[dict[str, Any],
     return {n: value.get(n, default) for n in names}, {k for k in value if k != OTHERS}
 
 
-@functools.lru_cache(maxsize=1024)
-def _name_key(name: str) -> int:
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
-
-
-def type_seed(seed: int, name: str) -> int:
-    """The seed type ``name`` (a node type, or an edge type as ``"src__rel__dst"``) draws
-    with in a call whose seed is ``seed``."""
-    return derive_seed(int(seed), HETERO_KEY, _name_key(name))
-
-
 # ---- HeteroData ---------------------------------------------------------------------------
 
 
@@ -234,6 +224,11 @@ def check_input(transform: Any, data: Any) -> None:
             check_masking(transform, graph)
         elif transform.name == "subgraph_sampling":
             check_sampling(transform, graph)
+        else:
+            from augkit.plugins.graph import hetero_views
+
+            if transform.name in hetero_views.VIEWS:
+                hetero_views.check(transform, graph)
 
 
 def check_hetero(data: Any, owner: str) -> None:
@@ -605,10 +600,13 @@ def _order(ei: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
+    from augkit.plugins.graph import _sampled
+
     seed = int(params["seed"])
     out = _copy(data)
     if transform.ratio == 0.0:
         return out
+    sampled = _sampled_batch(data)
     for fwd, rev in reverse_pairs(data):
         groups: list[tuple[EdgeType, EdgeType | None]] = [(fwd, None)]
         if rev is not None:
@@ -620,6 +618,10 @@ def _edge_rewiring(transform: Any, data: Any, params: dict[str, Any]) -> Any:
                 continue
             new = _rewired(transform, data, et, type_seed(seed, edge_type_str(et)))
             out[et].edge_index = new
+            if sampled:  # a moved edge has no id in the full graph
+                _sampled.forget_edge_ids(out[et])
+                if follower is not None:
+                    _sampled.forget_edge_ids(out[follower])
             if follower is not None:
                 # Match the follower's edges to the relation's (their transposed multisets
                 # are equal): the k-th of each in sorted order are one pair.

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from augkit.params import Choice, Number, Param
-from augkit.plugins.graph import _pyg, hetero
+from augkit.plugins.graph import _pyg, _sampled, hetero
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._base import GraphTransform
 
@@ -66,7 +66,7 @@ class EdgeRewiring(GraphTransform):
         new_ei, _ = kernel(ei, n, self.ratio, params["seed"], batch=batch, ptr=ptr)
         out = _pyg.shallow_copy(data)
         _pyg.set_attr(out, "edge_index", new_ei)
-        return out
+        return _sampled.forget_edge_ids(out) if _sampled.is_sampled(data) else out
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
         # Edges keep their positions and attributes: each chosen graph's stored edges (kept

@@ -9,7 +9,7 @@ import torch
 
 from augkit.errors import InputError
 from augkit.params import Param, Text
-from augkit.plugins.graph import _pyg
+from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph._per_graph import PerGraphTransform
 from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
 
@@ -18,7 +18,8 @@ class NodeShuffling(PerGraphTransform):
     """Permutes the rows of a node-level attribute (``target``, default ``x``) uniformly at
     random within every graph: the structure stays, the features move to other nodes of the
     same graph (never to another graph of a Batch). Every other attribute is unchanged. A
-    graph without a tensor ``target`` of one row per node is an InputError."""
+    graph without a tensor ``target`` of one row per node is an InputError. On HeteroData
+    every node type's rows move among that type's nodes (``plugins.graph.hetero_views``)."""
 
     name = "node_shuffling"
     params = {
@@ -27,6 +28,8 @@ class NodeShuffling(PerGraphTransform):
 
     def check_input(self, data: Any) -> None:
         super().check_input(data)
+        if hetero.is_hetero(data):
+            return  # checked per node type by the hetero branch of the base check
         value = _pyg.get(data, self.target)
         n = _pyg.num_nodes(data)
         if not isinstance(value, torch.Tensor) or value.dim() == 0 or value.size(0) != n:

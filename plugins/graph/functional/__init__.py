@@ -27,7 +27,7 @@ a caller with raw input checks it the same way with :func:`node_id_range` and
 from __future__ import annotations
 
 from augkit.plugins.graph._backend import BACKENDS, numba_disabled
-from augkit.plugins.graph.functional.adding import add_edge_items
+from augkit.plugins.graph.functional.adding import add_bipartite_edges, add_edge_items
 from augkit.plugins.graph.functional.diffusion import (
     diffusion_matrix,
     ppr_push,
@@ -81,6 +81,7 @@ __all__ = [
     "FILL_MODES",
     "MASK_MODES",
     "SAMPLING_METHODS",
+    "add_bipartite_edges",
     "add_edge_items",
     "batch_mismatch",
     "csr",

@@ -7,6 +7,8 @@ the graph has and none drawn before. So the result is a pure function of the gra
 seed, whatever Batch it is in. An undirected graph draws unordered pairs, each equally likely
 (with self-loops, the second node is drawn among ``n + 1`` values, the last meaning the first
 node), and stores each new pair in both directions (a self-loop once).
+:func:`add_bipartite_edges` does the same for a relation between two node types of a
+``HeteroData``: candidate ``c`` is ``(draw(2c) % num_src, draw(2c + 1) % num_dst)``.
 """
 
 from __future__ import annotations
@@ -140,3 +142,53 @@ def _keys(u: torch.Tensor, v: torch.Tensor, und: torch.Tensor, n: int) -> torch.
     lo = torch.where(und, torch.minimum(u, v), u)
     hi = torch.where(und, torch.maximum(u, v), v)
     return lo * n + hi
+
+
+def add_bipartite_edges(
+    edge_index: torch.Tensor,
+    num_src: int,
+    num_dst: int,
+    p: float,
+    seed: int,
+    *,
+    duplicates: bool = False,
+) -> torch.Tensor:
+    """The new edges ``[2, count]`` of a relation from ``num_src`` source nodes to ``num_dst``
+    destination nodes (two node types of a HeteroData): ``round(p * E)`` pairs, ``E`` the
+    relation's stored edges, candidate ``c`` drawn as ``(draw(2c) % num_src,
+    draw(2c + 1) % num_dst)`` under ``seed`` and kept in counter order when allowed (unless
+    ``duplicates``: not an edge of the relation and not drawn before), capped at the free
+    pairs.
+
+    >>> add_bipartite_edges(torch.tensor([[0, 1], [0, 1]]), 2, 2, 1.0, 7).shape
+    torch.Size([2, 2])
+    """
+    dev = edge_index.device
+    total = num_src * num_dst
+    want = round(edge_index.size(1) * float(p)) if total else 0
+    existing = torch.empty(0, dtype=torch.long, device=dev)
+    if not duplicates:
+        existing = torch.unique(edge_index[0] * num_dst + edge_index[1])
+        want = min(want, total - existing.numel())
+    salt = graph_salts(torch.tensor([int(seed)]), STREAM_ADD_EDGE).to(dev)
+    accepted = torch.empty(0, dtype=torch.long, device=dev)
+    taken = []
+    need, offset = want, 0
+    while need > 0:
+        free = total - existing.numel() - accepted.numel() if not duplicates else total
+        size = min(int(1.5 * need * total / max(free, 1)) + 8, MAX_ROUND_DRAWS)
+        c = torch.arange(offset, offset + size, device=dev)
+        salts = salt.expand(size)
+        key = (draw63(salts, 2 * c) % num_src) * num_dst + draw63(salts, 2 * c + 1) % num_dst
+        ok = torch.ones_like(key, dtype=torch.bool)
+        if not duplicates:
+            ok = ~_member(existing, key) & ~_member(accepted, key)
+            ok &= _first_of_equal(torch.where(ok, key, -1 - torch.arange(size, device=dev)))
+        picked = _take(key, ok.nonzero().view(-1)[:need])
+        taken.append(picked)
+        if not duplicates:
+            accepted = torch.sort(torch.cat([accepted, picked])).values
+        need -= picked.numel()
+        offset += size
+    keys = torch.cat(taken) if taken else torch.empty(0, dtype=torch.long, device=dev)
+    return torch.stack([keys // max(num_dst, 1), keys % max(num_dst, 1)])

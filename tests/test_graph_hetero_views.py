@@ -390,3 +390,38 @@ def test_edge_ids_go_where_edges_move_or_are_created(name, params):
     out = augkit.make(name, **params)(h, generator=0)
     assert "e_id" not in out["a", "r", "a"] and "num_sampled_edges" not in out["a", "r", "a"]
     assert torch.equal(out["a"].n_id, h["a"].n_id)
+
+
+# ---- agreement with to_homogeneous() -------------------------------------------------------
+
+# (transform, params, the type whose seed the homogeneous call takes)
+ONE_TYPE_CASES = [
+    ("edge_dropout", {"p": 0.4}, "a__r__a"),
+    ("node_dropout", {"p": 0.4}, "a"),
+    ("feature_masking", {"p": 0.4}, "a"),
+    ("feature_masking", {"p": 0.4, "target": "edge_attr"}, "a__r__a"),
+    ("edge_rewiring", {"method": "random", "ratio": 0.3}, "a__r__a"),
+    ("edge_rewiring", {"method": "degree_preserving", "ratio": 0.3}, "a__r__a"),
+    ("subgraph_sampling", {"method": "random_node", "ratio": 0.6}, "a"),
+    ("edge_adding", {"p": 0.5, "edge_fill": "mean"}, "a__r__a"),
+    ("node_shuffling", {}, "a"),
+    ("feature_dropout", {"p": 0.4}, "a"),
+    ("graph_diffusion", {"top_k": 4}, "a"),
+]
+
+
+@pytest.mark.parametrize("name, params, type_name", ONE_TYPE_CASES)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 20), symmetric=st.booleans())
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+def test_one_type_equals_the_transform_on_to_homogeneous(name, params, type_name, seed, n,
+                                                         symmetric):
+    """Where the semantics coincide (one node type, one edge type), the HeteroData's output
+    is what the homogeneous transform gives ``to_homogeneous()`` under the type's seed."""
+    h, _ = _one_type(seed, n, 2 * n, symmetric)
+    t = augkit.make(name, **params)
+    got = t.apply(h, {"seed": seed}).to_homogeneous()
+    want = t.apply(h.to_homogeneous(), {"seed": type_seed(seed, type_name)})
+    assert got.num_nodes == want.num_nodes
+    for key in ("x", "edge_index", "edge_attr", "edge_weight"):
+        if key in want or key in got:
+            assert torch.equal(got[key], want[key]), key

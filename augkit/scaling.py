@@ -14,6 +14,14 @@ a PyG ``Batch``, vectorised with scatter). A fitted transform saves its statisti
 ``fitted_state()`` as plain float lists, which YAML writes with ``repr`` and so reads back
 exactly: ``Policy.save`` / ``load_policy`` give back the training-time scaling bit for bit.
 
+On a PyG ``HeteroData`` every node type's ``x`` (every edge type's ``edge_attr``) is scaled
+with statistics of its own: a child transform per type (:meth:`_FeatureScale.type_scaler`),
+fitted as a table on the type's rows (``train_mask``: its training nodes, or for an edge type
+the edges whose ends are training nodes of their types; a type without a ``train_mask`` has no
+labelled nodes and is fitted on all its rows); ``fitted_state`` keeps one state per type under
+``types``. ``per_graph`` computes every type's statistics at apply time, graph by graph in a
+Batch of HeteroData.
+
 A fitted transform also scales one table row at a time: a 1-D item of as many values as there
 are fitted features (what ``AugmentedDataset((X, y), policy)`` hands its sample stage) is
 scaled with the per-feature statistics and comes back 1-D, bit for bit as that row of the
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -94,6 +103,11 @@ class NotFittedError(AugkitError, RuntimeError):
 # ---- the transforms -----------------------------------------------------------------------
 
 
+def _is_hetero(data: Any) -> bool:
+    """Whether ``data`` is a PyG HeteroData (known by its class; PyG is not imported)."""
+    return any(c.__name__ == "HeteroData" for c in type(data).__mro__)
+
+
 def _is_array(x: Any) -> bool:
     return isinstance(x, torch.Tensor | np.ndarray)
 
@@ -149,6 +163,76 @@ class _FeatureScale(Transform):
         self._stats: dict[str, torch.Tensor] | None = None
         self._count: Any = None
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._types: dict[str, _FeatureScale] = {}  # HeteroData: a fitted child per type
+
+    # -- HeteroData: a child per type --
+
+    def _typed(self, data: Any) -> list[tuple[Any, str, torch.Tensor]]:
+        """``(store key, type name, target)`` of every type of a HeteroData that has the
+        target (node types for ``x``, edge types for ``edge_attr``); an InputError when none
+        has it."""
+        if self.target == "x":
+            stores = [(nt, nt) for nt in data.node_types]
+        else:
+            stores = [(et, "__".join(et)) for et in data.edge_types]
+        out = [(key, name, data[key][self.target]) for key, name in stores
+               if isinstance(data[key].get(self.target), torch.Tensor)]
+        if not out:
+            where = "node type" if self.target == "x" else "edge type"
+            raise InputError(f"{self.label()}: no {where} of the {type(data).__name__} has a "
+                             f"tensor {self.target!r}; allowed: a HeteroData whose types "
+                             "carry it")
+        return out
+
+    def type_scaler(self, name: str) -> _FeatureScale:
+        """The child transform that scales type ``name`` of a HeteroData (made on first use)."""
+        if name not in self._types:
+            self._types[name] = type(self)(**self.get_params())
+        return self._types[name]
+
+    def _type_rows(self, data: Any, key: Any, value: torch.Tensor) -> torch.Tensor:
+        """The rows of one type's target that statistics are fitted on."""
+        if self.fit_on == "all":
+            return value
+        if isinstance(key, str):
+            mask = data[key].get("train_mask")
+            return value if mask is None else value[mask.to(value.device)]
+        ei = data[key].edge_index.to(value.device)
+        keep = torch.ones(ei.size(1), dtype=torch.bool, device=value.device)
+        for row, nt in ((0, key[0]), (1, key[2])):
+            mask = data[nt].get("train_mask")
+            if mask is not None:
+                keep &= mask.to(value.device)[ei[row]]
+        return value[keep]
+
+    def _partial_fit_hetero(self, data: Any) -> None:
+        if self.fit_on == "train_mask" and not any(
+                data[nt].get("train_mask") is not None for nt in data.node_types):
+            raise InputError(
+                f"{self.label()}: fit_on=train_mask, but no node type of the "
+                f"{type(data).__name__} has a train_mask; allowed: a graph with a boolean "
+                "train_mask on its labelled type, or fit_on: all")
+        for key, name, value in self._typed(data):
+            rows = self._type_rows(data, key, _as_2d(value, name, self.label()))
+            self.type_scaler(name).partial_fit((rows, None))
+
+    def _apply_hetero(self, data: Any, params: dict[str, Any]) -> Any:
+        if self.fit_on == "per_graph" and hasattr(data, "to_data_list"):
+            graphs = [self._apply_hetero(g, params) for g in data.to_data_list()]
+            return sys.modules["torch_geometric.data"].Batch.from_data_list(graphs)
+        if self.fit_on != "per_graph" and not self._types:
+            raise self._not_fitted()
+        out = copy.copy(data)  # copies every store: the writes below stay in the copy
+        for store in (*out.node_stores, *out.edge_stores):
+            store.__dict__.pop("_cached_attr", None)
+        for key, name, value in self._typed(data):
+            if self.fit_on != "per_graph" and name not in self._types:
+                raise InputError(
+                    f"{self.label()}: type {name!r} was not in the data fit() saw; allowed: "
+                    f"its types {', '.join(self._types)}")
+            child = self.type_scaler(name)
+            out[key][self.target] = child.apply((value, None), params)[0]
+        return out
 
     # -- what to scale --
 
@@ -158,13 +242,8 @@ class _FeatureScale(Transform):
             return "table", data
         if isinstance(data, tuple | list) and data and _is_array(data[0]):
             return "table", data[0]
-        if any(c.__name__ == "HeteroData" for c in type(data).__mro__):
-            # One set of statistics per call: a HeteroData holds one feature matrix per type.
-            raise InputError(
-                f"{self.label()}: got {type(data).__name__}, whose {self.target} lives per "
-                "type; allowed: a graph with one tensor "
-                f"{self.target!r}, an (X, y) table or an array (scale a type's features as an "
-                f"array: data[type].{self.target})")
+        if _is_hetero(data):
+            return "hetero", None
         value = getattr(data, self.target, None)
         if not isinstance(value, torch.Tensor):
             what = "no" if value is None else f"a {type(value).__name__} as"
@@ -176,7 +255,10 @@ class _FeatureScale(Transform):
         return "graph", value
 
     def check_input(self, data: Any) -> None:
-        self._split(data)
+        kind, _ = self._split(data)
+        if kind == "hetero":
+            for _, name, value in self._typed(data):
+                _as_2d(value, f"{self.target} of type {name!r}", self.label())
 
     def _rebuild(self, data: Any, value: Any) -> Any:
         """A new object like ``data`` with ``value`` as its target; ``data`` is not changed."""
@@ -215,7 +297,10 @@ class _FeatureScale(Transform):
         if self.fit_on == "per_graph":
             return self
         self._stats, self._count = None, None
-        self._cache = {}
+        self._cache, self._types = {}, {}
+        if _is_hetero(data):
+            self.partial_fit(data)
+            return self
         if _is_array(data) or (isinstance(data, tuple | list) and data and _is_array(data[0])):
             self.partial_fit(data)
             return self
@@ -228,13 +313,16 @@ class _FeatureScale(Transform):
             return self
         for graph in data:
             self.partial_fit(graph)
-        if self._stats is None:
+        if self._stats is None and not self._types:
             raise InputError(f"{self.label()}: fit got an empty dataset; allowed: >= 1 graph")
         return self
 
     def partial_fit(self, data: Any) -> _FeatureScale:
         """Merge the statistics of one more graph or table into the fitted ones."""
         kind, value = self._split(data)
+        if kind == "hetero":
+            self._partial_fit_hetero(data)
+            return self
         x = _as_2d(_as_tensor(value), self.target if kind == "graph" else "X", self.label())
         rows = x if kind == "table" else self._training_rows(data, x)
         if not rows.is_floating_point():
@@ -256,11 +344,14 @@ class _FeatureScale(Transform):
 
     @property
     def is_fitted(self) -> bool:
-        return self.fit_on == "per_graph" or self._stats is not None
+        return self.fit_on == "per_graph" or self._stats is not None or bool(self._types)
 
     # -- fitted state --
 
     def fitted_state(self) -> dict[str, Any] | None:
+        if self._types and self._stats is None:
+            return {"fit_on": self.fit_on, "target": self.target,
+                    "types": {name: child.fitted_state() for name, child in self._types.items()}}
         if self._stats is None:
             return None
         count = self._count
@@ -276,6 +367,19 @@ class _FeatureScale(Transform):
     def load_fitted_state(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict):
             raise ParamError(f"{self.label()}.fitted_state: got {state!r}; allowed: a mapping")
+        if "types" in state:  # a HeteroData's: one state per type
+            types = state["types"]
+            if not isinstance(types, dict) or not types:
+                raise ParamError(f"{self.label()}.fitted_state.types: got {types!r}; allowed: "
+                                 "a mapping of type names to fitted states")
+            children = {}
+            for name, child_state in types.items():
+                child = type(self)(**self.get_params())
+                child.load_fitted_state({k: v for k, v in state.items() if k != "types"}
+                                        | child_state)
+                children[str(name)] = child
+            self._stats, self._count, self._cache, self._types = None, None, {}, children
+            return
         missing = [k for k in ("count", "features", *self.stat_keys) if k not in state]
         if missing:
             raise ParamError(
@@ -327,6 +431,8 @@ class _FeatureScale(Transform):
 
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         kind, value = self._split(data)
+        if kind == "hetero":
+            return self._apply_hetero(data, params)
         is_numpy = isinstance(value, np.ndarray)
         t = _as_tensor(value)
         if self.fit_on == "per_graph":
@@ -334,11 +440,7 @@ class _FeatureScale(Transform):
             out = self._apply_per_graph(data, kind, _floating(x))
         else:
             if self._stats is None:
-                raise NotFittedError(
-                    f"{self.label()}: fit_on={self.fit_on} needs fitted statistics; call "
-                    "fit(training data) first (Policy.fit(data) fits every scaler), load a "
-                    "saved policy with its fitted_state, or use fit_on: per_graph"
-                )
+                raise self._not_fitted()
             features = self._stats[self.stat_keys[0]].shape[0]
             if kind == "table" and t.dim() == 1 and features > 1:
                 # A 1-D table item is one row (a Dataset over (X, y) yields X[i]).
@@ -360,6 +462,13 @@ class _FeatureScale(Transform):
             out = self._scale(xf, *self._coefficients(xf))
         out = out.view(t.shape) if t.dim() == 1 else out
         return self._rebuild(data, out.numpy() if is_numpy else out)
+
+    def _not_fitted(self) -> NotFittedError:
+        return NotFittedError(
+            f"{self.label()}: fit_on={self.fit_on} needs fitted statistics; call "
+            "fit(training data) first (Policy.fit(data) fits every scaler), load a "
+            "saved policy with its fitted_state, or use fit_on: per_graph"
+        )
 
     def _apply_per_graph(self, data: Any, kind: str, x: torch.Tensor) -> torch.Tensor:
         groups, index = 1, None

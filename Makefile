@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: setup
 	$(VENV)/bin/augkit demo
 
-test: setup
-	$(PY) -m pytest -q -p no:cacheprovider
+# The tests run PyG's real loaders, so they need the samplers below and fail without them.
+test: setup pyg-samplers
+	AUGKIT_REQUIRE_PYG_SAMPLERS=1 $(PY) -m pytest -q -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -41,11 +42,15 @@ gpu-wheels: setup
 		$(GPU_PLATFORMS) -d .whl -r .whl/requirements.txt
 
 # PyG's NeighborLoader/LinkNeighborLoader/HGTLoader sample through pyg-lib or torch-sparse.
-# PyPI has no pyg-lib and only torch-sparse sources, built here against the installed torch
-# (long: C++ extensions), so that the tests run the real loaders instead of skipping them.
-pyg-samplers: setup
+# PyPI has no pyg-lib and only torch-sparse sources, built against the installed torch (long
+# the first time: C++ extensions; pip caches the wheels) without build isolation, so they
+# cannot sit in a pyproject extra.
+pyg-samplers: $(VENV)/.pyg-samplers
+
+$(VENV)/.pyg-samplers: $(VENV)/.installed
 	MAX_JOBS=$${MAX_JOBS:-2} $(PIP) install -q --no-build-isolation -c constraints.txt \
 		'torch-scatter>=2.1.2,<2.2' 'torch-sparse>=0.6.18,<0.7'
+	touch $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info

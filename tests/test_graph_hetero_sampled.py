@@ -26,6 +26,7 @@ import augkit
 from augkit.errors import InputError
 from augkit.plugins.graph import hetero
 from tests.hetero_strategies import hetero_graphs
+from tests.pyg_loaders import sampler_backend_missing
 from tests.test_graph_sampled_batches import GRAPH as HOMO_GRAPH
 from tests.test_graph_sampled_batches import neighbor_batch
 
@@ -358,8 +359,8 @@ def test_real_hetero_loaders():
                                       input_nodes="paper"))[:3]
             batches += list(LinkNeighborLoader(data, num_neighbors=[4, 3], batch_size=6,
                                                edge_label_index=(et, data[et].edge_index)))[:3]
-        except ImportError as err:  # PyG's samplers need pyg-lib or torch-sparse
-            pytest.skip(str(err))
+        except ImportError as err:
+            sampler_backend_missing(err)
     for batch in batches:
         for name, kw in TRANSFORMS:
             if name == "node_dropout" and isinstance(kw["p"], dict):

@@ -21,6 +21,8 @@ from torch_geometric.data import Data
 import augkit
 from augkit.errors import InputError
 
+from .pyg_loaders import sampler_backend_missing
+
 TRANSFORMS = [("node_dropout", {"p": 0.5}), ("node_dropout", {"p": 0.9}),
               ("edge_dropout", {"p": 0.5}), ("subgraph_sampling", {"method": "khop"}),
               ("subgraph_sampling", {"method": "random_walk", "ratio": 0.3}),
@@ -200,8 +202,8 @@ def test_real_neighbor_loaders():
             batches = list(NeighborLoader(data, num_neighbors=[5, 3], batch_size=8))[:3]
             batches += list(LinkNeighborLoader(data, num_neighbors=[5, 3], batch_size=6,
                                                edge_label_index=data.edge_index))[:3]
-        except ImportError as err:  # PyG's sampler needs pyg-lib or torch-sparse
-            pytest.skip(str(err))
+        except ImportError as err:
+            sampler_backend_missing(err)
     for batch in batches:
         for name, kw in TRANSFORMS:
             check_batch(augkit.make(name, **kw)(batch, generator=0), batch, data)

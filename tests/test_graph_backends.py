@@ -22,7 +22,8 @@ from .graph_strategies import assert_same
 
 pytest.importorskip("numba")
 
-_KERNEL_MODULES = ("common", "dropout", "masking", "rewiring", "sampling", "swaps")
+_KERNEL_MODULES = ("adding", "common", "dropout", "feature_dropout", "masking", "rewiring",
+                   "sampling", "shuffling", "swaps")
 
 
 @contextlib.contextmanager
@@ -83,6 +84,11 @@ TRANSFORMS = [
     ("edge_rewiring", {"method": "random", "ratio": 1.0}),
     *[("subgraph_sampling", {"method": method, "ratio": 0.4})
       for method in F.SAMPLING_METHODS],
+    *[("edge_adding", {"p": 0.3, "undirected": und, "self_loops": loops})
+      for und in ("auto", False) for loops in (False, True)],
+    ("edge_adding", {"p": 0.5, "duplicates": True}),
+    ("node_shuffling", {}),
+    ("feature_dropout", {"p": 0.3}),
 ]
 
 
@@ -98,6 +104,8 @@ def test_numba_and_torch_paths_give_the_same_bits(graph, name, kwargs):
     target = kwargs.get("target", "x")
     if name == "feature_masking" and getattr(data, target, None) is None:
         pytest.skip(f"no {target}")
+    if name == "feature_dropout" and not data[target].is_floating_point():
+        pytest.skip("feature_dropout takes floating features only")
     t = augkit.make(name, **kwargs)
     rounding = kwargs.get("fill") == "normal" and data[target].dtype == torch.float64
     for seed in (0, 1, 12345):

@@ -288,3 +288,28 @@ def test_node_shuffling_kernel_equals_torch_ops_on_large_graphs():
     with numba_disabled():
         assert torch.equal(kernel, shuffle_perm_items(ptr, seeds, on))
     assert torch.equal(kernel[6003:], torch.arange(6003, 6010))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=graphs_or_batches(max_nodes=12), p=st.sampled_from([0.0, 0.25, 0.5, 1.0, 3.0]),
+       self_loops=st.booleans(), duplicates=st.booleans(), seed=st.integers(0, 2**31),
+       undirected=st.lists(st.booleans(), min_size=8, max_size=8),
+       applied=st.lists(st.booleans(), min_size=8, max_size=8))
+def test_edge_adding_kernel_equals_torch_ops(data, p, self_loops, duplicates, seed, undirected,
+                                             applied):
+    """The numba pass keeps the torch rounds' candidates (what CUDA runs), graph by graph:
+    the same new edges in the same order, the same counts, over small and full graphs, rates
+    whose rounding is a tie, and graphs skipped or mixed directed and undirected."""
+    from augkit.plugins.graph.functional import numba_disabled
+    from augkit.plugins.graph.functional.adding import add_edge_items
+
+    k = data.num_graphs if isinstance(data, Batch) else 1
+    ptr = data.ptr if isinstance(data, Batch) else torch.tensor([0, data.num_nodes])
+    args = (data.edge_index, ptr, p, torch.arange(seed, seed + k), torch.tensor(applied[:k]),
+            torch.tensor(undirected[:k]))
+    kw = {"self_loops": self_loops, "duplicates": duplicates}
+    got = add_edge_items(*args, **kw)
+    with numba_disabled():
+        want = add_edge_items(*args, **kw)
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)

@@ -13,11 +13,16 @@ node), and stores each new pair in both directions (a self-loop once).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
 from augkit.plugins.graph.functional._common import _first_of_equal, _member, _take, segments
 from augkit.plugins.graph.functional._items import draw63, graph_salts
 from augkit.plugins.graph.kernels.streams import STREAM_ADD_EDGE
+
+if HAVE_NUMBA:
+    from augkit.plugins.graph.kernels import adding as _kernels
 
 MAX_ROUND_DRAWS = 1 << 22  # candidates one graph draws per round at most (memory bound)
 
@@ -48,6 +53,14 @@ def add_edge_items(
     >>> pairs.tolist(), graph.tolist()  # graph 0 (2 nodes) has no room left
     ([0, 1], [1, 1])
     """
+    if use_numba("auto", edge_index, ptr):
+        src, dst, graph, count = _kernels.add_edges(
+            edge_index[0].numpy(), edge_index[1].numpy(), ptr.long().numpy(), float(p),
+            graph_salts(seeds.cpu(), STREAM_ADD_EDGE).numpy().view(np.uint64),
+            applied.cpu().numpy(), undirected.cpu().numpy(), bool(self_loops),
+            bool(duplicates))
+        return (torch.from_numpy(np.stack([src, dst])), torch.from_numpy(graph),
+                torch.from_numpy(count))
     dev = edge_index.device
     k = ptr.numel() - 1
     n = (ptr[1:] - ptr[:-1]).to(dev)

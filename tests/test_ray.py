@@ -314,6 +314,26 @@ def test_augment_table_rows_equal_augmented_dataset(blocks, batch_size, epoch):
     assert np.array_equal(out.column("y").to_numpy(), y)  # not augmented: copied
 
 
+def test_augment_per_view_policies_on_table_rows():
+    """``views: {policies: [...]}``: view v of a row runs view v's own steps, as
+    ``AugmentedDataset`` does, on stacked rows too."""
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+
+    X, y = _table(30, 3)
+    policy = load_policy("seed: 2\nviews:\n  policies:\n    - [diffusion_noise: {t: [0, 50]}]\n"
+                         "    - [diffusion_noise: {t: 10}, diffusion_noise: {t: 5}]\n")
+    out = _arrow(augment(_dataset(X, y, 3), policy, columns=["f0", "f1", "f2"]))
+    want = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
+    for v in range(2):
+        got = np.column_stack([out.column(f"f{i}_view{v}").to_numpy() for i in range(3)])
+        assert np.array_equal(got, np.stack([want[i][0][v].numpy() for i in range(30)]))
+        assert not np.array_equal(got, X)
+
+
 def test_augment_images_views_as_columns_or_rows():
     import torch
 

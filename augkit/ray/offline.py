@@ -255,8 +255,9 @@ class _Augment:
         for view in range(n_views) if n_views else [None]:
             keys = (item_keys(root, epoch, ids) if view is None
                     else [item_prefix(root, epoch, i, view) for i in ids])
+            steps = policy.sample if policy.view_policies is None else policy.view_policies[view]
             data = items
-            for position, step in enumerate(policy.sample):
+            for position, step in enumerate(steps):
                 data = step.forward_items(data, ItemStreams(keys, position))
             out.append(data)
         return out

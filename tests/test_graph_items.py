@@ -191,6 +191,27 @@ def test_policy_batch_stage_equals_sample_stage(batch, epoch, offset):
     assert_same_batch(out, Batch.from_data_list(want))
 
 
+@pytest.mark.parametrize("step", [{"edge_dropout": {"p": 0.5}}, {"node_dropout": {"p": 0.5}},
+                                  {"edge_adding": {"p": 0.5}},
+                                  {"subgraph_sampling": {"method": "khop", "ratio": 0.5}}])
+def test_graph_level_attribute_stays_when_the_batch_has_as_many_graphs_as_edges(step):
+    """Nine graphs holding nine edges (and nine nodes) in all: ``y``, one row per graph, has
+    as many rows as the Batch has edges and nodes, so PyG's size rule alone takes it for an
+    edge or node attribute; each graph alone says it is neither, and so must the batch."""
+    g = torch.Generator().manual_seed(0)
+    graphs = [Data(x=torch.randn(0, 3), edge_index=torch.zeros(2, 0, dtype=torch.long),
+                   y=torch.tensor([i])) for i in range(8)]
+    graphs.append(Data(x=torch.randn(9, 3, generator=g),
+                       edge_index=torch.randint(0, 9, (2, 9), generator=g), y=torch.tensor([8])))
+    batch = Batch.from_data_list(graphs)
+    sample = augkit.load_policy({"augkit": 1, "seed": 5, "sample": [step]})
+    batched = augkit.load_policy({"augkit": 1, "seed": 5, "batch": [step]})
+    out = batched.apply_batch(batch, indices=range(9))
+    assert torch.equal(out.y, torch.arange(9))
+    want = [sample(graph, index=i) for i, graph in enumerate(graphs)]
+    assert_same_batch(out, Batch.from_data_list(want))
+
+
 @pytest.mark.parametrize("undirected", [True, False, "auto"])
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=mixed_batches(), p=st.sampled_from([0.0, 0.3, 1.0]), data=st.data())

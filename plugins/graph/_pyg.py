@@ -181,9 +181,10 @@ def _tensor_attributes(data: Any) -> Iterator[tuple[str, torch.Tensor]]:
 def node_keys(data: Any) -> list[str]:
     """Node-level attributes (x, y, pos, masks, custom ones), by PyG's size rule."""
     n = num_nodes(data)
-    return [key for key, value in _tensor_attributes(data)
+    keys = [key for key, value in _tensor_attributes(data)
             if key in ("x", "pos") or (data.is_node_attr(key)
                                        and value.size(data.__cat_dim__(key, value)) == n)]
+    return _split_like(data, keys, "x", "ptr")
 
 
 def edge_keys(data: Any) -> list[str]:
@@ -194,11 +195,30 @@ def edge_keys(data: Any) -> list[str]:
     if plain_mapping(data) is not None:
         cached = data._store.__dict__.get("_cached_attr")
     if not cached:
-        return [key for key, _ in _tensor_attributes(data) if data.is_edge_attr(key)]
-    edge, node, other = (cached.get(kind, ()) for kind in _probe().kinds)
-    is_edge = data._store.is_edge_attr
-    return [key for key, _ in _tensor_attributes(data)
-            if key in edge or (key not in node and key not in other and is_edge(key))]
+        keys = [key for key, _ in _tensor_attributes(data) if data.is_edge_attr(key)]
+    else:
+        edge, node, other = (cached.get(kind, ()) for kind in _probe().kinds)
+        is_edge = data._store.is_edge_attr
+        keys = [key for key, _ in _tensor_attributes(data)
+                if key in edge or (key not in node and key not in other and is_edge(key))]
+    return _split_like(data, keys, "edge_index", None)
+
+
+def _split_like(data: Any, keys: list[str], ref_key: str, ref_attr: str | None) -> list[str]:
+    """On a Batch, the ``keys`` whose slices over the graphs are those of ``ref_key`` (or of
+    the ``ref_attr`` offsets): PyG's size rule alone takes a graph-level attribute such as
+    ``y`` for a node or edge one when the Batch holds as many graphs as nodes or edges,
+    where every graph alone says otherwise."""
+    slices = getattr(data, "_slice_dict", None) if is_batch(data) else None
+    if not slices or not keys:
+        return keys
+    ref = slices.get(ref_key)
+    if ref is None and ref_attr is not None:
+        ref = get(data, ref_attr)
+    if ref is None:
+        return keys
+    ref = ref.cpu()
+    return [key for key in keys if key not in slices or torch.equal(slices[key].cpu(), ref)]
 
 
 def device_of(data: Any) -> torch.device:

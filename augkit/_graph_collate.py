@@ -142,3 +142,39 @@ def _shared_out(values: list[torch.Tensor], cat_dim: int) -> torch.Tensor:
         numel *= size
     storage = elem.untyped_storage()._new_shared(numel * elem.element_size(), device=elem.device)
     return elem.new(storage).resize_(*shape)
+
+
+def split_graph_arrays(batch: Any) -> list[dict[str, np.ndarray]] | None:
+    """The graphs of a Batch built from plain ``Data`` as ``{key: numpy array}`` each, read off
+    the Batch's slices and increments as ``Batch.to_data_list`` reads them (without building a
+    Data per graph); None when an attribute is not a CPU tensor with slices (then use
+    ``to_data_list``)."""
+    slices, incs = getattr(batch, "_slice_dict", None), getattr(batch, "_inc_dict", None)
+    if slices is None or incs is None:
+        return None
+    mapping = batch._store._mapping
+    columns = []
+    for key, value in mapping.items():
+        if key in ("batch", "ptr"):
+            continue
+        if (key not in slices or type(value) is not torch.Tensor or value.dim() == 0
+                or value.device.type != "cpu" or value.layout != torch.strided
+                or value.requires_grad):
+            return None
+        cat_dim = batch.__cat_dim__(key, value)
+        if cat_dim is None:
+            return None
+        try:
+            array = value.numpy()
+        except TypeError:  # a dtype numpy does not hold (bfloat16)
+            return None
+        inc = incs[key].numpy() if key in incs else None
+        columns.append((key, np.moveaxis(array, cat_dim, 0), cat_dim,
+                        slices[key].tolist(), inc if inc is not None and inc.any() else None))
+    out: list[dict[str, np.ndarray]] = [{} for _ in range(int(batch.num_graphs))]
+    for key, rows, cat_dim, bounds, inc in columns:
+        for g, graph in enumerate(out):
+            part = rows[bounds[g]:bounds[g + 1]]
+            part = part - inc[g] if inc is not None else part.copy()
+            graph[key] = np.ascontiguousarray(np.moveaxis(part, 0, cat_dim))
+    return out

@@ -19,6 +19,7 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip ins
                                         "'augkit[ray]'")
 pd = pytest.importorskip("pandas")
 
+import augkit  # noqa: E402
 from augkit.errors import InputError, ParamError  # noqa: E402
 from augkit.plugins.imbalance.oversamplers import RandomOverSampler  # noqa: E402
 from augkit.plugins.imbalance.samplers import ADASYN, SMOTE  # noqa: E402
@@ -382,6 +383,78 @@ def test_augment_graphs_by_id_column():
         assert torch.equal(got.edge_index, ref.edge_index) and torch.equal(got.x, ref.x)
         changed += got.edge_index.size(1) != graphs[row["id"]].edge_index.size(1)
     assert changed > 0
+
+
+GRAPH_POLICIES = [
+    GRAPH_POLICY,
+    "seed: 5\nsample:\n  - node_dropout: {p: 0.4}\n  - edge_adding: {p: 0.3}\n",
+    "seed: 6\nsample:\n  - one_of: {transforms: [node_shuffling: {}, subgraph_sampling: "
+    "{method: random_walk, ratio: 0.5}]}\n  - feature_dropout: {p: 0.5}\n",
+    "seed: 7\nviews: 2\nsample:\n  - edge_dropout: {p: 0.5}\n",
+    "seed: 8\nviews:\n  policies:\n    - [edge_dropout: {p: 0.5}]\n"
+    "    - [node_dropout: {p: 0.5}]\n",
+]
+
+
+@FEW
+@given(sizes=st.lists(st.integers(0, 9), min_size=1, max_size=9), seed=st.integers(0, 99),
+       epoch=st.integers(0, 2), policy_text=st.sampled_from(GRAPH_POLICIES),
+       layout=st.sampled_from(["columns", "rows"]), edge_attr=st.booleans())
+def test_augment_graph_batches_equal_each_graph_alone(sizes, seed, epoch, policy_text, layout,
+                                                     edge_attr):
+    """The map function collates a batch of graphs and runs every step once on the Batch;
+    each row comes back as ``policy.run_sample`` makes that graph alone, views included."""
+    import torch
+    from torch_geometric.data import Data
+
+    from augkit.policy import load_policy
+    from augkit.ray.offline import _Augment, _object_array, graph_from_bytes, graph_to_bytes
+
+    g = torch.Generator().manual_seed(seed)
+    graphs = []
+    for n in sizes:
+        ei = torch.randint(0, max(n, 1), (2, 3 * n), generator=g)
+        graph = Data(x=torch.randn(n, 3, generator=g), edge_index=ei,
+                     y=torch.tensor([seed % 3]))
+        if edge_attr:
+            graph.edge_attr = torch.randn(ei.size(1), 2, generator=g)
+        graphs.append(graph)
+    policy = load_policy(policy_text)
+    ids = np.arange(len(graphs)) * 3 + 11
+    batch = {"graph": _object_array([graph_to_bytes(x) for x in graphs]), "i": ids}
+    out = _Augment(policy, epoch, "i", ["graph"], layout, None)(batch)
+    want = [policy.run_sample(x, policy.root, epoch, int(i)) for x, i in zip(graphs, ids,
+                                                                             strict=True)]
+    n_views = policy.views
+    if not n_views:
+        got = [[graph_from_bytes(b)] for b in out["graph"]]
+        want = [[w] for w in want]
+    elif layout == "columns":
+        got = [[graph_from_bytes(out[f"graph_view{v}"][r]) for v in range(n_views)]
+               for r in range(len(graphs))]
+    else:
+        flat = [graph_from_bytes(b) for b in out["graph"]]
+        got = [flat[r * n_views:(r + 1) * n_views] for r in range(len(graphs))]
+    for row, ref in zip(got, want, strict=True):
+        for a, b in zip(row, ref, strict=True):
+            assert sorted(a.keys()) == sorted(b.keys())
+            for key in b.keys():
+                assert torch.equal(a[key], b[key]), key
+
+
+def test_split_graph_arrays_reads_what_to_data_list_gives():
+    import torch
+    from torch_geometric.datasets import FakeDataset
+
+    from augkit._graph_collate import collate_graphs, split_graph_arrays
+
+    graphs = list(FakeDataset(num_graphs=7, avg_num_nodes=6, num_channels=3, edge_dim=2))
+    batch = augkit.make("node_dropout", p=0.5)(collate_graphs(graphs), generator=1)
+    arrays = split_graph_arrays(batch)
+    for part, ref in zip(arrays, batch.to_data_list(), strict=True):
+        assert sorted(part) == sorted(ref.keys())
+        for key, value in part.items():
+            assert value.flags.c_contiguous and torch.equal(torch.from_numpy(value), ref[key])
 
 
 def test_augment_survives_a_killed_worker(tmp_path):

@@ -21,9 +21,10 @@ becomes n rows, with an int column ``view``. Columns not augmented are copied.
 
 The work runs in ``map_batches`` tasks (``batch_size`` rows each; ``num_gpus`` is passed
 through for GPU workers, and the items are moved to ``device`` when given). Items of one shape
-(table rows, images of one size) are stacked and each step runs once on the stack, every item
-drawing from its own stream (the batch stage's per-item semantics: the same result as item by
-item); graphs and images of several sizes go item by item. Ray gives each task one CPU and
+(table rows, images of one size) are stacked, and plain PyG ``Data`` graphs are collated into
+one ``Batch``; each step runs once on the stack or Batch, every item drawing from its own
+stream (the batch stage's per-item semantics: the same result as item by item). Other graphs
+(HeteroData, Data subclasses, 0-d attributes) and images of several sizes go item by item. Ray gives each task one CPU and
 torch one thread in it, so the workers share the cores without oversubscribing them. The
 dataset stage (``fit_resample``) and the batch stage (mixup, cutmix: whole-batch draws,
 applied at load time by ``AugmentedDataset.loader``) are not run here.
@@ -200,10 +201,10 @@ _with_index = _remote(_with_index_fn)
 class _Augment:
     """The map_batches function: the policy's sample stage on every row under its index.
 
-    Items of one shape (table rows, images of one size) are stacked and each step runs once
-    on the stack with every item's own stream (``forward_items``, the batch stage's per-item
-    semantics: the same draws and output as the item alone); other items (graphs, images of
-    several sizes) go one by one through ``policy.run_sample``."""
+    Items of one shape (table rows, images of one size) are stacked, plain Data graphs are
+    collated, and each step runs once on the stack or Batch with every item's own stream
+    (``forward_items``, the batch stage's per-item semantics: the same draws and output as the
+    item alone); other items go one by one through ``policy.run_sample``."""
 
     def __init__(self, policy: Any, epoch: int, index: str, columns: list[str], views: str,
                  device: str | None) -> None:
@@ -232,7 +233,7 @@ class _Augment:
         out = {name: np.repeat(col, n_views, axis=0) if col.dtype != object
                else _object_array([x for x in col for _ in range(n_views)])
                for name, col in batch.items() if name not in self.columns}
-        if isinstance(items, list):
+        if isinstance(per_view[0], list):
             out.update(write([res[r] for r in range(len(ids)) for res in per_view]))
         else:
             out.update(write(_interleave(per_view)))
@@ -259,7 +260,7 @@ class _Augment:
             data = items
             for position, step in enumerate(steps):
                 data = step.forward_items(data, ItemStreams(keys, position))
-            out.append(data)
+            out.append(_batch_to_bytes(data) if _is_graph_batch(data) else data)
         return out
 
     def _reader(self, batch: dict[str, np.ndarray]) -> tuple[Any, Any]:
@@ -279,9 +280,15 @@ class _Augment:
         col = batch[name]
         if col.dtype == object and len(col) and isinstance(col[0], bytes | bytearray):
             def write_graphs(results: list[Any]) -> dict[str, np.ndarray]:
-                return {name: _object_array([graph_to_bytes(_on(g, "cpu")) for g in results])}
+                return {name: _object_array([g if isinstance(g, bytes)
+                                             else graph_to_bytes(_on(g, "cpu"))
+                                             for g in results])}
 
-            return [_on(graph_from_bytes(b), device) for b in col], write_graphs
+            graphs = [graph_from_bytes(b) for b in col]
+            batch = _graph_batch(graphs)
+            if batch is not None:
+                return _on(batch, device), write_graphs
+            return [_on(g, device) for g in graphs], write_graphs
 
         def write_arrays(results: Any) -> dict[str, np.ndarray]:
             if not isinstance(results, list):
@@ -294,6 +301,36 @@ class _Augment:
         if col.dtype != object and col.ndim > 1:  # arrays of one shape: a stack
             return _on(torch.from_numpy(np.ascontiguousarray(col)), device), write_arrays
         return [_on(torch.from_numpy(np.array(x)), device) for x in col], write_arrays
+
+
+def _graph_batch(graphs: list[Any]) -> Any:
+    """The Batch of ``graphs`` when they are plain ``Data`` that split back exactly (no 0-d
+    tensor: ``to_data_list`` returns those with one dimension), else None."""
+    from augkit._graph_collate import collate_graphs
+
+    for graph in graphs:
+        if type(graph).__name__ != "Data" or any(
+                getattr(v, "dim", None) is not None and v.dim() == 0
+                for v in graph.to_dict().values()):
+            return None
+    return collate_graphs(graphs)
+
+
+def _is_graph_batch(data: Any) -> bool:
+    return hasattr(data, "to_data_list") and hasattr(data, "num_graphs")
+
+
+def _batch_to_bytes(batch: Any) -> list[bytes]:
+    """:func:`graph_to_bytes` of every graph of ``batch``, read off its slices where it can
+    (``_graph_collate.split_graph_arrays``), through ``to_data_list`` otherwise."""
+    from augkit._graph_collate import split_graph_arrays
+
+    batch = _on(batch, "cpu")
+    arrays = split_graph_arrays(batch)
+    if arrays is None:
+        return [graph_to_bytes(g) for g in batch.to_data_list()]
+    return [_PLAIN + pickle.dumps(("data", graph, {}), protocol=pickle.HIGHEST_PROTOCOL)
+            for graph in arrays]
 
 
 def _interleave(per_view: list[Any]) -> Any:

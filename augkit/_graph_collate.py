@@ -60,17 +60,28 @@ def _num_nodes(mapping: dict[str, Any], keys: tuple[str, ...]) -> int | None:
 def _plain_batch(items: list[Any]) -> Any:
     """The Batch of ``items`` when they are plain Data with the same tensor attributes, else
     None."""
-    from torch_geometric.data import Batch, Data
-    from torch_geometric.utils import cumsum
+    from torch_geometric.data import Data
 
     if not items:
         return None
-    in_worker = torch.utils.data.get_worker_info() is not None
     mappings = []
     for item in items:
         if type(item) is not Data:
             return None
         mappings.append(item.__dict__["_store"]._mapping)
+    return collate_graph_mappings(mappings)
+
+
+def collate_graph_mappings(mappings: list[dict[str, Any]]) -> Any:
+    """The Batch :func:`collate_graphs` makes of plain ``Data`` graphs whose attributes are
+    ``mappings`` (key -> value, as ``Data(**mapping)`` holds them), without building the
+    graphs; None where that needs PyG's own collate (see the module docstring)."""
+    from torch_geometric.data import Batch, Data
+    from torch_geometric.utils import cumsum
+
+    if not mappings:
+        return None
+    in_worker = torch.utils.data.get_worker_info() is not None
     keys = tuple(mappings[0])
     counts = []
     for mapping in mappings:
@@ -80,7 +91,7 @@ def _plain_batch(items: list[Any]) -> Any:
         if n is None:
             return None
         counts.append(n)
-    k = len(items)
+    k = len(mappings)
     out = Batch(_base_cls=Data)
     store = out._store
     slice_dict: dict[str, torch.Tensor] = {}

@@ -24,10 +24,11 @@ through for GPU workers, and the items are moved to ``device`` when given). Item
 (table rows, images of one size) are stacked, and plain PyG ``Data`` graphs are collated into
 one ``Batch``; each step runs once on the stack or Batch, every item drawing from its own
 stream (the batch stage's per-item semantics: the same result as item by item). Other graphs
-(HeteroData, Data subclasses, 0-d attributes) and images of several sizes go item by item. Ray gives each task one CPU and
-torch one thread in it, so the workers share the cores without oversubscribing them. The
-dataset stage (``fit_resample``) and the batch stage (mixup, cutmix: whole-batch draws,
-applied at load time by ``AugmentedDataset.loader``) are not run here.
+(HeteroData, Data subclasses, 0-d attributes) and images of several sizes go item by item.
+Ray gives each task one CPU and torch one thread in it, so the workers share the cores
+without oversubscribing them. The dataset stage (``fit_resample``) and the batch stage (mixup,
+cutmix: whole-batch draws, applied at load time by ``AugmentedDataset.loader``) are not run
+here.
 """
 
 from __future__ import annotations
@@ -284,11 +285,10 @@ class _Augment:
                                              else graph_to_bytes(_on(g, "cpu"))
                                              for g in results])}
 
-            graphs = [graph_from_bytes(b) for b in col]
-            batch = _graph_batch(graphs)
+            batch = _graph_batch(col)
             if batch is not None:
                 return _on(batch, device), write_graphs
-            return [_on(g, device) for g in graphs], write_graphs
+            return [_on(graph_from_bytes(b), device) for b in col], write_graphs
 
         def write_arrays(results: Any) -> dict[str, np.ndarray]:
             if not isinstance(results, list):
@@ -303,17 +303,23 @@ class _Augment:
         return [_on(torch.from_numpy(np.array(x)), device) for x in col], write_arrays
 
 
-def _graph_batch(graphs: list[Any]) -> Any:
-    """The Batch of ``graphs`` when they are plain ``Data`` that split back exactly (no 0-d
-    tensor: ``to_data_list`` returns those with one dimension), else None."""
-    from augkit._graph_collate import collate_graphs
+def _graph_batch(column: np.ndarray) -> Any:
+    """The Batch of the graphs :func:`graph_to_bytes` stored in ``column``, collated straight
+    from their arrays, when each is a plain ``Data`` that splits back exactly (no 0-d tensor:
+    ``to_data_list`` returns those with one dimension); else None."""
+    import torch
 
-    for graph in graphs:
-        if type(graph).__name__ != "Data" or any(
-                getattr(v, "dim", None) is not None and v.dim() == 0
-                for v in graph.to_dict().values()):
+    from augkit._graph_collate import collate_graph_mappings
+
+    mappings = []
+    for data in column:
+        if bytes(data[:len(_PLAIN)]) != _PLAIN:
             return None
-    return collate_graphs(graphs)
+        kind, tensors, values = pickle.loads(memoryview(data)[len(_PLAIN):])
+        if kind != "data" or any(a.ndim == 0 for a in tensors.values()):
+            return None
+        mappings.append({**values, **{k: torch.from_numpy(a) for k, a in tensors.items()}})
+    return collate_graph_mappings(mappings)
 
 
 def _is_graph_batch(data: Any) -> bool:

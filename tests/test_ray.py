@@ -393,6 +393,8 @@ GRAPH_POLICIES = [
     "seed: 7\nviews: 2\nsample:\n  - edge_dropout: {p: 0.5}\n",
     "seed: 8\nviews:\n  policies:\n    - [edge_dropout: {p: 0.5}]\n"
     "    - [node_dropout: {p: 0.5}]\n",
+    "seed: 9\nsample:\n  - feature_masking: {p: 0.5, mode: node, return_mask: true}\n"
+    "  - graph_diffusion: {method: ppr, top_k: 4}\n",
 ]
 
 

@@ -133,10 +133,14 @@ def _cmd_augment(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     columns = args.columns.split(",") if args.columns else None
     with _Session(args) as ray:
+        from augkit.ray._engine import preserved_order
         from augkit.ray.offline import augment
 
         start = time.perf_counter()
-        dataset = _read(ray, args.input).materialize()  # read once for every epoch
+        dataset = _read(ray, args.input)
+        # Read once for every epoch, in file order: a row's position is its item index.
+        with preserved_order(dataset):
+            dataset = dataset.materialize()
         rows_in = dataset.count()
         rows_out = 0
         for epoch in range(args.epochs):

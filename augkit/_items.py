@@ -21,7 +21,8 @@ from typing import Any
 from augkit.errors import InputError
 
 
-def _is_graph_batch(batch: Any) -> bool:
+def is_graph_batch(batch: Any) -> bool:
+    """Whether ``batch`` is a PyG Batch (known by its methods: PyG is not imported)."""
     return hasattr(batch, "to_data_list") and hasattr(batch, "num_graphs")
 
 
@@ -53,7 +54,7 @@ def with_item_part(batch: Any, part: Any) -> Any:
 
 def count_items(batch: Any) -> int:
     """How many items the batch stage decides for."""
-    if _is_graph_batch(batch):
+    if is_graph_batch(batch):
         return int(batch.num_graphs)
     if hasattr(batch, "edge_index") or hasattr(batch, "num_nodes"):
         return 1  # a single PyG Data: one graph
@@ -71,7 +72,7 @@ def count_items(batch: Any) -> int:
 
 def item_of(batch: Any, index: int) -> Any:
     """Item ``index`` of ``batch``, as the sample stage would see it."""
-    if _is_graph_batch(batch):
+    if is_graph_batch(batch):
         return batch.get_example(index)
     if hasattr(batch, "edge_index") or hasattr(batch, "num_nodes"):
         return batch
@@ -80,7 +81,7 @@ def item_of(batch: Any, index: int) -> Any:
 
 def split_items(batch: Any) -> list[Any]:
     """The items of ``batch``, each as the sample stage would see it."""
-    if _is_graph_batch(batch):
+    if is_graph_batch(batch):
         return batch.to_data_list()
     if hasattr(batch, "edge_index") or hasattr(batch, "num_nodes"):
         return [batch]
@@ -92,7 +93,7 @@ def split_items(batch: Any) -> list[Any]:
 
 def join_items(items: Sequence[Any], like: Any) -> Any:
     """The batch of ``items``, of the same kind as ``like`` (what :func:`split_items` split)."""
-    if _is_graph_batch(like):
+    if is_graph_batch(like):
         # PyG's own Batch: from_data_list on a DataBatch would make a new, unpicklable class.
         return sys.modules["torch_geometric.data"].Batch.from_data_list(list(items))
     if hasattr(like, "edge_index") or hasattr(like, "num_nodes"):

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from augkit._items import is_graph_batch
 from augkit.errors import InputError, ParamError
 from augkit.random import ItemStreams, item_keys, item_prefix
 from augkit.ray._engine import check_dataset, ordered_blocks, preserved_order
@@ -261,7 +262,7 @@ class _Augment:
             data = items
             for position, step in enumerate(steps):
                 data = step.forward_items(data, ItemStreams(keys, position))
-            out.append(_batch_to_bytes(data) if _is_graph_batch(data) else data)
+            out.append(_batch_to_bytes(data) if is_graph_batch(data) else data)
         return out
 
     def _reader(self, batch: dict[str, np.ndarray]) -> tuple[Any, Any]:
@@ -320,10 +321,6 @@ def _graph_batch(column: np.ndarray) -> Any:
             return None
         mappings.append({**values, **{k: torch.from_numpy(a) for k, a in tensors.items()}})
     return collate_graph_mappings(mappings)
-
-
-def _is_graph_batch(data: Any) -> bool:
-    return hasattr(data, "to_data_list") and hasattr(data, "num_graphs")
 
 
 def _batch_to_bytes(batch: Any) -> list[bytes]:

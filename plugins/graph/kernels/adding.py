@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from augkit.plugins.graph.kernels.common import hash63
-from augkit.plugins.graph.kernels.swaps import find, insert
+from augkit.plugins.graph.kernels.swaps import find, insert, pair_table
 
 
 @njit(cache=True, inline="always")
@@ -47,11 +47,8 @@ def add_edges(src, dst, ptr, p, salts, applied, undirected, self_loops, duplicat
     table = np.full(1, -1, np.int64)
     mask = 0
     if not duplicates:
-        cap = 4
-        while cap < 2 * (src.size + want.sum()) + 8:
-            cap *= 2
-        table = np.full(cap, -1, np.int64)
-        mask = cap - 1
+        table = pair_table(np.empty(0, np.int64), src.size + want.sum())
+        mask = table.size - 1
         for e in range(src.size):
             u, v = src[e], dst[e]
             g = node_graph[u]

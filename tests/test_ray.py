@@ -294,7 +294,8 @@ def _arrow(ds):
 
 
 @FEW
-@given(blocks=st.integers(1, 5), batch_size=st.integers(1, 40), epoch=st.integers(0, 3))
+@given(blocks=st.integers(1, 5), batch_size=st.none() | st.integers(1, 40),
+       epoch=st.integers(0, 3))
 def test_augment_table_rows_equal_augmented_dataset(blocks, batch_size, epoch):
     import torch
 
@@ -557,6 +558,58 @@ def test_augment_keeps_row_order_when_blocks_finish_out_of_order():
                                            out.column("f1").to_numpy()]), want)
 
 
+def test_augment_numbers_rows_across_empty_blocks():
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import load_policy
+    from augkit.ray import augment
+
+    X, y = _table(12, 2)
+    df = pd.DataFrame({"f0": X[:, 0], "f1": X[:, 1], "y": y})
+    cuts = [0, 0, 5, 5, 12, 12]  # blocks of 0, 5, 0, 7 and 0 rows
+    ds = ray.data.from_pandas([df.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
+    policy = load_policy(TABLE_POLICY)
+    out = _arrow(augment(ds, policy, columns=["f0", "f1"], batch_size=3))
+    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
+    want = np.stack([want_ds[i][0].numpy() for i in range(len(y))])
+    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
+                                           out.column("f1").to_numpy()]), want)
+    empty = ray.data.from_pandas([df.iloc[:0]])
+    assert augment(empty, policy, columns=["f0", "f1"]).count() == 0
+
+
+def test_augment_survives_a_worker_killed_inside_its_own_task(tmp_path):
+    import torch
+
+    from augkit.data import AugmentedDataset
+    from augkit.policy import Policy, load_policy
+    from augkit.ray import augment
+    from augkit.transform import Transform
+
+    marker = str(tmp_path / "killed")
+
+    class DieOnce(Transform):  # defined here: Ray ships it to the worker by value
+        name = "test.die_once"
+        kinds = ("table",)
+
+        def apply(self, data, params):
+            if not os.path.exists(marker):
+                open(marker, "w").close()
+                os._exit(1)
+            return data
+
+    X, y = _table(30, 2)
+    policy = load_policy(TABLE_POLICY)
+    dying = Policy(sample=[*policy.sample, DieOnce()], seed=policy.seed)
+    out = _arrow(augment(_dataset(X, y, 3), dying, columns=["f0", "f1"], batch_size=7))
+    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
+    want = np.stack([want_ds[i][0].numpy() for i in range(30)])
+    assert os.path.exists(marker)
+    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
+                                           out.column("f1").to_numpy()]), want)
+
+
 def test_augment_images_of_several_sizes_go_one_by_one():
     import torch
 
@@ -588,6 +641,8 @@ def test_augment_bad_arguments_name_what_is_allowed():
         augment(ds, TABLE_POLICY, id_column="key")
     with pytest.raises(ParamError, match="epoch got -1"):
         augment(ds, TABLE_POLICY, epoch=-1)
+    with pytest.raises(ParamError, match="batch_size got 0; allowed: an integer >= 1, or None"):
+        augment(ds, TABLE_POLICY, batch_size=0)
 
 
 def test_row_order_is_the_datasets_when_blocks_finish_out_of_order():

@@ -19,8 +19,12 @@ What an item is, from ``columns`` (default: every column but ``id_column``):
 augmented column ``c`` becomes ``c_view0 .. c_view{n-1}``; with ``views="rows"`` each row
 becomes n rows, with an int column ``view``. Columns not augmented are copied.
 
-The work runs in ``map_batches`` tasks (``batch_size`` rows each; ``num_gpus`` is passed
-through for GPU workers, and the items are moved to ``device`` when given). Items of one shape
+Where the work runs: with ``id_column``, in ``map_batches`` tasks, streaming. Without it, a
+row's position needs the rows before it, so the dataset is executed first (its blocks in
+order) and each block is augmented by one Ray task that numbers its rows from the block's
+start; the result is built from those tasks' blocks. Either way the items go ``batch_size``
+rows at a time (``None``: a whole block), ``num_gpus`` is passed through for GPU workers, and
+the items are moved to ``device`` when given. Items of one shape
 (table rows, images of one size) are stacked, and plain PyG ``Data`` graphs are collated into
 one ``Batch``; each step runs once on the stack or Batch, every item drawing from its own
 stream (the batch stage's per-item semantics: the same result as item by item). Other graphs
@@ -46,7 +50,6 @@ from augkit.random import ItemStreams, item_keys, item_prefix
 from augkit.ray._engine import check_dataset, ordered_blocks, preserved_order
 
 VIEW_LAYOUTS = ("columns", "rows")
-_INDEX = "__augkit_index"
 
 
 _PLAIN = b"AKG1"  # graph_to_bytes' own layout; anything else is torch.save's
@@ -153,29 +156,35 @@ def augment(dataset: Any, policy: Any, *, epoch: int = 0, id_column: str | None 
     if unknown or not columns:
         raise InputError(f"augment: columns got {columns!r}; allowed: a non-empty list of "
                          f"columns of the dataset other than the id column ({names})")
-    index = id_column
-    if index is None:
-        dataset, index = _numbered(dataset), _INDEX
-    task = _Augment(policy, int(epoch), index, columns, views, device)
-    kwargs: dict[str, Any] = {}
-    if num_gpus:
-        kwargs["num_gpus"] = num_gpus
-    with preserved_order():
-        out = dataset.map_batches(task, batch_format="numpy", batch_size=batch_size,
-                                  zero_copy_batch=False, **kwargs)
+    if batch_size is not None and (isinstance(batch_size, bool)
+                                   or not isinstance(batch_size, int | np.integer)
+                                   or batch_size < 1):
+        raise ParamError(f"augment: batch_size got {batch_size!r}; allowed: an integer >= 1, "
+                         "or None (a whole block)", param="batch_size", value=batch_size)
+    task = _Augment(policy, int(epoch), id_column, columns, views, device)
+    options: dict[str, Any] = {"num_gpus": num_gpus} if num_gpus else {}
     if id_column is None:
-        out = out.drop_columns([_INDEX])
-    return out
+        return _augment_by_position(dataset, task, batch_size, options)
+    with preserved_order():
+        return dataset.map_batches(task, batch_format="numpy", batch_size=batch_size,
+                                   zero_copy_batch=False, **options)
 
 
-def _numbered(dataset: Any) -> Any:
-    """The dataset with an int64 column of row positions (dataset order)."""
+def _augment_by_position(dataset: Any, task: _Augment, batch_size: int | None,
+                         options: dict[str, Any]) -> Any:
+    """``dataset`` augmented block by block, one Ray task per block, each row under its
+    position: the block's start (the rows of the blocks before it) plus its row in the block.
+    One task per block, not ``map_batches`` over a numbered copy: that copy would write every
+    block to the object store once more before the work starts."""
     import ray
 
     blocks = ordered_blocks(dataset)
     sizes = ray.get([_num_rows.remote(b) for b in blocks])
     starts = np.concatenate([[0], np.cumsum(sizes)])
-    refs = [_with_index.remote(b, int(s)) for b, s in zip(blocks, starts[:-1], strict=True)]
+    refs = [_augment_block.options(**options).remote(block, int(start), task, batch_size)
+            for block, start, size in zip(blocks, starts[:-1], sizes, strict=True) if size]
+    if not refs:  # no rows: nothing to augment
+        return dataset
     with preserved_order():  # the new dataset's own context: what derives from it keeps order
         return ray.data.from_arrow_refs(refs)
 
@@ -190,14 +199,42 @@ def _num_rows_fn(block: Any) -> int:
     return block.num_rows
 
 
-def _with_index_fn(block: Any, start: int) -> Any:
-    import pyarrow as pa
+def _augment_block_fn(block: Any, start: int, task: _Augment, batch_size: int | None) -> Any:
+    """``block`` (an Arrow table whose first row is row ``start`` of the dataset) augmented
+    ``batch_size`` rows at a time, as one Arrow table."""
+    from ray.data.block import BlockAccessor
 
-    return block.append_column(_INDEX, pa.array(np.arange(start, start + block.num_rows)))
+    rows = block.num_rows
+    step = batch_size or rows
+    parts = []
+    for first in range(0, rows, step):
+        last = min(rows, first + step)
+        batch = BlockAccessor.for_block(block.slice(first, last - first)).to_batch_format(
+            "numpy")
+        # Arrow's buffers are read-only in the object store; the steps get arrays of their own.
+        batch = {k: v if v.flags.writeable else v.copy() for k, v in batch.items()}
+        parts.append(task.augment(batch, np.arange(start + first, start + last)))
+    return BlockAccessor.batch_to_block(_concat_batches(parts))
+
+
+def _concat_batches(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The rows of several numpy batches as one: a column whose parts differ in dtype or row
+    shape (images of several sizes) becomes an object array of rows, so the block has one
+    type per column."""
+    if len(parts) == 1:
+        return parts[0]
+    out = {}
+    for name in parts[0]:
+        columns = [part[name] for part in parts]
+        if len({(c.dtype, c.shape[1:]) for c in columns}) == 1 and columns[0].dtype != object:
+            out[name] = np.concatenate(columns)
+        else:
+            out[name] = _object_array([row for c in columns for row in c])
+    return out
 
 
 _num_rows = _remote(_num_rows_fn)
-_with_index = _remote(_with_index_fn)
+_augment_block = _remote(_augment_block_fn)
 
 
 class _Augment:
@@ -208,16 +245,21 @@ class _Augment:
     (``forward_items``, the batch stage's per-item semantics: the same draws and output as the
     item alone); other items go one by one through ``policy.run_sample``."""
 
-    def __init__(self, policy: Any, epoch: int, index: str, columns: list[str], views: str,
-                 device: str | None) -> None:
+    def __init__(self, policy: Any, epoch: int, index: str | None, columns: list[str],
+                 views: str, device: str | None) -> None:
         self.policy, self.epoch, self.index = policy, epoch, index
         self.columns, self.views, self.device = columns, views, device
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``map_batches``' call: each row's item index is in the id column."""
         ids = np.asarray(batch[self.index])
         if ids.dtype.kind not in "iu":
             raise InputError(f"augment: id column {self.index!r} holds {ids.dtype}; allowed: "
                              "integers (each row's item index)")
+        return self.augment(batch, ids)
+
+    def augment(self, batch: dict[str, np.ndarray], ids: np.ndarray) -> dict[str, np.ndarray]:
+        """The batch with its rows augmented, row r as item ``ids[r]``."""
         items, write = self._reader(batch)
         per_view = self._run(items, ids.tolist())
         n_views = self.policy.views

@@ -129,6 +129,23 @@ def test_distributed_equals_in_memory(name, blocks, ties):
             assert np.array_equal(got_X, plain_X)
 
 
+@pytest.mark.parametrize("name", ["smote", "adasyn"])
+def test_draws_taken_chunk_by_chunk_are_imbalanced_learns(name, monkeypatch):
+    """The driver draws a chunk of synthetic rows at a time (two copies of the stream): with
+    chunks far smaller than a class's new rows, the rows are still the in-memory ones, and
+    ADASYN's one stream across classes goes on where it should."""
+    import augkit.ray.resample as resample
+    from augkit.ray import fit_resample
+
+    monkeypatch.setattr(resample, "_CHUNK_ROWS", 7)
+    X, y = _table(ties=False)
+    got_X, got_y = _xy(fit_resample(_dataset(X, y, 3), SAMPLERS[name][0](random_state=3),
+                                    label="y"), 4)
+    want_X, want_y = _in_memory(name, X, y, "gather")
+    assert len(want_y) - len(y) > 7 * 10
+    assert np.array_equal(got_X, want_X) and np.array_equal(got_y, want_y)
+
+
 @FEW
 @given(n=st.integers(40, 120), d=st.integers(1, 4), blocks=st.integers(1, 6),
        ties=st.booleans(), name=st.sampled_from(list(SAMPLERS)), seed=st.integers(0, 10**6))

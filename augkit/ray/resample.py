@@ -192,17 +192,40 @@ def _smote(table: _Table, spec: SamplerSpec, plan: dict[Any, int], k: int, mode:
     for c, n_new in plan.items():
         if n_new == 0:
             continue
-        n_c = table.counts[c]
-        # imbalanced-learn's _make_samples: a fresh RandomState(random_state) per class.
-        rs = np.random.RandomState(spec.random_state)
-        drawn = rs.randint(low=0, high=n_c * k, size=n_new)
-        steps = rs.uniform(size=n_new)[:, np.newaxis]
-        rows, cols = np.floor_divide(drawn, k), np.mod(drawn, k)
         pieces = table.class_pieces(c)
         nns = _class_neighbours(table, c, pieces, k, mode, gather_bytes)
-        out += _synthesize(table, c, pieces, rows, nns[rows, cols], steps)
-        added[c] = len(rows)
+        # imbalanced-learn's _make_samples: a fresh RandomState(random_state) per class.
+        rs = np.random.RandomState(spec.random_state)
+        out += _synthesize(table, c, pieces,
+                           _draws(rs, n_new, table.counts[c] * k, k, nns))
+        added[c] = n_new
     return out, added
+
+
+def _draws(rs: np.random.RandomState, n: int, high: int, k: int, nns: np.ndarray,
+           rows: np.ndarray | None = None) -> Any:
+    """imbalanced-learn's draws for ``n`` synthetic rows, ``randint(0, high, n)`` then
+    ``uniform(size=n)`` from ``rs``, as chunks ``(rows, neighbours, steps)`` of
+    ``_CHUNK_ROWS``: a copy of ``rs`` draws the integers while ``rs`` skips them to draw the
+    steps, so the driver holds one chunk at a time (legacy RandomState gives the same numbers
+    drawn in chunks as in one call). Drawn integer ``i`` is row ``i // k`` (SMOTE) or, given
+    ``rows``, the next of them (ADASYN), and its neighbour is column ``i % k`` of ``nns``.
+    ``rs`` ends where one ``randint`` and one ``uniform`` call would leave it."""
+    ints = np.random.RandomState()
+    ints.set_state(rs.get_state())
+    sizes = [min(_CHUNK_ROWS, n - s) for s in range(0, n, _CHUNK_ROWS)]
+    for m in sizes:
+        rs.randint(low=0, high=high, size=m)
+    # Class ranks travel as the narrowest integers that hold them: the tasks' arguments
+    # wait in the object store until the tasks run.
+    index = np.int32 if len(nns) <= np.iinfo(np.int32).max else np.int64
+    start = 0
+    for m in sizes:
+        drawn = ints.randint(low=0, high=high, size=m)
+        picked = np.floor_divide(drawn, k) if rows is None else rows[start:start + m]
+        yield (picked.astype(index), nns[picked, np.mod(drawn, k)].astype(index),
+               rs.uniform(size=m)[:, np.newaxis])
+        start += m
 
 
 def _adasyn(table: _Table, spec: SamplerSpec, plan: dict[Any, int], k: int, mode: str,
@@ -227,10 +250,9 @@ def _adasyn(table: _Table, spec: SamplerSpec, plan: dict[Any, int], k: int, mode
             raise InputError("adasyn: no samples will be generated with the provided ratio "
                              "settings; allowed: a sampling_strategy that adds more rows")
         nns = _class_neighbours(table, c, pieces, k, mode, gather_bytes)
+        # imbalanced-learn: choice(k, size=n_samples) (randint(0, k) draws), then uniform.
         rows = np.repeat(np.arange(n_c), per_row)
-        cols = rs.choice(k, size=n_samples)
-        steps = rs.uniform(size=(n_samples, 1))
-        out += _synthesize(table, c, pieces, rows, nns[rows, cols], steps)
+        out += _synthesize(table, c, pieces, _draws(rs, n_samples, k, k, nns, rows=rows))
         added[c] = n_samples
     return out, added
 
@@ -261,7 +283,7 @@ def _class_neighbours(table: _Table, c: Any, pieces: list[Any], k: int, mode: st
     itself left out (imbalanced-learn's ``kneighbors(X_class)[:, 1:]``)."""
     n_c, d = table.counts[c], len(table.features)
     if _gathers(mode, n_c, d, table.dtype.itemsize, gather_bytes):
-        return ray.get(_gathered_neighbours.remote(k, *pieces))
+        return ray.get(_gathered_neighbours.options(**_whole_node()).remote(k, *pieces))
     sizes = table.class_sizes(c)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     futures = [_piece_candidates.remote(pieces[b], int(starts[b]), k + 1, *pieces)
@@ -278,8 +300,9 @@ def _other_class_neighbours(table: _Table, c: Any, pieces: list[Any], k: int, mo
     table (itself left out) are of another class (ADASYN's weights)."""
     d = len(table.features)
     if _gathers(mode, table.n_rows, d, table.dtype.itemsize, gather_bytes):
-        return ray.get(_gathered_other.remote(k, table.label, table.features, table.dtype, c,
-                                              pieces, *table.blocks))
+        task = _gathered_other.options(**_whole_node())
+        return ray.get(task.remote(k, table.label, table.features, table.dtype, c, pieces,
+                                   *table.blocks))
     starts = np.concatenate([[0], np.cumsum([sum(bc.values()) for bc in table.block_counts])])
     futures = [_block_candidates.remote(b, table.label, table.features, table.dtype, c,
                                         int(starts[i]), k + 1, *pieces)
@@ -301,6 +324,23 @@ def _merge_tagged(a: tuple, b: tuple, k: int) -> tuple:
     return np.take_along_axis(dist, pos, 1), np.take_along_axis(tagged, pos, 1)
 
 
+def _whole_node() -> dict[str, Any]:
+    """Task options asking for every CPU of the largest node: a gathered k-NN runs alone (the
+    driver waits on it), and scikit-learn spreads it over the threads it is given."""
+    cpus = max((node["Resources"].get("CPU", 1.0) for node in ray.nodes() if node["Alive"]),
+               default=1.0)
+    return {"num_cpus": cpus}
+
+
+def _threads() -> Any:
+    """BLAS and OpenMP limited to the CPUs Ray gave this task (a reused worker may have
+    started with fewer)."""
+    from threadpoolctl import threadpool_limits
+
+    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
+    return threadpool_limits(max(int(cpus), 1))
+
+
 def _as_completed(futures: list[Any]) -> Any:
     pending = list(futures)
     while pending:
@@ -308,13 +348,12 @@ def _as_completed(futures: list[Any]) -> Any:
         yield ray.get(done[0])
 
 
-def _synthesize(table: _Table, c: Any, pieces: list[Any], rows: np.ndarray,
-                neighbours: np.ndarray, steps: np.ndarray) -> list[Any]:
+def _synthesize(table: _Table, c: Any, pieces: list[Any], draws: Any) -> list[Any]:
+    """One task per chunk ``(rows, neighbours, steps)`` of ``draws``, in order."""
     pieces_ref = ray.put(pieces)  # one argument: the tasks fetch the query set once each
-    return [_synthetic_block.remote(rows[s:s + _CHUNK_ROWS], neighbours[s:s + _CHUNK_ROWS],
-                                    steps[s:s + _CHUNK_ROWS], table.schema, table.label, c,
+    return [_synthetic_block.remote(rows, neighbours, steps, table.schema, table.label, c,
                                     table.features, table.dtype, pieces_ref)
-            for s in range(0, len(rows), _CHUNK_ROWS)]
+            for rows, neighbours, steps in draws]
 
 
 # ---- the tasks -----------------------------------------------------------------------------
@@ -379,8 +418,9 @@ def _gathered_neighbours(k: int, *pieces: np.ndarray) -> np.ndarray:
 
     X_class = np.concatenate(pieces)
     nn = check_neighbors_object("k_neighbors", k, additional_neighbor=1)
-    nn.fit(X_class)
-    return nn.kneighbors(X_class, return_distance=False)[:, 1:]
+    with _threads():
+        nn.fit(X_class)
+        return nn.kneighbors(X_class, return_distance=False)[:, 1:]
 
 
 @ray.remote
@@ -393,8 +433,9 @@ def _gathered_other(k: int, label: str, features: list[str], dtype: np.dtype, c:
     y = np.concatenate([_labels(b, label) for b in blocks])
     X_class = np.concatenate(ray.get(pieces))
     nn = check_neighbors_object("n_neighbors", k, additional_neighbor=1)
-    nn.fit(X)
-    nns = nn.kneighbors(X_class, return_distance=False)[:, 1:]
+    with _threads():
+        nn.fit(X)
+        nns = nn.kneighbors(X_class, return_distance=False)[:, 1:]
     return y[nns] != c
 
 

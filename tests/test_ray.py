@@ -310,6 +310,21 @@ def _arrow(ds):
     return pa.concat_tables(ray.get(ds.to_arrow_refs()))
 
 
+def _in_memory_rows(X: np.ndarray, y: np.ndarray, policy, epoch: int = 0) -> np.ndarray:
+    """``AugmentedDataset((X, y), policy)[i][0]`` of every row, stacked."""
+    import torch
+
+    from augkit.data import AugmentedDataset
+
+    dataset = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
+    dataset.set_epoch(epoch)
+    return np.stack([dataset[i][0].numpy() for i in range(len(y))])
+
+
+def _feature_rows(table, names: list[str]) -> np.ndarray:
+    return np.column_stack([table.column(n).to_numpy() for n in names])
+
+
 @FEW
 @given(blocks=st.integers(1, 5), batch_size=st.none() | st.integers(1, 40),
        epoch=st.integers(0, 3))
@@ -478,9 +493,7 @@ def test_split_graph_arrays_reads_what_to_data_list_gives():
 
 
 def test_augment_survives_a_killed_worker(tmp_path):
-    import torch
 
-    from augkit.data import AugmentedDataset
     from augkit.policy import load_policy
     from augkit.ray import augment
 
@@ -496,11 +509,9 @@ def test_augment_survives_a_killed_worker(tmp_path):
     policy = load_policy(TABLE_POLICY)
     ds = _dataset(X, y, 3).map_batches(die_once, batch_format="pandas", max_retries=3)
     out = _arrow(augment(ds, policy, columns=["f0", "f1"]))
-    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
-    want = np.stack([want_ds[i][0].numpy() for i in range(30)])
+    want = _in_memory_rows(X, y, policy)
     assert os.path.exists(marker)
-    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
-                                           out.column("f1").to_numpy()]), want)
+    assert np.array_equal(_feature_rows(out, ["f0", "f1"]), want)
 
 
 @FEW
@@ -554,9 +565,7 @@ def test_graph_bytes_other_items_and_torch_save_bytes():
 
 
 def test_augment_keeps_row_order_when_blocks_finish_out_of_order():
-    import torch
 
-    from augkit.data import AugmentedDataset
     from augkit.policy import load_policy
     from augkit.ray import augment
 
@@ -568,17 +577,13 @@ def test_augment_keeps_row_order_when_blocks_finish_out_of_order():
     ds = ray.data.from_pandas([df.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
     policy = load_policy(TABLE_POLICY)
     out = _arrow(augment(ds, policy, columns=["f0", "f1"], batch_size=1))
-    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
-    want = np.stack([want_ds[i][0].numpy() for i in range(len(y))])
+    want = _in_memory_rows(X, y, policy)
     assert np.array_equal(out.column("y").to_numpy(), y)
-    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
-                                           out.column("f1").to_numpy()]), want)
+    assert np.array_equal(_feature_rows(out, ["f0", "f1"]), want)
 
 
 def test_augment_numbers_rows_across_empty_blocks():
-    import torch
 
-    from augkit.data import AugmentedDataset
     from augkit.policy import load_policy
     from augkit.ray import augment
 
@@ -588,18 +593,14 @@ def test_augment_numbers_rows_across_empty_blocks():
     ds = ray.data.from_pandas([df.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)])
     policy = load_policy(TABLE_POLICY)
     out = _arrow(augment(ds, policy, columns=["f0", "f1"], batch_size=3))
-    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
-    want = np.stack([want_ds[i][0].numpy() for i in range(len(y))])
-    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
-                                           out.column("f1").to_numpy()]), want)
+    want = _in_memory_rows(X, y, policy)
+    assert np.array_equal(_feature_rows(out, ["f0", "f1"]), want)
     empty = ray.data.from_pandas([df.iloc[:0]])
     assert augment(empty, policy, columns=["f0", "f1"]).count() == 0
 
 
 def test_augment_survives_a_worker_killed_inside_its_own_task(tmp_path):
-    import torch
 
-    from augkit.data import AugmentedDataset
     from augkit.policy import Policy, load_policy
     from augkit.ray import augment
     from augkit.transform import Transform
@@ -620,11 +621,9 @@ def test_augment_survives_a_worker_killed_inside_its_own_task(tmp_path):
     policy = load_policy(TABLE_POLICY)
     dying = Policy(sample=[*policy.sample, DieOnce()], seed=policy.seed)
     out = _arrow(augment(_dataset(X, y, 3), dying, columns=["f0", "f1"], batch_size=7))
-    want_ds = AugmentedDataset((torch.from_numpy(X), torch.from_numpy(y)), policy)
-    want = np.stack([want_ds[i][0].numpy() for i in range(30)])
+    want = _in_memory_rows(X, y, policy)
     assert os.path.exists(marker)
-    assert np.array_equal(np.column_stack([out.column("f0").to_numpy(),
-                                           out.column("f1").to_numpy()]), want)
+    assert np.array_equal(_feature_rows(out, ["f0", "f1"]), want)
 
 
 def test_augment_images_of_several_sizes_go_one_by_one():

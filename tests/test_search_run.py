@@ -55,6 +55,24 @@ def test_tpe_finds_a_better_region_than_its_start():
     assert result.best_value > 0.0  # feature masking with p near 0.3
 
 
+def test_tpe_draws_the_parameters_of_a_chosen_step_jointly(monkeypatch):
+    """Past its start-up, TPE draws a chosen step's parameters from the model of the trials
+    that had that step, not one parameter at a time."""
+    independent = []
+    original = optuna.samplers.TPESampler.sample_independent
+
+    def spy(self, study, trial, name, distribution):
+        independent.append((trial.number, name))
+        return original(self, study, trial, name, distribution)
+
+    monkeypatch.setattr(optuna.samplers.TPESampler, "sample_independent", spy)
+    search(SPACE, score, trials=30, sampler="tpe", seed=0)
+    conditional = [(n, name) for n, name in independent if n >= 20
+                   and name.startswith("sample[1].choice")]
+    assert conditional == []
+    assert any(n < 10 for n, _ in independent)  # the start-up draws at random
+
+
 def test_grid_visits_every_point_once():
     space = SPACE.replace("{uniform: [0.0, 0.5]}", "{uniform: [0.0, 0.5], step: 0.25}")
     result = search(space, score, trials=100, sampler="grid")

@@ -4,7 +4,8 @@ The objective is called ``objective(policy, trial)`` with a concrete ``Policy`` 
 trial (to report intermediate values with ``trial.report(value, step)`` and stop early when
 ``trial.should_prune()``); it returns a number, maximised unless ``direction="minimize"``.
 
-Samplers are Optuna's: ``"tpe"`` (TPESampler), ``"random"`` (RandomSampler) and ``"grid"``:
+Samplers are Optuna's: ``"tpe"`` (TPESampler, multivariate over each group of parameters
+that occur together), ``"random"`` (RandomSampler) and ``"grid"``:
 every point of a finite space (:meth:`Space.grid`) is enqueued in the study once, in order, and
 the trials take them; a space whose step choices make some parameters conditional has no
 product grid for Optuna's GridSampler, which is why the points are enqueued. With a storage URL
@@ -15,6 +16,7 @@ and several processes may run trials of one study.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,7 +120,12 @@ class SearchResult:
 def make_sampler(name: str, seed: int) -> Any:
     optuna = optuna_module()
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        # A step choice makes its parameters conditional: ``group`` models each set of
+        # parameters that occur together jointly, where plain multivariate TPE would only
+        # model the choices every trial shares and draw the rest independently.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
     if name in ("random", "grid"):
         return optuna.samplers.RandomSampler(seed=seed)
     raise ParamError(f"sampler: got {name!r}; allowed: {', '.join(SAMPLERS)}", param="sampler")

@@ -87,9 +87,12 @@ def markdown(parts: list[dict], command: str, note: str = "") -> str:
         "pruner (the objectives report per fold or per epoch). Written by",
         f"`{command}`.",
         "",
+        "The last column is the paired difference TPE - random over the seeds (mean ± 95 % "
+        "half-width): an interval across zero means the two searches are not told apart.",
+        "",
         "| objective | seeds | trials | none | example | TPE | random | TPE beats none | "
-        "TPE >= random |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "TPE >= random | TPE - random |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for part in parts:
         cells = {}
@@ -101,7 +104,9 @@ def markdown(parts: list[dict], command: str, note: str = "") -> str:
             f"| {part['objective']} | {part['seeds']} | {part['trials']} | "
             + " | ".join(cells[a + "_text"] for a in ARMS)
             + f" | {'yes' if cells['tpe'] > cells['none'] else 'no'} | "
-            f"{'yes' if cells['tpe'] >= cells['random'] else 'no'} |")
+            f"{'yes' if cells['tpe'] >= cells['random'] else 'no'} | "
+            + "{:+.3f} ± {:.3f} |".format(*interval([r["tpe"] - r["random"]
+                                                    for r in part["rows"]])))
     reduced = [p for p in parts if p["seeds"] < 5 or p["trials"] < 30]
     if reduced:
         lines += ["", "Reduced size: " + "; ".join(

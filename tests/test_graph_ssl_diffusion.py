@@ -17,6 +17,8 @@ from augkit.plugins.graph.functional.diffusion import (
     ppr_push,
     sparsify,
     sparsify_entries,
+    top_per_column,
+    transition,
 )
 
 from .graph_strategies import assert_valid, batches, graphs
@@ -161,6 +163,36 @@ def test_sparse_top_k_equals_the_dense_one(g, k):
     got = sparsify_entries(torch.stack([rows, cols]), s[rows, cols], g.num_nodes, top_k=k)
     assert torch.equal(got[0], want[0])
     torch.testing.assert_close(got[1], want[1])
+
+
+@SETTINGS
+@given(matrix=st.integers(1, 8).flatmap(lambda n: st.lists(
+    st.integers(0, 2), min_size=n * n, max_size=n * n).map(
+    lambda v: torch.tensor(v, dtype=torch.float64).view(n, n))), k=st.integers(0, 9))
+def test_top_per_column_breaks_ties_by_row(matrix, k):
+    """Against a stable sort per column: small integers make many ties at the cut."""
+    n = matrix.size(0)
+    want = torch.zeros_like(matrix, dtype=torch.bool)
+    order = torch.sort(-matrix, dim=0, stable=True).indices[: min(k, n)]
+    want.scatter_(0, order, True)
+    assert torch.equal(top_per_column(matrix, min(k, n)), want)
+
+
+@SETTINGS
+@given(g=graphs(min_nodes=1, max_nodes=15), alpha=st.sampled_from([0.05, 0.15, 0.5]),
+       loops=st.sampled_from([0.0, 1.0, 2.5]))
+def test_ppr_of_an_undirected_graph_is_the_inverse(g, alpha, loops):
+    """The symmetric case (solved by Cholesky) against ``alpha (I + (alpha - 1) T)^-1``."""
+    ei = torch.cat([g.edge_index, g.edge_index.flip(0)], 1)
+    n = g.num_nodes
+    s = diffusion_matrix(ei, None, n, method="ppr", alpha=alpha, self_loop_weight=loops)
+    loop = torch.arange(n)
+    full = torch.cat([ei, torch.stack([loop, loop])], 1)
+    w = torch.cat([torch.ones(ei.size(1)), torch.full((n,), loops)]).double()
+    a = torch.zeros(n, n, dtype=torch.float64)
+    a.index_put_((full[0], full[1]), transition(full, w, n, "sym"), accumulate=True)
+    want = alpha * torch.linalg.inv(torch.eye(n, dtype=torch.float64) + (alpha - 1) * a)
+    torch.testing.assert_close(s, want, rtol=1e-10, atol=1e-12)
 
 
 def test_auto_pushes_past_max_nodes_and_heat_refuses():

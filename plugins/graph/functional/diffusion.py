@@ -24,7 +24,7 @@ def transition(edge_index: torch.Tensor, weight: torch.Tensor, n: int,
     if normalization == "sym":
         inv = deg.pow(-0.5)
         inv[torch.isinf(inv)] = 0
-        return inv[row] * weight * inv[col]
+        return inv[row] * inv[col] * weight  # the same product for (i, j) and (j, i)
     inv = 1.0 / deg
     inv[torch.isinf(inv)] = 0
     return weight * inv[by]
@@ -54,13 +54,21 @@ def diffusion_matrix(edge_index: torch.Tensor, weight: torch.Tensor | None, n: i
     w = transition(ei, w, n, normalization)
     a = torch.zeros(n, n, dtype=torch.float64, device=ei.device)
     a.index_put_((ei[0], ei[1]), w, accumulate=True)  # duplicates summed, as coalesce does
-    eye = torch.eye(n, dtype=torch.float64, device=ei.device)
+    # In place from here on: every [n, n] buffer less is a large allocation less per graph.
     if method == "ppr":
-        return alpha * torch.linalg.inv(eye + (alpha - 1) * a)
-    m = t * (a - eye)
+        m = a.mul_(alpha - 1)
+        m.diagonal().add_(1)
+        if torch.equal(m, m.t()):
+            # Symmetric (sym of an undirected graph): Cholesky does half the work of LU.
+            factor, info = torch.linalg.cholesky_ex(m)
+            if int(info) == 0:
+                return torch.cholesky_inverse(factor).mul_(alpha)
+        return torch.linalg.inv(m).mul_(alpha)
+    a.diagonal().sub_(1)
+    m = a.mul_(t)
     if torch.equal(m, m.t()):
         e, v = torch.linalg.eigh(m)
-        return v @ torch.diag(e.exp()) @ v.t()
+        return (v * e.exp()) @ v.t()
     return torch.linalg.matrix_exp(m)
 
 
@@ -70,22 +78,30 @@ def sparsify(matrix: torch.Tensor, *, top_k: int | None = None, eps: float | Non
     (ties: the smaller row id first), or those ``>= eps``; sorted by (row, column) and then
     column-normalized, as GDC's ``normalization_out='col'``."""
     n = matrix.size(0)
-    if top_k is not None:
-        k = min(n, int(top_k))
-        # Stable descending sort per column: the smaller row first among equal weights.
-        order = torch.sort(-matrix, dim=0, stable=True).indices[:k]
-        rows = order.reshape(-1)
-        cols = torch.arange(n, device=matrix.device).repeat(k)
-    else:
-        rows, cols = (matrix >= eps).nonzero(as_tuple=True)
-    key = rows * n + cols
-    key = torch.sort(key).values
-    rows, cols = key // n, key % n
+    keep = top_per_column(matrix, min(n, int(top_k))) if top_k is not None else matrix >= eps
+    rows, cols = keep.nonzero(as_tuple=True)  # row-major: sorted by (row, column)
     w = matrix[rows, cols]
     deg = torch.zeros(n, dtype=w.dtype, device=w.device).index_add_(0, cols, w)
     inv = 1.0 / deg
     inv[torch.isinf(inv)] = 0
     return torch.stack([rows, cols]), w * inv[cols]
+
+
+def top_per_column(matrix: torch.Tensor, k: int) -> torch.Tensor:
+    """The mask of the ``k`` largest entries of every column, ties to the smaller rows: all
+    entries above the column's ``k``-th largest value, then its equals in row order."""
+    if k <= 0:
+        return torch.zeros_like(matrix, dtype=torch.bool)
+    kth = torch.topk(matrix, k, dim=0).values[-1]
+    keep = matrix >= kth
+    over = (keep.sum(0) > k).nonzero().view(-1)  # columns with more equals at the cut than room
+    if over.numel():
+        part = matrix[:, over]
+        above = part > kth[over]
+        tied = part == kth[over]
+        room = k - above.sum(0)
+        keep[:, over] = above | (tied & (torch.cumsum(tied, 0) <= room))
+    return keep
 
 
 def ppr_push(edge_index: torch.Tensor, n: int, *, alpha: float = 0.15, eps: float = 1e-4,

@@ -75,6 +75,15 @@ def interval(values: list[float]) -> tuple[float, float]:
     return mean, float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
 
 
+def versus_random(diff: float, half: float) -> str:
+    """The reading of a paired difference TPE - random (mean and 95 % half-width)."""
+    if diff >= 0:
+        return "yes (higher)"
+    if diff + half >= 0:  # a NaN half-width (one seed) compares false: no tie is claimed
+        return "yes (tie)"
+    return "no"
+
+
 def markdown(parts: list[dict], command: str, note: str = "") -> str:
     lines = [
         "# Policy search: evidence",
@@ -88,13 +97,17 @@ def markdown(parts: list[dict], command: str, note: str = "") -> str:
         f"`{command}`.",
         "",
         "The last column is the paired difference TPE - random over the seeds (mean ± 95 % "
-        "half-width): an interval across zero means the two searches are not told apart.",
+        "half-width). \"TPE matches or beats random\" reads it: \"yes (higher)\" where its "
+        "mean is at least zero, \"yes (tie)\" where the mean is below zero but the interval "
+        "reaches zero (the two searches are not told apart), \"no\" where random search is "
+        "ahead beyond the interval.",
         "",
         "| objective | seeds | trials | none | example | TPE | random | TPE beats none | "
-        "TPE >= random | TPE - random |",
+        "TPE matches or beats random | TPE - random |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for part in parts:
+        diff, diff_half = interval([r["tpe"] - r["random"] for r in part["rows"]])
         cells = {}
         for arm in ARMS:
             mean, half = interval([r[arm] for r in part["rows"]])
@@ -104,9 +117,7 @@ def markdown(parts: list[dict], command: str, note: str = "") -> str:
             f"| {part['objective']} | {part['seeds']} | {part['trials']} | "
             + " | ".join(cells[a + "_text"] for a in ARMS)
             + f" | {'yes' if cells['tpe'] > cells['none'] else 'no'} | "
-            f"{'yes' if cells['tpe'] >= cells['random'] else 'no'} | "
-            + "{:+.3f} ± {:.3f} |".format(*interval([r["tpe"] - r["random"]
-                                                    for r in part["rows"]])))
+            f"{versus_random(diff, diff_half)} | {diff:+.3f} ± {diff_half:.3f} |")
     reduced = [p for p in parts if p["seeds"] < 5 or p["trials"] < 30]
     if reduced:
         lines += ["", "Reduced size: " + "; ".join(

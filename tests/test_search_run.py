@@ -211,3 +211,16 @@ def test_without_optuna_the_error_says_how_to_install(monkeypatch, capsys):
     assert main(["search", "examples/spaces/images.yaml", "--objective",
                  "augkit.search.objectives:images", "--trials", "1"]) == 2
     assert "augkit[search]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("diffs, reading", [
+    ([0.01, 0.0, 0.02, 0.0, 0.0], "yes (higher)"),
+    ([0.0, 0.0, 0.0, 0.0, 0.0], "yes (higher)"),
+    ([-0.02, 0.01, -0.01, 0.0, 0.01], "yes (tie)"),
+    ([-0.02, -0.03, -0.02, -0.025, -0.02], "no"),
+    ([-0.01], "no"),  # one seed has no interval: no tie is claimed
+])
+def test_evidence_reads_the_paired_difference(diffs, reading):
+    from augkit.benchmarks.search_evidence import interval, versus_random
+
+    assert versus_random(*interval(diffs)) == reading

@@ -290,6 +290,28 @@ def test_node_shuffling_kernel_equals_torch_ops_on_large_graphs():
     assert torch.equal(kernel[6003:], torch.arange(6003, 6010))
 
 
+def test_node_shuffling_kernel_orders_nodes_whose_leading_bits_tie_by_the_whole_draw():
+    """A word holds only the leading 63 - 20 bits of a 2**20-node graph's keys: under seed 50
+    nodes 33965 and 157989 share those bits but the later node's key is the smaller, so only
+    the comparison of whole keys puts it first, as the torch sort does."""
+    from augkit.plugins.graph.functional import numba_disabled
+    from augkit.plugins.graph.functional._items import draw63, graph_salts
+    from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
+    from augkit.plugins.graph.kernels.streams import STREAM_SHUFFLE
+
+    n, seed, a, b = 1 << 20, 50, 33965, 157989
+    key = draw63(graph_salts(torch.tensor([seed]), STREAM_SHUFFLE).expand(2),
+                 torch.tensor([a, b])) >> 1
+    assert key[0] >> 19 == key[1] >> 19 and key[0] > key[1]  # the case this test is about
+    ptr, seeds, on = torch.tensor([0, n]), torch.tensor([seed]), torch.tensor([True])
+    kernel = shuffle_perm_items(ptr, seeds, on)
+    with numba_disabled():
+        assert torch.equal(kernel, shuffle_perm_items(ptr, seeds, on))
+    rank = torch.empty(n, dtype=torch.long)
+    rank[kernel] = torch.arange(n)
+    assert rank[b] == rank[a] - 1
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=graphs_or_batches(max_nodes=12), p=st.sampled_from([0.0, 0.25, 0.5, 1.0, 3.0]),
        self_loops=st.booleans(), duplicates=st.booleans(), seed=st.integers(0, 2**31),

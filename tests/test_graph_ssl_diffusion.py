@@ -140,6 +140,41 @@ def test_push_equals_gdc_approximate(g, norm, eps):
     torch.testing.assert_close(out.edge_weight, ref.edge_attr, rtol=1e-4, atol=1e-5)
 
 
+def _pyg_push(edge_index: torch.Tensor, n: int, alpha: float, eps: float):
+    """PyG's get_ppr on the graph ppr_push pushes on (self-loops added, duplicates merged)."""
+    from torch_geometric.utils import coalesce, get_ppr
+
+    loops = torch.arange(n)
+    ei = coalesce(torch.cat([edge_index, torch.stack([loops, loops])], 1), num_nodes=n)
+    return get_ppr(ei, alpha=alpha, eps=eps, num_nodes=n)
+
+
+@SETTINGS
+@given(g=graphs(min_nodes=1, max_nodes=30), alpha=st.sampled_from([0.05, 0.15, 0.5]),
+       eps=st.sampled_from([1e-2, 1e-4, 1e-6]))
+def test_push_gives_pyg_get_ppr_entries_in_its_order(g, alpha, eps):
+    """The push kernel replays PyG's get_ppr: the same entries, in the same order, with the
+    same float32 values (row normalization leaves them as pushed)."""
+    entries, values = ppr_push(g.edge_index, g.num_nodes, alpha=alpha, eps=eps,
+                               normalization="row")
+    ref, ref_values = _pyg_push(g.edge_index, g.num_nodes, alpha, eps)
+    assert torch.equal(entries, ref)
+    assert torch.equal(values, ref_values.double())
+
+
+def test_push_gives_pyg_get_ppr_entries_on_a_graph_split_over_threads():
+    from augkit._threads import workers_for
+
+    gen = torch.Generator().manual_seed(0)
+    n = 3000
+    ei = torch.randint(0, n, (2, 12000), generator=gen)
+    assert workers_for(n, ei.size(1)) == torch.get_num_threads()  # split when threads allow
+    entries, values = ppr_push(ei, n, alpha=0.15, eps=1e-4, normalization="row")
+    ref, ref_values = _pyg_push(ei, n, 0.15, 1e-4)
+    assert torch.equal(entries, ref)
+    assert torch.equal(values, ref_values.double())
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(g=graphs(min_nodes=2, max_nodes=30, duplicates=False, self_loops=False))
 def test_push_approximates_the_exact_ppr(g):

@@ -8,6 +8,7 @@ result column-normalized. Dense ``[n, n]`` work: for small graphs only."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 NORMALIZATIONS = ("sym", "col", "row")
@@ -107,27 +108,47 @@ def top_per_column(matrix: torch.Tensor, k: int) -> torch.Tensor:
 def ppr_push(edge_index: torch.Tensor, n: int, *, alpha: float = 0.15, eps: float = 1e-4,
              normalization: str = "sym") -> tuple[torch.Tensor, torch.Tensor]:
     """Approximate PPR without a dense matrix, as ``GDC(exact=False)`` computes it: self-loops
-    added to every node, duplicate edges merged, then PyG's push-based ``get_ppr`` (Andersen,
+    added to every node, duplicate edges merged, then the push of PyG's ``get_ppr`` (Andersen,
     Chung and Lang's local push, residual below ``alpha * eps * degree``) from every node,
     which follows unweighted edges; ``col`` transposes the result, ``sym`` rescales it by
     ``D^1/2 . D^-1/2`` (the degrees with self-loops). Returns the entries and their weights,
-    before sparsification. Needs numba (PyG's kernel)."""
-    from torch_geometric.utils import coalesce, get_ppr, sort_edge_index
+    before sparsification. The push is augkit's numba kernel, which gives ``get_ppr``'s
+    entries in its order and its values rounded to float32 as it returns them; sources are
+    split over torch's threads. Needs numba; tensors on another device come back there."""
+    from torch_geometric import EdgeIndex
+    from torch_geometric.utils import coalesce, sort_edge_index
 
-    loops = torch.arange(n, device=edge_index.device)
-    ei = torch.cat([edge_index, torch.stack([loops, loops])], 1)
-    ones = torch.ones(ei.size(1), dtype=torch.float64, device=ei.device)
+    from augkit._threads import parallel_ranges
+    from augkit.plugins.graph.kernels.diffusion import ppr_push_rows
+
+    dev = edge_index.device
+    loops = torch.arange(n)
+    ei = torch.cat([edge_index.cpu(), torch.stack([loops, loops])], 1)
+    ones = torch.ones(ei.size(1), dtype=torch.float64)
     ei, w = coalesce(ei, ones, n)
-    deg = torch.zeros(n, dtype=torch.float64, device=ei.device).index_add_(0, ei[1], w)
-    out, weight = get_ppr(ei, alpha=alpha, eps=eps, num_nodes=n)
-    weight = weight.double()
+    deg = torch.zeros(n, dtype=torch.float64).index_add_(0, ei[1], w)
+    # get_ppr's CSR: its sort by row leaves each row's targets in the order the push follows.
+    (rowptr, col), _ = EdgeIndex(ei, sparse_size=(n, n)).sort_by("row")[0].get_csr()
+    rowptr_np, col_np = rowptr.numpy(), col.numpy()
+    parts: dict[int, tuple] = {}
+
+    def push(lo: int, hi: int) -> None:
+        parts[lo] = ppr_push_rows(rowptr_np, col_np, float(alpha), float(eps), lo, hi)
+
+    # A source's push visits about min(1 / (alpha * eps), edges) edges: that sets the split.
+    parallel_ranges(push, n, max(1, min(int(1.0 / (alpha * eps)), col.numel())))
+    counts, cols, vals = (np.concatenate([parts[lo][i] for lo in sorted(parts)])
+                          for i in range(3))
+    out = torch.stack([torch.arange(n).repeat_interleave(torch.from_numpy(counts)),
+                       torch.from_numpy(cols)])
+    weight = torch.from_numpy(vals).float().double()
     if normalization == "col":
         out, weight = sort_edge_index(out.flip([0]), weight, n)
     elif normalization == "sym":
         inv_sqrt = deg.pow(-0.5)
         inv_sqrt[torch.isinf(inv_sqrt)] = 0
         weight = deg.sqrt()[out[0]] * weight * inv_sqrt[out[1]]
-    return out, weight
+    return out.to(dev), weight.to(dev)
 
 
 def sparsify_entries(edge_index: torch.Tensor, weight: torch.Tensor, n: int, *,

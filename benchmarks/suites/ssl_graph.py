@@ -13,7 +13,7 @@ edges (quick: 1e4 only), 16 node features and 4 edge attributes.
 - ``graph_diffusion/ppr``: exact PPR with top 64 per column against PyG's ``GDC(exact=True)``,
   at 1e4 edges only (both solve a dense ``[n, n]`` system); ``graph_diffusion/ppr_push``:
   the push-based approximate PPR (threshold 1e-3) against ``GDC(exact=False)``, at 1e4 and
-  1e5 edges (both push with PyG's ``get_ppr``; the rest of the work differs).
+  1e5 edges (the same push: PyG's ``get_ppr``, augkit's kernel of it).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class GraphDiffusion(GraphTransform):
 
     ``solver``: ``exact`` solves the dense ``[n, n]`` matrix of every graph (a Batch graph by
     graph, never the whole Batch densified), ``push`` computes PPR without densifying by
-    PyG's push-based ``get_ppr`` with tolerance ``push_eps`` (``GDC(exact=False)``, which
+    the local push of PyG's ``get_ppr`` with tolerance ``push_eps`` (``GDC(exact=False)``, which
     follows unweighted edges; PPR only), ``auto`` (default) the exact solve up to
     ``max_nodes`` nodes and push beyond. A graph over ``max_nodes`` that must be solved
     exactly (``exact``, or ``heat``) is an InputError. Deterministic: no

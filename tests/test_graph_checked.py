@@ -35,9 +35,9 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = _base.check_graph
 
-    def counting(data: Any, owner: str) -> None:
+    def counting(data: Any, owner: str, **kw: Any) -> None:
         seen.append(owner)
-        real(data, owner)
+        real(data, owner, **kw)
 
     monkeypatch.setattr(_base, "check_graph", counting)
     return seen
@@ -63,6 +63,21 @@ def test_a_broken_input_is_refused_by_the_first_step() -> None:
     g.edge_index[0, 0] = 99
     with pytest.raises(InputError, match="edge_dropout: edge_index holds node id 99"):
         Policy(sample=_steps(), seed=0)(g, index=0)
+
+
+def test_a_view_of_node_features_leaves_edge_ids_to_the_steps_that_index_with_them() -> None:
+    """node_shuffling reads no edge ids, so it does not scan them and hands its output on
+    unchecked: the step after it, which indexes with them, checks them itself."""
+    g = _graph()
+    g.edge_index = g.edge_index.clone()
+    g.edge_index[0, 0] = 99
+    out = make("node_shuffling")(g, generator=0)
+    assert out.edge_index is g.edge_index
+    policy = Policy(sample=[make("node_shuffling"), make("edge_dropout", p=0.2)], seed=0)
+    with pytest.raises(InputError, match="edge_dropout: edge_index holds node id 99"):
+        policy(g, index=0)
+    with pytest.raises(InputError, match="feature_masking: edge_index holds node id 99"):
+        make("feature_masking", target="edge_attr")(g, generator=0)
 
 
 def test_an_output_handed_back_is_checked_again() -> None:

@@ -38,17 +38,32 @@ class GraphTransform(Transform):
             hetero.check_input(self, data)
             return
         if not is_checked(data):  # an earlier step of this policy call checked or built it
-            check_graph(data, self.label())
+            check_graph(data, self.label(), node_ids=self.reads_edge_ids())
+
+    def reads_edge_ids(self) -> bool:
+        """Whether this transform indexes with the node ids of ``edge_index``. Only then does
+        its input check scan them (a pass over every edge), and only then is its output taken
+        as checked by the next step of a policy call; a view of node features says False."""
+        return True
+
+    def _whole_check(self, data: Any) -> bool:
+        """Whether ``data`` is (or this call's check makes it) checked in full, node ids too."""
+        return (self.reads_edge_ids() or is_checked(data) or self._per_type
+                or hetero.is_hetero(data))
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
+        whole = self._whole_check(data)
         out, params = super().forward(data, generator)
-        mark_checked(out)  # built from a checked graph: the next step of the call need not check it
+        if whole:  # built from a checked graph: the next step of the call need not check it
+            mark_checked(out)
         return out, params
 
     def forward_items(self, batch: Any, generators: Sequence[Any],
                       active: Sequence[bool] | None = None) -> Any:
+        whole = self._whole_check(batch)
         out = super().forward_items(batch, generators, active)
-        mark_checked(out)
+        if whole:
+            mark_checked(out)
         return out
 
     def make_params(self, data: Any, generator: Any) -> dict[str, Any]:

@@ -21,13 +21,14 @@ from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._layouts import check_layout, slice_lists
 
 
-def check_graph(data: Any, owner: str) -> None:
+def check_graph(data: Any, owner: str, *, node_ids: bool = True) -> None:
     """An InputError naming ``owner`` unless ``data`` is a PyG Data/Batch the kernels can
     index safely: ``edge_index`` a ``[2, num_edges]`` LongTensor of node ids in
-    ``0..num_nodes-1``; ``x``/``pos`` one row per node and ``edge_attr``/``edge_weight`` one
-    row per edge; on a Batch, ``ptr`` non-decreasing from 0 to num_nodes with one entry per
-    graph plus one, and ``batch`` the graph of every node as ``ptr`` says. Checked on every
-    call, nothing cached: a write that torch does not see would make a cached answer stale."""
+    ``0..num_nodes-1`` (the ids scanned only with ``node_ids``, for a caller that indexes
+    with them); ``x``/``pos`` one row per node and ``edge_attr``/``edge_weight`` one row per
+    edge; on a Batch, ``ptr`` non-decreasing from 0 to num_nodes with one entry per graph
+    plus one, and ``batch`` the graph of every node as ``ptr`` says. Checked on every call,
+    nothing cached: a write that torch does not see would make a cached answer stale."""
     if not isinstance(data, _pyg.data_class()):
         raise InputError(
             f"{owner}: got {type(data).__name__}; allowed: a torch_geometric Data or Batch "
@@ -36,7 +37,7 @@ def check_graph(data: Any, owner: str) -> None:
     check_layout(data, owner)  # an adj_t graph: refused, augkit rewrites edge_index only
     mapping = _pyg.plain_mapping(data)
     if mapping is not None:  # a plain Data: its dict read once, the same checks and errors
-        _check_plain(data, mapping, owner)
+        _check_plain(data, mapping, owner, node_ids)
         return
     ei = data.edge_index
     if ei is not None:
@@ -47,13 +48,13 @@ def check_graph(data: Any, owner: str) -> None:
             raise InputError(f"{owner}: {key} is a 0-d tensor; allowed: one row per node")
     n = _pyg.num_nodes(data)
     _check_rows(data, n, ei.size(1) if ei is not None else 0, owner)
-    if ei is not None and ei.numel():
+    if node_ids and ei is not None and ei.numel():
         _check_node_ids(ei, n, owner)
     if _pyg.is_batch(data):
         _check_batch(data, n, owner)
 
 
-def _check_plain(data: Any, mapping: dict, owner: str) -> None:
+def _check_plain(data: Any, mapping: dict, owner: str, node_ids: bool) -> None:
     """:func:`check_graph` of a plain Data from its storage's dict (no Batch checks)."""
     ei = mapping.get("edge_index")
     if ei is not None:
@@ -70,7 +71,7 @@ def _check_plain(data: Any, mapping: dict, owner: str) -> None:
         if value is not None and isinstance(value, torch.Tensor) and value.dim() \
                 and value.size(0) != (n if what == "node" else e):
             _check_row_count(key, value, n if what == "node" else e, what, source, owner)
-    if ei is not None and ei.numel():
+    if node_ids and ei is not None and ei.numel():
         _check_node_ids(ei, n, owner)
 
 

@@ -30,6 +30,9 @@ every node (edge) type with the target drops out at its own rate: ``p`` may be s
         "target": Param(Choice("x", "edge_attr"), "x", "which attribute is dropped out"),
     }
 
+    def reads_edge_ids(self) -> bool:
+        return self.target == "edge_attr"  # a Batch's edges find their graph by their source
+
     def check_input(self, data: Any) -> None:
         super().check_input(data)
         if hetero.is_hetero(data):

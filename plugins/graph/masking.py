@@ -69,6 +69,9 @@ class FeatureMasking(GraphTransform):
         """The functional fill: ``token`` fills zeros."""
         return "zero" if self.fill == "token" else self.fill
 
+    def reads_edge_ids(self) -> bool:
+        return self.target == "edge_attr"  # a Batch's edges find their graph by their source
+
     def check_input(self, data: Any) -> None:
         super().check_input(data)
         if hetero.is_hetero(data):

@@ -26,6 +26,9 @@ class NodeShuffling(PerGraphTransform):
         "target": Param(Text(), "x", "the node-level attribute whose rows are permuted"),
     }
 
+    def reads_edge_ids(self) -> bool:
+        return False
+
     def check_input(self, data: Any) -> None:
         super().check_input(data)
         if hetero.is_hetero(data):

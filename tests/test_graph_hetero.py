@@ -122,6 +122,13 @@ def test_bad_hetero_input_names_the_type():
     data["user", "buys", "item"].edge_index[1, 0] = 30
     with pytest.raises(InputError, match="'user__buys__item' holds destination id 30"):
         augkit.make("edge_dropout")(data, generator=0)
+    # A view of node features reads no ids: it hands them on, and the next step checks them.
+    out = augkit.make("node_shuffling")(data, generator=0)
+    assert out["user", "buys", "item"].edge_index is data["user", "buys", "item"].edge_index
+    policy = augkit.Policy(sample=[augkit.make("node_shuffling"), augkit.make("edge_dropout")],
+                           seed=0)
+    with pytest.raises(InputError, match="edge_dropout: .*'user__buys__item' holds destination"):
+        policy(data, index=0)
     data = _toy()
     data["item"].pos = torch.zeros(5, 2)
     with pytest.raises(InputError, match="pos of node type 'item' has 5 rows"):

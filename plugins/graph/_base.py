@@ -48,8 +48,7 @@ class GraphTransform(Transform):
 
     def _whole_check(self, data: Any) -> bool:
         """Whether ``data`` is (or this call's check makes it) checked in full, node ids too."""
-        return (self.reads_edge_ids() or is_checked(data) or self._per_type
-                or hetero.is_hetero(data))
+        return self.reads_edge_ids() or is_checked(data)
 
     def forward(self, data: Any, generator: Any) -> tuple[Any, dict[str, Any]]:
         whole = self._whole_check(data)

@@ -219,7 +219,7 @@ def check_input(transform: Any, data: Any) -> None:
             f"torch_geometric Data or Batch ({', '.join(SUPPORTED)} take HeteroData)")
     graphs = data.to_data_list() if _is_batch(data) else [data]
     for graph in graphs:
-        check_hetero(graph, owner)
+        check_hetero(graph, owner, node_ids=transform.reads_edge_ids())
         if transform.name == "feature_masking":
             check_masking(transform, graph)
         elif transform.name == "subgraph_sampling":
@@ -231,11 +231,12 @@ def check_input(transform: Any, data: Any) -> None:
                 hetero_views.check(transform, graph)
 
 
-def check_hetero(data: Any, owner: str) -> None:
+def check_hetero(data: Any, owner: str, *, node_ids: bool = True) -> None:
     """An InputError naming ``owner`` and the type unless every edge type's ``edge_index`` is
     a ``[2, num_edges]`` LongTensor of source ids below its source type's node count and
-    destination ids below its destination type's, and ``x``/``pos`` have one row per node,
-    ``edge_attr``/``edge_weight`` one row per edge of their type."""
+    destination ids below its destination type's (the ids scanned only with ``node_ids``, as
+    in ``check_graph``), and ``x``/``pos`` have one row per node, ``edge_attr``/``edge_weight``
+    one row per edge of their type."""
     counts = {}
     for nt in data.node_types:
         n = _num_nodes(data, nt)
@@ -260,10 +261,11 @@ def check_hetero(data: Any, owner: str) -> None:
             raise InputError(f"{owner}: edge_index of edge type {name!r} has {what}; allowed: "
                              "a LongTensor of shape [2, num_edges]")
         e = ei.size(1)
-        for row, nt in ((0, et[0]), (1, et[2])):
+        for row, nt in ((0, et[0]), (1, et[2])) if node_ids and e else ():
             n = counts.get(nt, 0)
-            if e and (int(ei[row].min()) < 0 or int(ei[row].max()) >= n):
-                bad = int(ei[row].min()) if int(ei[row].min()) < 0 else int(ei[row].max())
+            lo, hi = (int(v) for v in torch.aminmax(ei[row]))
+            if lo < 0 or hi >= n:
+                bad = lo if lo < 0 else hi
                 end = "source" if row == 0 else "destination"
                 raise InputError(
                     f"{owner}: edge type {name!r} holds {end} id {bad}, outside 0..{n - 1} "

@@ -261,21 +261,28 @@ def check_hetero(data: Any, owner: str, *, node_ids: bool = True) -> None:
             raise InputError(f"{owner}: edge_index of edge type {name!r} has {what}; allowed: "
                              "a LongTensor of shape [2, num_edges]")
         e = ei.size(1)
-        for row, nt in ((0, et[0]), (1, et[2])) if node_ids and e else ():
-            n = counts.get(nt, 0)
-            lo, hi = (int(v) for v in torch.aminmax(ei[row]))
-            if lo < 0 or hi >= n:
-                bad = lo if lo < 0 else hi
-                end = "source" if row == 0 else "destination"
-                raise InputError(
-                    f"{owner}: edge type {name!r} holds {end} id {bad}, outside 0..{n - 1} "
-                    f"(node type {nt!r} has {n} nodes); allowed: ids in [0, num_nodes)")
+        if node_ids and e:
+            _check_type_ids(ei, et, counts, owner)
         for key in ("edge_attr", "edge_weight"):
             value = store.get(key)
             if isinstance(value, torch.Tensor) and (value.dim() == 0 or value.size(0) != e):
                 got = "a 0-d tensor" if value.dim() == 0 else f"{value.size(0)} rows"
                 raise InputError(f"{owner}: {key} of edge type {name!r} has {got} but the "
                                  f"type has {e} edges; allowed: one row per edge")
+
+
+def _check_type_ids(ei: torch.Tensor, et: tuple, counts: dict, owner: str) -> None:
+    """Source ids below the source type's node count, destination ids below the
+    destination type's: one pass over each row."""
+    for row, nt in ((0, et[0]), (1, et[2])):
+        n = counts.get(nt, 0)
+        lo, hi = (int(v) for v in torch.aminmax(ei[row]))
+        if lo < 0 or hi >= n:
+            bad = lo if lo < 0 else hi
+            end = "source" if row == 0 else "destination"
+            raise InputError(
+                f"{owner}: edge type {edge_type_str(et)!r} holds {end} id {bad}, outside "
+                f"0..{n - 1} (node type {nt!r} has {n} nodes); allowed: ids in [0, num_nodes)")
 
 
 def per_graph(transform: Any, data: Any, params: dict[str, Any],

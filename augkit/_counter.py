@@ -74,6 +74,7 @@ def mix64_torch(z: torch.Tensor) -> torch.Tensor:
 
 
 _U_C1, _U_C2 = np.uint64(C1), np.uint64(C2)
+_U_GOLDEN, _U_MASK63 = np.uint64(GOLDEN), np.uint64(MASK63)
 _U30, _U27, _U31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 
@@ -114,6 +115,40 @@ def chain_prefix(keys: tuple[int, ...], count: int) -> int:
 def extend_seed(prefix: int, key: int) -> int:
     """The seed of the tuple whose chain state before its last ``key`` is ``prefix``."""
     return mix64((prefix + GOLDEN + (int(key) & M64)) & M64) & MASK63
+
+
+def derive_seeds(seeds: np.ndarray, key: int) -> np.ndarray:
+    """``derive_seed(s, key)`` of every seed ``s`` (an integer array), as int64, in one numpy
+    pass: a Batch derives its graphs' streams without a Python call per graph.
+
+    >>> derive_seeds(np.array([0, 5]), 9).tolist() == [derive_seed(0, 9), derive_seed(5, 9)]
+    True
+    """
+    state = _chain_u64(np.uint64(_chain((), 2)), _as_u64(seeds))  # chain_prefix((s,), 2)
+    return (_chain_u64(state, np.uint64(int(key) & M64)) & _U_MASK63).view(np.int64)
+
+
+def extend_seeds(prefix: int, keys: np.ndarray) -> np.ndarray:
+    """``extend_seed(prefix, k)`` of every key ``k`` (an integer array), as int64, in one
+    numpy pass.
+
+    >>> extend_seeds(chain_prefix((3,), 2), np.arange(2)).tolist() == [derive_seed(3, 0),
+    ...                                                                  derive_seed(3, 1)]
+    True
+    """
+    return (_chain_u64(np.uint64(int(prefix) & M64), _as_u64(keys)) & _U_MASK63).view(np.int64)
+
+
+def _as_u64(values: np.ndarray) -> np.ndarray:
+    """Integers as the uint64 words they are modulo ``2**64`` (negative ones wrap)."""
+    return np.ascontiguousarray(values, dtype=np.int64).view(np.uint64)
+
+
+def _chain_u64(state: np.ndarray | np.uint64, keys: np.ndarray | np.uint64) -> np.ndarray:
+    """One link of the key chain, ``mix64(state + GOLDEN + key)``, on uint64 words where
+    ``state`` or ``keys`` is an array (their sum comes first: numpy wraps array sums silently
+    and warns on scalar ones)."""
+    return mix64_u64(keys + state + _U_GOLDEN)
 
 
 @functools.lru_cache(maxsize=256)

@@ -51,7 +51,36 @@ def test_prefix_and_extend_give_derive_seed(keys, last):
     assert C.extend_seed(prefix, last) == C.derive_seed(*keys, last)
 
 
-@given(st.integers(0, (1 << 63) - 1), st.lists(st.integers(0, 1 << 50), max_size=8))
+seeds63 = st.integers(0, (1 << 63) - 1)
+
+
+@given(st.lists(seeds63, max_size=8), st.integers(-(1 << 63), (1 << 64) - 1))
+def test_derive_seeds_gives_derive_seed_of_every_seed(seeds, key):
+    got = C.derive_seeds(np.array(seeds, dtype=np.int64), key)
+    assert got.dtype == np.int64
+    assert got.tolist() == [C.derive_seed(s, key) for s in seeds]
+
+
+@given(st.lists(st.integers(-(1 << 40), 1 << 40), min_size=1, max_size=4),
+       st.lists(st.integers(-(1 << 62), 1 << 62), max_size=8))
+def test_extend_seeds_gives_extend_seed_of_every_key(keys, lasts):
+    prefix = C.chain_prefix(tuple(keys), len(keys) + 1)
+    got = C.extend_seeds(prefix, np.array(lasts, dtype=np.int64))
+    assert got.tolist() == [C.derive_seed(*keys, last) for last in lasts]
+
+
+def test_kernels_derive_the_salts_graph_salts_derives():
+    pytest.importorskip("numba")
+    from augkit.plugins.graph.functional._items import graph_salts
+    from augkit.plugins.graph.kernels.common import stream_salts
+
+    seeds = torch.tensor([0, 1, 12345, (1 << 63) - 1])
+    for stream in (0, 129, 131):
+        want = graph_salts(seeds, stream).numpy().view(np.uint64)
+        assert stream_salts(seeds.numpy(), stream).tolist() == want.tolist()
+
+
+@given(seeds63, st.lists(st.integers(0, 1 << 50), max_size=8))
 def test_hash63_is_the_masked_mix_of_key_plus_seed(seed, keys):
     got = C.hash63(seed, torch.tensor(keys, dtype=torch.long)).tolist()
     assert got == [C.mix64((k + seed) & C.M64) & C.MASK63 for k in keys]

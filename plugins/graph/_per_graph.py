@@ -10,7 +10,7 @@ import torch
 
 from augkit.plugins.graph import _pyg, hetero, hetero_views
 from augkit.plugins.graph._base import GraphTransform
-from augkit.plugins.graph.functional._items import graph_seeds
+from augkit.plugins.graph.functional._items import graph_seeds, single_graph
 
 
 class PerGraphTransform(GraphTransform):
@@ -23,12 +23,10 @@ class PerGraphTransform(GraphTransform):
             return hetero_views.apply(self, data, params)
         dev = _pyg.device_of(data)
         k = _pyg.num_graphs(data)
-        if _pyg.is_batch(data):
-            seeds = graph_seeds(params["seed"], k)
-        else:
-            seeds = torch.tensor([int(params["seed"])], dtype=torch.long)
-        return self.apply_graphs(data, seeds.to(dev), torch.ones(k, dtype=torch.bool,
-                                                                 device=dev))
+        if not _pyg.is_batch(data):
+            return self.apply_graphs(data, *single_graph(params["seed"], dev))
+        return self.apply_graphs(data, graph_seeds(params["seed"], k).to(dev),
+                                 torch.ones(k, dtype=torch.bool, device=dev))
 
 
 def graph_of_edges(data: Any) -> torch.Tensor:

@@ -23,6 +23,8 @@ from typing import Any, NamedTuple
 
 import torch
 
+from augkit.plugins.graph.functional._common import one_graph_ptr
+
 _STRUCTURAL = frozenset({"edge_index", "batch", "ptr", "num_nodes", "adj_t"})
 # PyG's storage infers the node count from the first of these it holds (storage.N_KEYS).
 _N_KEYS = frozenset({"x", "feat", "pos", "batch", "node_type", "n_id", "tf"})
@@ -252,7 +254,7 @@ def ptr_of(data: Any) -> torch.Tensor:
     """Node offsets of the graphs, length num_graphs + 1."""
     if is_batch(data) and getattr(data, "ptr", None) is not None:
         return data.ptr
-    return torch.tensor([0, num_nodes(data)], dtype=torch.long, device=device_of(data))
+    return one_graph_ptr(num_nodes(data), device_of(data))
 
 
 def shallow_copy(data: Any) -> Any:

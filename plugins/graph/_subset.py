@@ -19,6 +19,7 @@ from augkit.errors import InputError
 from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
 from augkit.plugins.graph._layouts import check_layout, slice_lists
+from augkit.plugins.graph.functional._common import one_graph_ptr
 
 
 def check_graph(data: Any, owner: str, *, node_ids: bool = True) -> None:
@@ -130,7 +131,7 @@ def _check_batch(data: Any, n: int, owner: str) -> None:
                              "a Batch with batch and ptr (Batch.from_data_list sets both)")
         if batch is None:
             return
-        ptr = torch.tensor([0, n], dtype=torch.long, device=batch.device)
+        ptr = one_graph_ptr(n, batch.device)
     _check_vector(ptr, "ptr", k + 1, owner)
     if int(ptr[0]) != 0 or int(ptr[-1]) != n:
         raise InputError(f"{owner}: ptr runs from {int(ptr[0])} to {int(ptr[-1])}; allowed: "

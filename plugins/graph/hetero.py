@@ -450,13 +450,14 @@ def _seed_masks(transform: Any, data: Any) -> dict[str, torch.Tensor] | None:
 
 def _node_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
     from augkit.plugins.graph import functional as F
+    from augkit.plugins.graph.functional._common import one_graph_ptr
 
     p, _ = resolve(transform, "p", list(data.node_types))
     seed = int(params["seed"])
     seeds = _seed_masks(transform, data)
     masks: dict[str, torch.Tensor] = {}
     for nt in data.node_types:
-        ptr = torch.tensor([0, _num_nodes(data, nt)], dtype=torch.long)
+        ptr = one_graph_ptr(_num_nodes(data, nt))
         floor = transform.min_nodes
         if seeds is not None and int(seeds[nt].sum()) >= floor:
             floor = 0  # the seeds are enough: no random extra node

@@ -19,16 +19,12 @@ import torch
 from augkit.errors import InputError
 from augkit.plugins.graph import _sampled, hetero
 from augkit.plugins.graph import functional as F
+from augkit.plugins.graph.functional._common import one_graph_ptr
+from augkit.plugins.graph.functional._items import single_graph
 from augkit.random import type_seed
 
 #: The views this module gives HeteroData.
 VIEWS = ("node_shuffling", "feature_dropout", "edge_adding", "graph_diffusion")
-
-
-def _single(seed: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The ``(seeds, applied)`` of one graph drawn with ``seed``."""
-    return (torch.tensor([int(seed)], dtype=torch.long, device=device),
-            torch.ones(1, dtype=torch.bool, device=device))
 
 
 def _targets(transform: Any, data: Any) -> list[tuple[Any, str, Any]]:
@@ -122,8 +118,8 @@ def _node_shuffling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
         if not isinstance(value, torch.Tensor):
             continue
         n = value.size(0)
-        seeds, applied = _single(type_seed(params["seed"], name), value.device)
-        perm = F.shuffle_perm_items(torch.tensor([0, n], device=value.device), seeds, applied)
+        seeds, applied = single_graph(type_seed(params["seed"], name), value.device)
+        perm = F.shuffle_perm_items(one_graph_ptr(n, value.device), seeds, applied)
         out[key][transform.target] = value.index_select(0, perm.to(value.device))
     return out
 
@@ -136,7 +132,7 @@ def _feature_dropout(transform: Any, data: Any, params: dict[str, Any]) -> Any:
     for key, name, value in targets:
         if not isinstance(value, torch.Tensor):
             continue
-        seeds, applied = _single(type_seed(params["seed"], name), value.device)
+        seeds, applied = single_graph(type_seed(params["seed"], name), value.device)
         group = torch.zeros(value.size(0), dtype=torch.long, device=value.device)
         out[key][transform.target] = F.dropout_feature_items(value, p[name], seeds, applied,
                                                               group, 1)
@@ -176,13 +172,13 @@ def _new_edges(transform: Any, data: Any, et: tuple[str, str, str], p: float,
     if et[0] != et[2]:
         return F.add_bipartite_edges(ei, ns, hetero._num_nodes(data, et[2]), p, seed,
                                      duplicates=transform.duplicates)
-    ptr = torch.tensor([0, ns], device=ei.device)
+    ptr = one_graph_ptr(ns, ei.device)
     if transform.undirected == "auto":
         und = F.symmetric_graphs(ei, ptr, torch.zeros(ei.size(1), dtype=torch.long,
                                                       device=ei.device))
     else:
         und = torch.tensor([bool(transform.undirected)], device=ei.device)
-    seeds, applied = _single(seed, ei.device)
+    seeds, applied = single_graph(seed, ei.device)
     new, _, _ = F.add_edge_items(ei, ptr, p, seeds, applied, und,
                                  self_loops=transform.self_loops,
                                  duplicates=transform.duplicates)

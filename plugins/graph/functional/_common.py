@@ -108,13 +108,20 @@ def _merge_sorted(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return out.masked_scatter_(place, b)
 
 
+def one_graph_ptr(num_nodes: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """``[0, num_nodes]``: the node offsets of a single graph, on ``device`` (default CPU)."""
+    # Through numpy: torch.tensor reads a Python list element by element, a cost per call.
+    ptr = torch.from_numpy(np.array([0, num_nodes], dtype=np.int64))
+    return ptr if device is None else ptr.to(device)
+
+
 def _graph_info(
     batch: torch.Tensor | None, ptr: torch.Tensor | None, num_nodes: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
     if batch is None:
         batch = torch.zeros(num_nodes, dtype=torch.long, device=device)
     if ptr is None:
-        ptr = torch.tensor([0, num_nodes], dtype=torch.long, device=device)
+        ptr = one_graph_ptr(num_nodes, device)
     return batch.to(device), ptr.to(device)
 
 

@@ -3,21 +3,18 @@ Batch draws exactly what it draws alone with its own seed."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-from augkit._counter import M64, MASK63, derive_seed, mix64_torch
+from augkit._counter import MASK63, chain_prefix, derive_seeds, extend_seeds, mix64_torch
 from augkit.plugins.graph.kernels.streams import STREAM_GRAPH_SEED
-
-
-def _signed(v: int) -> int:
-    return v - (1 << 64) if v >= 1 << 63 else v
 
 
 def graph_salts(seeds: torch.Tensor, stream: int) -> torch.Tensor:
     """``derive_seed(seed, stream)`` of every graph's seed, as int64 on ``seeds``' device: the
     salt :func:`draw63` adds to a key (``augkit._counter.hash63`` of that stream seed)."""
-    vals = [_signed(derive_seed(int(s), int(stream)) & M64) for s in seeds.tolist()]
-    return torch.tensor(vals, dtype=torch.long, device=seeds.device)
+    salts = torch.from_numpy(derive_seeds(seeds.cpu().numpy(), stream))
+    return salts if seeds.device.type == "cpu" else salts.to(seeds.device)
 
 
 def draw63(salts: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -25,8 +22,15 @@ def draw63(salts: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
     return mix64_torch(keys.long() + salts) & MASK63
 
 
+def single_graph(seed: int, device: torch.device | str | None = None,
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(seeds, applied)`` of one graph drawn with ``seed``."""
+    return (torch.full((1,), int(seed), dtype=torch.long, device=device),
+            torch.ones(1, dtype=torch.bool, device=device))
+
+
 def graph_seeds(seed: int, num_graphs: int) -> torch.Tensor:
     """The seeds of a Batch's graphs when one seed covers the whole Batch: graph ``g`` draws
     with ``derive_seed(seed, STREAM_GRAPH_SEED, g)``."""
-    return torch.tensor([derive_seed(int(seed), STREAM_GRAPH_SEED, g) for g in range(num_graphs)],
-                        dtype=torch.long)
+    prefix = chain_prefix((int(seed), STREAM_GRAPH_SEED), 3)
+    return torch.from_numpy(extend_seeds(prefix, np.arange(num_graphs)))

@@ -56,7 +56,7 @@ def add_edge_items(
     if use_numba("auto", edge_index, ptr):
         src, dst, graph, count = _kernels.add_edges(
             edge_index[0].numpy(), edge_index[1].numpy(), ptr.long().numpy(), float(p),
-            graph_salts(seeds.cpu(), STREAM_ADD_EDGE).numpy().view(np.uint64),
+            seeds.cpu().numpy(),
             applied.cpu().numpy(), undirected.cpu().numpy(), bool(self_loops),
             bool(duplicates))
         return (torch.from_numpy(np.stack([src, dst])), torch.from_numpy(graph),

@@ -26,6 +26,7 @@ from augkit.plugins.graph.functional._common import (
     _take,
     _u64,
     item_salts,
+    one_graph_ptr,
     salted_bits24,
     segments,
 )
@@ -293,7 +294,7 @@ def dropout_node(
         return (torch.from_numpy(out), torch.from_numpy(nid), torch.from_numpy(idx),
                 torch.from_numpy(counts))
     if ptr is None:
-        ptr = torch.tensor([0, n], dtype=torch.long, device=dev)
+        ptr = one_graph_ptr(n, dev)
     new_id, counts = node_keep_ids(ptr, p, seed, min_nodes=min_nodes, backend=backend)
     out, idx = induced_edges(edge_index, new_id, backend=backend)
     return out, (new_id >= 0).nonzero().view(-1), idx, counts

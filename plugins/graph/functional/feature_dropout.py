@@ -45,8 +45,7 @@ def dropout_feature_items(x: torch.Tensor, p: float, seeds: torch.Tensor,
     if use_numba("auto", x2) and x2.dtype in _KERNEL_DTYPES and not x2.requires_grad:
         src = x2.contiguous()
         out = torch.empty_like(src)
-        salts = graph_salts(seeds.cpu(), STREAM_FEATURE_DROP)
-        _kernels.dropout_entries(src.numpy(), out.numpy(), salts.numpy().view(np.uint64),
+        _kernels.dropout_entries(src.numpy(), out.numpy(), seeds.cpu().numpy(),
                                  applied.cpu().numpy(), group.cpu().numpy(), local.numpy(),
                                  threshold24(p), np.dtype(src.numpy().dtype).type(scale))
         return out.view(-1) if flat else out

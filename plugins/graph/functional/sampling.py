@@ -23,6 +23,7 @@ from augkit.plugins.graph.functional._common import (
     _rank_in_group,
     _take,
     _where,
+    one_graph_ptr,
 )
 from augkit.plugins.graph.kernels.streams import (
     ROOT_SEED_OFFSET,
@@ -399,7 +400,7 @@ def sample_typed_subgraph_nodes(
                         for s, r in zip(sizes, ratios, strict=True)], dtype=torch.long,
                        device=dev)
     batch = torch.zeros(n, dtype=torch.long, device=dev)
-    ptr = torch.tensor([0, n], dtype=torch.long, device=dev)
+    ptr = one_graph_ptr(n, dev)
     if method == "random_walk":
         rowptr, col = csr(edge_index, n, backend=backend)
         count = (cap.sum().view(1) + walk_length) // (walk_length + 1)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from augkit._counter import derive_seed
 from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
 from augkit.plugins.graph.functional._common import segments
 from augkit.plugins.graph.functional._items import draw63, graph_salts
@@ -35,10 +34,8 @@ def shuffle_perm_items(ptr: torch.Tensor, seeds: torch.Tensor,
     if use_numba("auto", ptr):
         # One pass per graph, the torch ops' permutation: small graphs pay no op overheads.
         offsets = ptr.long().numpy()
-        salts = np.array([derive_seed(s, STREAM_SHUFFLE) for s in seeds.tolist()],
-                         dtype=np.uint64)  # graph_salts' values, without a tensor between
         perm = np.empty(int(offsets[-1]), dtype=np.int64)
-        _kernels.shuffle_perm(offsets, salts, applied.cpu().numpy(), bits, perm)
+        _kernels.shuffle_perm(offsets, seeds.cpu().numpy(), applied.cpu().numpy(), bits, perm)
         return torch.from_numpy(perm)
     counts = ptr[1:] - ptr[:-1]
     graph = torch.repeat_interleave(torch.arange(k, device=dev), counts)

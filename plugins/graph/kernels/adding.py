@@ -9,7 +9,8 @@ keeps the same ones (``functional.adding.add_edge_items``)."""
 import numpy as np
 from numba import njit
 
-from augkit.plugins.graph.kernels.common import hash63
+from augkit.plugins.graph.kernels.common import hash63, stream_salts
+from augkit.plugins.graph.kernels.streams import STREAM_ADD_EDGE
 from augkit.plugins.graph.kernels.swaps import find, insert, pair_table
 
 
@@ -22,13 +23,14 @@ def _pair_key(u, v, undirected, big_n):
 
 
 @njit(cache=True)
-def add_edges(src, dst, ptr, p, salts, applied, undirected, self_loops, duplicates):
+def add_edges(src, dst, ptr, p, seeds, applied, undirected, self_loops, duplicates):
     """``(new_src, new_dst, new_graph, count)``: the new stored edges in global node ids,
     grouped by graph (an undirected pair as ``(u, v), (v, u)``, a self-loop once), the graph
     of each, and the edges (undirected: pairs) each graph added. ``count[g]`` is
     ``round(p * E)`` (undirected: ``round(p * E / 2)``; half to even) capped at the pairs the
     graph has room for: every allowed pair less the distinct ones it has (all of them when
-    ``duplicates``)."""
+    ``duplicates``). Graph ``g`` draws under seed ``seeds[g]``."""
+    salts = stream_salts(seeds, STREAM_ADD_EDGE)
     k = ptr.size - 1
     big_n = max(ptr[k], 1)
     node_graph = np.empty(ptr[k], np.int64)

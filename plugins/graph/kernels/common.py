@@ -55,6 +55,17 @@ def seed_base(seed):
     return mix64(_CHAIN2 + GOLDEN + np.uint64(seed))
 
 
+@njit(cache=True, nogil=True)
+def stream_salts(seeds, stream):
+    """``derive_seed(seeds[g], stream)`` of every seed (``[0, 2**63)``), as uint64: the salts
+    of a Batch's graphs (``functional._items.graph_salts``), derived by the kernel that draws
+    with them instead of by a Python call per graph."""
+    out = np.empty(seeds.size, dtype=np.uint64)
+    for g in range(seeds.size):
+        out[g] = stream_salt(seed_base(seeds[g]), stream)
+    return out
+
+
 # ---- edges and nodes ------------------------------------------------------------------------
 
 

@@ -4,19 +4,24 @@ Node ``i`` of graph ``g`` draws ``hash63(i, salt_g)``; the graph's nodes are ord
 draw's top ``63 - shift`` bits (the torch path's sort key below the graph id), ties kept in node
 order. A graph of ``n`` nodes needs ``b`` bits for a node id, so each node becomes one word: the
 leading ``63 - b`` bits of its key above its id. An LSD radix sort on the words' leading ``b``
-bits (digits of at most ``DIGIT_BITS``, stable, so node order stays among equal digits) leaves
-about one node per value of those bits, in order; an insertion pass then orders what ties there
-by the stored bits, and by the whole key where even those tie. One word per node moves half the
-memory of (key, id) pairs, and the small digits keep every histogram in the L1 cache.
+bits (digits of at most ``DIGIT_BITS``, stable, so node order stays among equal digits; a few
+``SPARE_BITS`` more where two passes are needed anyway) leaves about one node per value of
+those bits, in order; an insertion pass then orders what ties there by the stored bits, and by
+the whole key where even those tie. One word per node moves half the memory of (key, id) pairs,
+and the small digits keep every histogram in the L1 cache.
 """
 
 import numpy as np
 from numba import njit
 
-from augkit.plugins.graph.kernels.common import hash63
+from augkit.plugins.graph.kernels.common import hash63, stream_salts
+from augkit.plugins.graph.kernels.streams import STREAM_SHUFFLE
 
 #: Bits per radix digit: 2048 counters, in L1; two passes sort graphs of up to 4M nodes.
 DIGIT_BITS = 11
+#: Bits sorted beyond the id's width once a graph needs two passes anyway: about one node in
+#: ``2**SPARE_BITS`` then ties with the one before it, so the insertion pass rarely branches.
+SPARE_BITS = 3
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -53,6 +58,8 @@ def _order_graph(n, salt, shift, words, spare, counts, out, start):
         words[i] = ((hash63(i, salt) >> shift) >> (key_bits - stored)) << b | i
     sort_bits = min(b, stored)
     passes = (sort_bits + DIGIT_BITS - 1) // DIGIT_BITS
+    if passes > 1:  # wider digits cost these passes nothing and leave fewer ties to insert
+        sort_bits = min(stored, b + SPARE_BITS, passes * DIGIT_BITS)
     r = (sort_bits + passes - 1) // passes
     digit_mask = (np.int64(1) << r) - 1
     low = b + stored - passes * r
@@ -87,9 +94,11 @@ def _order_graph(n, salt, shift, words, spare, counts, out, start):
 
 
 @njit(cache=True, nogil=True)
-def shuffle_perm(ptr, salts, applied, shift, perm):
+def shuffle_perm(ptr, seeds, applied, shift, perm):
     """``perm`` over all nodes: graph ``g`` (nodes ``ptr[g]:ptr[g + 1]``) ordered by its
-    nodes' keys under ``salts[g]`` where ``applied[g]``, left in place elsewhere."""
+    nodes' keys under seed ``seeds[g]`` (salt ``derive_seed(seeds[g], STREAM_SHUFFLE)``) where
+    ``applied[g]``, left in place elsewhere."""
+    salts = stream_salts(seeds, STREAM_SHUFFLE)
     largest = 0
     for g in range(ptr.size - 1):
         largest = max(largest, ptr[g + 1] - ptr[g])

@@ -79,6 +79,26 @@ def test_top_k_equals_gdc_without_ties(g, method, k):
 
 
 @SETTINGS
+@given(g=graphs(min_nodes=3, max_nodes=15), method=st.sampled_from(["ppr", "heat"]),
+       weighted=st.sampled_from([None, torch.float32, torch.float64]))
+def test_exact_diffusion_solves_in_the_dtype_of_its_weights(g, method, weighted):
+    """No edge_weight: the default dtype (float32, as GDC); a float edge_weight: its own."""
+    g = _plain(g)
+    w = None
+    if weighted is not None:
+        w = torch.linspace(0.5, 2.0, g.edge_index.size(1), dtype=weighted)
+        g.edge_weight = w
+    dtype = weighted or torch.get_default_dtype()
+    kw = {"alpha": 0.15} if method == "ppr" else {"t": 3.0}
+    out = augkit.make("graph_diffusion", method=method, top_k=4, **kw)(g, generator=0)
+    s = diffusion_matrix(g.edge_index, w, g.num_nodes, method=method, dtype=dtype, **kw)
+    want_ei, want_w = sparsify(s, top_k=4)
+    assert out.edge_weight.dtype == dtype
+    assert torch.equal(out.edge_index, want_ei)
+    assert torch.equal(out.edge_weight, want_w)
+
+
+@SETTINGS
 @given(batch=batches(max_graphs=5, max_nodes=12, x=True), method=st.sampled_from(["ppr", "heat"]))
 def test_batch_is_diffused_graph_by_graph(batch, method):
     snap = {key: value.clone() for key, value in batch.items() if torch.is_tensor(value)}

@@ -20,7 +20,7 @@ from augkit.plugins.graph.functional.diffusion import (
     sparsify_entries,
 )
 
-MAX_EXACT_NODES = 1 << 14  # the dense [n, n] solve's bound: 2 GiB of float64 per graph
+MAX_EXACT_NODES = 1 << 14  # the dense [n, n] solve's bound: 1 GiB per float32 buffer
 
 
 class GraphDiffusion(GraphTransform):
@@ -35,12 +35,13 @@ class GraphDiffusion(GraphTransform):
     The same as ``torch_geometric.transforms.GDC(exact=True, normalization_out='col')``.
 
     ``solver``: ``exact`` solves the dense ``[n, n]`` matrix of every graph (a Batch graph by
-    graph, never the whole Batch densified), ``push`` computes PPR without densifying by
-    the local push of PyG's ``get_ppr`` with tolerance ``push_eps`` (``GDC(exact=False)``, which
-    follows unweighted edges; PPR only), ``auto`` (default) the exact solve up to
-    ``max_nodes`` nodes and push beyond. A graph over ``max_nodes`` that must be solved
-    exactly (``exact``, or ``heat``) is an InputError. Deterministic: no
-    seed is read. Keep its apply probability at 1 where graphs are collated afterwards: a
+    graph, never the whole Batch densified) in the dtype of the weights it returns (float
+    ``edge_weight``'s, else torch's default, float32 as in GDC), ``push`` computes PPR
+    without densifying by the local push of PyG's ``get_ppr`` with tolerance ``push_eps``
+    (``GDC(exact=False)``, which follows unweighted edges; PPR only), ``auto`` (default) the
+    exact solve up to ``max_nodes`` nodes and push beyond. A graph over ``max_nodes`` that must
+    be solved exactly (``exact``, or ``heat``) is an InputError. Deterministic: no seed is
+    read. Keep its apply probability at 1 where graphs are collated afterwards: a
     graph left as it is has no ``weight_key`` and does not collate with diffused ones. On a
     sampled mini-batch ``num_sampled_edges`` goes with the old edges. On HeteroData every
     relation from a node type to itself is diffused as a graph over that type; relations
@@ -109,6 +110,8 @@ class GraphDiffusion(GraphTransform):
         n = _pyg.num_nodes(data)
         ei = _pyg.edge_index_of(data)
         w = _pyg.get(data, "edge_weight")
+        dtype = w.dtype if isinstance(w, torch.Tensor) and w.is_floating_point() \
+            else torch.get_default_dtype()
         if self._push(n):
             entries, values = ppr_push(ei, n, alpha=self.alpha, eps=self.push_eps,
                                        normalization=self.normalization)
@@ -118,15 +121,13 @@ class GraphDiffusion(GraphTransform):
             s = diffusion_matrix(ei, w if isinstance(w, torch.Tensor) else None, n,
                                  method=self.method, alpha=self.alpha, t=self.t,
                                  self_loop_weight=self.self_loop_weight,
-                                 normalization=self.normalization)
+                                 normalization=self.normalization, dtype=dtype)
             out_ei, weight = sparsify(s, top_k=self.top_k, eps=self.eps)
         out = _pyg.shallow_copy(data)
         for key in ekeys:
             if key in out:
                 del out[key]
         out.edge_index = out_ei
-        dtype = w.dtype if isinstance(w, torch.Tensor) and w.is_floating_point() \
-            else torch.get_default_dtype()
         out[self.weight_key] = weight.to(dtype)
         return _sampled.forget_edge_ids(out) if _sampled.is_sampled(data) else out
 

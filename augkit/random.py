@@ -249,6 +249,8 @@ def as_generator(generator: GeneratorLike = None) -> torch.Generator:
     """
     if type(generator) is ItemStream:
         return generator
+    if type(generator) is int:  # the common call, t(data, generator=seed): no checks to walk
+        return torch_generator(generator)
     seen = _CPU_GENERATORS.get(id(generator))
     if seen is not None and seen() is generator:
         return generator

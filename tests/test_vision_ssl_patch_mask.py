@@ -47,6 +47,61 @@ def test_exact_count_and_filled_patches(case, seed):
     assert torch.equal(view[~pixels], x[~pixels])
 
 
+@pytest.mark.parametrize("layout", ["chw", "channels_last", "two_leading_dims"])
+def test_fill_is_the_same_for_every_layout_of_the_pixels(layout):
+    """One image, a channels_last batch and a batch with two leading dims fill the patches a
+    contiguous NCHW batch fills (the patch grid is a view of any of them)."""
+    x = torch.rand(4, 3, 6, 8, generator=torch.Generator().manual_seed(3))
+    mask = torch.rand(4, 12, generator=torch.Generator().manual_seed(4)) < 0.5
+    want = torch.where(_pixel_mask(mask, 2, 6, 8)[:, None], torch.tensor(-1.0), x)
+    if layout == "chw":
+        got = VF.fill_patches(x[1], mask[1], 2, -1.0)
+        assert torch.equal(got, want[1])
+        return
+    if layout == "channels_last":
+        y = x.contiguous(memory_format=torch.channels_last)
+        assert torch.equal(VF.fill_patches(y, mask, 2, -1.0), want)
+        return
+    got = VF.fill_patches(x.view(2, 2, 3, 6, 8), mask, 2, -1.0)
+    assert torch.equal(got, want.view(2, 2, 3, 6, 8))
+
+
+@pytest.mark.parametrize("layout", ["chw", "nchw", "two_leading_dims", "nhwc", "hwc", "hw"])
+def test_kept_patches_are_the_unmasked_tokens_of_every_layout(layout):
+    """The kept patches, picked from the patch axes, are the rows of the patchified image
+    that the mask keeps, whatever the layout of the pixels."""
+    g = np.random.default_rng(5)
+    shapes = {"chw": (3, 8, 12), "nchw": (4, 3, 8, 12), "two_leading_dims": (2, 2, 3, 8, 12),
+              "nhwc": (4, 8, 12, 3), "hwc": (8, 12, 3), "hw": (8, 12)}
+    x = g.random(shapes[layout]).astype(np.float32)
+    if layout in ("chw", "nchw", "two_leading_dims"):
+        x = torch.from_numpy(x)
+    tokens = VF.patchify(x, 4)
+    flat = np.asarray(tokens).reshape(-1, 6, tokens.shape[-1])
+    mask = np.ones((flat.shape[0], 6), dtype=bool)
+    for row in mask:
+        row[g.choice(6, 2, replace=False)] = False
+    got = np.asarray(VF.kept_patches(x, mask if flat.shape[0] > 1 else mask[0], 4))
+    want = np.stack([f[~m] for f, m in zip(flat, mask, strict=True)])
+    assert np.array_equal(got.reshape(want.shape), want)
+    assert got.shape == (*tokens.shape[:-2], 2, tokens.shape[-1])
+
+
+def test_a_large_filled_batch_is_a_new_tensor_the_next_call_leaves_alone():
+    """Large outputs come from recycled memory: one still held is never handed out again, and
+    the input is never written."""
+    x = torch.rand(8, 3, 256, 352, generator=torch.Generator().manual_seed(0))
+    before = x.clone()
+    t = augkit.make("patch_mask", patch=16, value=-1.0)
+    first, mask = t(x, generator=0)
+    kept = first.clone()
+    second, _ = t(x, generator=1)
+    assert torch.equal(first, kept) and not torch.equal(first, second)
+    assert torch.equal(x, before)
+    assert (first.view(8, 3, 16, 16, 22, 16).transpose(3, 4)[
+        mask.view(8, 1, 16, 22).expand(8, 3, 16, 22)] == -1).all()
+
+
 def _mae_patchify(imgs, p):
     # MAE's models_mae.patchify, verbatim but for the names.
     h = w = imgs.shape[2] // p

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit._memory import empty_output_like
 from augkit.errors import InputError
 from augkit.plugins.vision.functional._images import _check_image, _is_pil, _rewrap, image_size
 
@@ -73,7 +74,12 @@ def fill_patches(image: Any, mask: Any, patch: int, value: float = 0.0) -> Any:
         pixels = m.view(-1, gh, 1, gw, 1).expand(-1, gh, patch, gw, patch).reshape(-1, 1, h, w)
         pixels = pixels.reshape(*image.shape[:-3], 1, h, w)
         fill = torch.tensor(value, dtype=image.dtype, device=image.device)
-        return _rewrap(torch.where(pixels, fill, image), image)
+        if image.requires_grad:  # out= takes no autograd
+            return _rewrap(torch.where(pixels, fill, image), image)
+        # A large batch into recycled memory: first touching a fresh output costs more than
+        # the select itself.
+        out = empty_output_like(image)
+        return _rewrap(torch.where(pixels, fill, image, out=out), image)
     batch = image.ndim == 4
     x = image if batch else image[None]
     m = _masks_of(mask, x.shape[0], gh * gw)
@@ -83,43 +89,50 @@ def fill_patches(image: Any, mask: Any, patch: int, value: float = 0.0) -> Any:
     return out if batch else out[0]
 
 
-def patchify(image: Any, patch: int) -> Any:
-    """``(..., L, patch * patch * C)`` patches, row by row, each flattened as MAE's
-    ``patchify`` does (rows, then columns, then channels): from CHW / NCHW tensors and HWC /
-    NHWC arrays alike."""
+def _patch_axes(image: Any, patch: int) -> tuple[Any, tuple[int, ...]]:
+    """A view ``(..., rows, columns, patch, patch, C)`` of the patches of a CHW / NCHW tensor
+    or an HW / HWC / NHWC array (nothing copied), and the leading shape ``...``."""
     _check_image(image)
     if _is_pil(image):
         image = np.asarray(image)
     h, w = image_size(image)
     gh, gw = patch_grid(h, w, patch)
     if isinstance(image, torch.Tensor):
-        c = image.shape[-3]
-        x = image.reshape(*image.shape[:-3], c, gh, patch, gw, patch)
+        lead = tuple(image.shape[:-3])
+        x = image.reshape(*lead, image.shape[-3], gh, patch, gw, patch)
         x = x.movedim(-5, -1)  # (..., gh, p, gw, p, c)
-        x = x.transpose(-4, -3)  # (..., gh, gw, p, p, c)
-        return x.reshape(*image.shape[:-3], gh * gw, patch * patch * c)
+        return x.transpose(-4, -3), lead  # (..., gh, gw, p, p, c)
     x = image[..., None] if image.ndim == 2 else image
-    lead = x.shape[:-3]
-    c = x.shape[-1]
-    x = x.reshape(*lead, gh, patch, gw, patch, c).swapaxes(-4, -3)
+    lead = tuple(x.shape[:-3])
+    x = x.reshape(*lead, gh, patch, gw, patch, x.shape[-1])
+    return x.swapaxes(-4, -3), lead
+
+
+def patchify(image: Any, patch: int) -> Any:
+    """``(..., L, patch * patch * C)`` patches, row by row, each flattened as MAE's
+    ``patchify`` does (rows, then columns, then channels): from CHW / NCHW tensors and HWC /
+    NHWC arrays alike."""
+    x, lead = _patch_axes(image, patch)
+    gh, gw, _, _, c = x.shape[-5:]
     return x.reshape(*lead, gh * gw, patch * patch * c)
 
 
 def kept_patches(image: Any, mask: Any, patch: int) -> Any:
     """The patches ``mask`` keeps, in patch order: ``(L_keep, patch * patch * C)`` for one
-    image, ``(N, L_keep, ...)`` for a batch (every image keeps the same count)."""
-    tokens = patchify(image, patch)
-    lead, (patches, dim) = tokens.shape[:-2], tokens.shape[-2:]
-    flat = tokens.reshape(-1, patches, dim)
-    m = _masks_of(mask, flat.shape[0], patches)
+    image, ``(N, L_keep, ...)`` for a batch (every image keeps the same count). Only the kept
+    patches are read: they are picked from the patch axes, not from all patches patchified."""
+    x, lead = _patch_axes(image, patch)
+    gh, gw, _, _, c = x.shape[-5:]
+    grid = x.reshape(-1, gh, gw, patch, patch, c)
+    n, patches, dim = grid.shape[0], gh * gw, patch * patch * c
+    m = _masks_of(mask, n, patches)
     keep = (~m).sum(1)
     if len(set(keep.tolist())) > 1:
         raise InputError(f"masks keeping {sorted(set(keep.tolist()))} patches; allowed: one "
                          "count for every image (kept patches stack)")
-    index = np.flatnonzero(~m).reshape(flat.shape[0], -1) % patches
-    if isinstance(tokens, torch.Tensor):
-        idx = torch.from_numpy(index).to(tokens.device)
-        out = torch.gather(flat, 1, idx[..., None].expand(-1, -1, dim))
-    else:
-        out = np.take_along_axis(flat, index[..., None], axis=1)
+    index = np.flatnonzero(~m).reshape(n, -1) % patches
+    image_of = np.arange(n)[:, None]
+    if isinstance(grid, torch.Tensor):
+        index, image_of = (torch.from_numpy(a).to(grid.device) for a in (index, image_of))
+    out = grid[image_of, index // gw, index % gw]  # (n, kept, patch, patch, c)
     return out.reshape(*lead, -1, dim)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from math import prod
 
 import numpy as np
@@ -147,19 +148,20 @@ def empty_output(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     return torch.empty(tuple(shape), dtype=dtype)
 
 
-def empty_output_like(t: torch.Tensor) -> torch.Tensor:
-    """An uninitialised contiguous tensor of ``t``'s shape, dtype and device: for a large CPU
-    tensor of a dtype numpy has, backed by :func:`empty_array` (huge pages, recycled). The
-    numpy-backed result is an ordinary tensor except that its storage cannot be resized in
-    place."""
-    if t.device.type == "cpu" and t.numel() * t.element_size() >= HUGE_OUTPUT_BYTES:
+def empty_output_like(t: torch.Tensor, shape: Sequence[int] | None = None) -> torch.Tensor:
+    """An uninitialised contiguous tensor of ``t``'s dtype and device, and of ``t``'s shape
+    unless ``shape`` is given: for a large CPU tensor of a dtype numpy has, backed by
+    :func:`empty_array` (huge pages, recycled). The numpy-backed result is an ordinary tensor
+    except that its storage cannot be resized in place."""
+    shape = tuple(t.shape) if shape is None else tuple(int(s) for s in shape)
+    if t.device.type == "cpu" and prod(shape) * t.element_size() >= HUGE_OUTPUT_BYTES:
         try:
             np_dtype = torch.empty(0, dtype=t.dtype).numpy().dtype
         except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy lacks
             pass
         else:
-            return torch.from_numpy(empty_array(tuple(t.shape), np_dtype))
-    return torch.empty_like(t, memory_format=torch.contiguous_format)
+            return torch.from_numpy(empty_array(shape, np_dtype))
+    return t.new_empty(shape)
 
 
 def copy_output(t: torch.Tensor) -> torch.Tensor:

@@ -76,6 +76,37 @@ def test_recycled_outputs_of_transforms_do_not_alias_held_results():
     assert torch.equal(third, t(x, generator=3).clone())
 
 
+@pytest.mark.parametrize("name", ["rotation_pretext", "jigsaw", "patch_mask"])
+def test_recycled_pretext_views_do_not_alias_held_results(name):
+    """The pretext views write large batches into recycled memory too: a held view is never
+    handed out again, and dropping it frees its memory for the next call."""
+    import augkit
+
+    x = torch.rand(48, 3, 128, 128, generator=torch.Generator().manual_seed(0))  # ~9.4 MB
+    t = augkit.make(name)
+    first = t(x, generator=1)[0]
+    kept = first.clone()
+    second = t(x, generator=2)[0]
+    assert first.data_ptr() != second.data_ptr()
+    assert torch.equal(first, kept)
+    ptr = first.data_ptr()
+    del first
+    gc.collect()
+    assert t(x, generator=3)[0].data_ptr() == ptr
+
+
+def test_empty_output_like_takes_another_shape():
+    t = torch.zeros(4, dtype=torch.float64)
+    small = M.empty_output_like(t, (2, 3))
+    big = M.empty_output_like(t, (BIG,))
+    assert small.shape == (2, 3) and small.dtype == torch.float64
+    assert big.shape == (BIG,) and big.dtype == torch.float64 and big.is_contiguous()
+    ptr = big.data_ptr()
+    del big
+    gc.collect()
+    assert M.empty_output_like(t, (BIG,)).data_ptr() == ptr  # recycled: from the pool
+
+
 def test_pool_limit_and_switch(monkeypatch):
     monkeypatch.setenv("AUGKIT_OUTPUT_POOL_MB", "0")
     a = M.empty_array((BIG,), np.float32)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit._memory import empty_output_like
 from augkit.errors import InputError
 from augkit.plugins.vision.functional._images import _check_image, _is_pil, _rewrap, image_size
 
@@ -148,7 +149,7 @@ def _jigsaw_blocks(image: torch.Tensor, perms: np.ndarray, grid: int, th: int,
     if len(perms) != n:
         raise InputError(f"got {len(perms)} permutations for {n} images")
     cells = x.unflatten(-1, (grid, tw)).unflatten(-3, (grid, th))  # (n, c, g, th, g, tw)
-    out = x.new_empty(n, c, grid, th, grid, tw)
+    out = empty_output_like(x, (n, c, grid, th, grid, tw))
     rows = torch.arange(n, device=image.device)
     source = torch.from_numpy(perms).to(image.device)
     for j in range(grid * grid):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from augkit._memory import empty_output_like
 from augkit.errors import InputError
 from augkit.plugins.vision.functional._images import _check_image, _is_pil, _rewrap
 
@@ -55,7 +56,7 @@ def rot90_each(images: Any, quarter_turns: Sequence[int]) -> Any:
     if is_torch:
         # torch.rot90 is a flip (a fast copy) and a transposed view: copying that view
         # straight into the output is the one strided pass, image by image.
-        out = images.new_empty(images.shape[:-2] + ((w, h) if odd[0] else (h, w)))
+        out = empty_output_like(images, images.shape[:-2] + ((w, h) if odd[0] else (h, w)))
         for i, k in enumerate(turns.tolist()):
             out[i].copy_(torch.rot90(images[i], k, (-2, -1)))
         return _rewrap(out, images)

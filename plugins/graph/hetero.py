@@ -238,22 +238,20 @@ def check_hetero(data: Any, owner: str, *, node_ids: bool = True) -> None:
     in ``check_graph``), and ``x``/``pos`` have one row per node, ``edge_attr``/``edge_weight``
     one row per edge of their type."""
     counts = {}
-    for nt in data.node_types:
-        n = _num_nodes(data, nt)
-        counts[nt] = n
-        store = data[nt]
+    for nt, store in data.node_items():  # (type, store) pairs: no type lookup per store
+        n = store.num_nodes
+        n = counts[nt] = int(n) if n is not None else 0
         for key in ("x", "pos"):
             value = store.get(key)
             if isinstance(value, torch.Tensor) and (value.dim() == 0 or value.size(0) != n):
                 got = "a 0-d tensor" if value.dim() == 0 else f"{value.size(0)} rows"
                 raise InputError(f"{owner}: {key} of node type {nt!r} has {got} but the type "
                                  f"has {n} nodes; allowed: one row per node")
-    for et in data.edge_types:
-        store = data[et]
-        name = edge_type_str(et)
+    for et, store in data.edge_items():
         ei = store.get("edge_index")
         if ei is None:
             continue
+        name = edge_type_str(et)
         if not isinstance(ei, torch.Tensor) or ei.dim() != 2 or ei.size(0) != 2 \
                 or ei.dtype != torch.long:
             what = (f"shape {tuple(ei.shape)} and dtype {ei.dtype}"

@@ -32,8 +32,9 @@ def _targets(transform: Any, data: Any) -> list[tuple[Any, str, Any]]:
     node types for a node-level target, edge types for ``edge_attr``."""
     target = transform.target
     if target == "edge_attr":
-        return [(et, hetero.edge_type_str(et), data[et].get(target)) for et in data.edge_types]
-    return [(nt, nt, data[nt].get(target)) for nt in data.node_types]
+        return [(et, hetero.edge_type_str(et), store.get(target))
+                for et, store in data.edge_items()]
+    return [(nt, nt, store.get(target)) for nt, store in data.node_items()]
 
 
 def _same_type_relations(data: Any) -> list[tuple[str, str, str]]:

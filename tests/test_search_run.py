@@ -204,6 +204,17 @@ def test_each_objective_runs_one_short_trial(name, kwargs):
         objective(result.best_policy, split="train")
 
 
+@pytest.mark.parametrize("train_size", [10, 40, 120])
+def test_graph_objective_splits_are_disjoint_and_balanced(train_size):
+    train, valid, test = objectives.graph_splits(seed=3, train_size=train_size)
+    assert (len(train), len(valid), len(test)) == (train_size, 200, 200)
+    ids = [id(g) for g in train + valid + test]
+    assert len(set(ids)) == len(ids)
+    for part in (valid, test):  # both classes, so accuracy is not one class's share
+        labels = [int(g.y) for g in part]
+        assert 60 < sum(labels) < 140
+
+
 def test_without_optuna_the_error_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` raises ImportError
     with pytest.raises(AugkitError, match=r"pip install 'augkit\[search\]'"):

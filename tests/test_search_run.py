@@ -215,6 +215,21 @@ def test_graph_objective_splits_are_disjoint_and_balanced(train_size):
         assert 60 < sum(labels) < 140
 
 
+@pytest.mark.parametrize("train_size", [0, -5, 2.5, True])
+def test_graph_objective_refuses_a_bad_train_size(train_size):
+    with pytest.raises(ParamError, match="train_size"):
+        objectives.graph_splits(train_size=train_size)
+    with pytest.raises(ParamError, match="train_size"):
+        objectives.graphs(load_policy("seed: 0"), train_size=train_size)
+
+
+@pytest.mark.parametrize("name", ["graphs", "images"])
+def test_an_objective_refuses_zero_epochs(name):
+    # No epoch would train or score: the objective would return 0.0 as if it had.
+    with pytest.raises(ParamError, match="epochs: got 0"):
+        getattr(objectives, name)(load_policy("seed: 0"), epochs=0)
+
+
 def test_without_optuna_the_error_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` raises ImportError
     with pytest.raises(AugkitError, match=r"pip install 'augkit\[search\]'"):

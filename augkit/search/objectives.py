@@ -30,9 +30,14 @@ from augkit.policy import Policy
 SPLITS = ("search", "test")
 
 
-def _check(split: str) -> None:
+def _check(split: str, **counts: Any) -> None:
+    """A ParamError unless ``split`` is one of SPLITS and every one of ``counts`` (epochs,
+    training graphs) is an integer >= 1."""
     if split not in SPLITS:
         raise ParamError(f"split: got {split!r}; allowed: {', '.join(SPLITS)}", param="split")
+    for name, value in counts.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ParamError(f"{name}: got {value!r}; allowed: an integer >= 1", param=name)
 
 
 # ---- imbalanced table -------------------------------------------------------------------
@@ -156,6 +161,7 @@ def _gin(seed: int) -> Any:
 def graph_splits(seed: int = 0, train_size: int = 40) -> tuple[list[Any], list[Any], list[Any]]:
     """:func:`graph_data` cut into ``train_size`` training graphs, 200 validation graphs (what
     a search scores on) and 200 held-out graphs, disjoint."""
+    _check("search", train_size=train_size)
     data = graph_data(seed, count=train_size + 400)
     return data[:train_size], data[train_size:-200], data[-200:]
 
@@ -166,7 +172,7 @@ def graphs(policy: Policy, trial: Any = None, *, seed: int = 0, split: str = "se
     on 200 validation graphs (``split="search"``) or 200 held-out ones (``split="test"``); a
     smaller validation set puts many policies at a score of 1 and leaves a search nothing to
     rank them by."""
-    _check(split)
+    _check(split, epochs=epochs, train_size=train_size)
     import torch
     from torch_geometric.data import Batch
 
@@ -247,7 +253,7 @@ def images(policy: Policy, trial: Any = None, *, seed: int = 0, split: str = "se
            epochs: int = 40) -> float:
     """Accuracy (higher is better) of a small CNN trained on few augmented digits with noisy
     labels."""
-    _check(split)
+    _check(split, epochs=epochs)
     import torch
     import torch.nn.functional as F
 

@@ -16,6 +16,7 @@ from augkit import load_policy  # noqa: E402
 from augkit.cli import main  # noqa: E402
 from augkit.errors import AugkitError, ParamError  # noqa: E402
 from augkit.search import objectives, search  # noqa: E402
+from augkit.search.run import stored_space  # noqa: E402
 from augkit.search.space import load_space, policy_hash  # noqa: E402
 
 SPACE = """\
@@ -144,6 +145,17 @@ def test_bad_arguments_are_clear_errors():
         search(SPACE, "score", trials=1)
     with pytest.raises(AugkitError, match="allowed: a number"):
         search(SPACE, lambda p, t: "high", trials=1)
+
+
+@pytest.mark.parametrize("url", ["bogus://x", "not a url", "sqlite:////no/such/dir/x.db"])
+def test_a_storage_that_cannot_be_opened_is_a_clear_error(url, capsys):
+    with pytest.raises(AugkitError, match=r"storage: cannot open .*allowed: a database URL"):
+        search(SPACE, score, trials=1, storage=url)
+    with pytest.raises(AugkitError, match=r"storage: cannot open"):
+        stored_space(url, "study")
+    assert main(["search", "examples/spaces/images.yaml", "--objective",
+                 "augkit.search.objectives:images", "--trials", "1", "--storage", url]) == 2
+    assert "storage: cannot open" in capsys.readouterr().err
 
 
 def test_best_policy_saves_as_yaml_with_the_same_hash_and_plots(tmp_path):

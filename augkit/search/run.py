@@ -117,6 +117,21 @@ class SearchResult:
         return written
 
 
+def open_storage(storage: Any) -> Any:
+    """An Optuna storage: a URL string opened as an ``RDBStorage`` (an AugkitError naming the
+    URL and the reason where it cannot be: a malformed URL, an unknown or uninstalled database
+    driver, a file that cannot be created), anything else (None, a storage object) as it is."""
+    if not isinstance(storage, str):
+        return storage
+    optuna = optuna_module()
+    try:
+        return optuna.storages.RDBStorage(storage)
+    except Exception as exc:  # SQLAlchemy's and the drivers' errors share no base class
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AugkitError(f"storage: cannot open {storage!r} ({reason}); allowed: a database "
+                          "URL that SQLAlchemy can open, e.g. sqlite:///study.db") from None
+
+
 def make_sampler(name: str, seed: int) -> Any:
     optuna = optuna_module()
     if name == "tpe":
@@ -172,7 +187,7 @@ stop the study. A seeded
     # Optuna's own log would print a traceback for each.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(
-        storage=storage, study_name=study_name, direction=direction, pruner=pruner,
+        storage=open_storage(storage), study_name=study_name, direction=direction, pruner=pruner,
         load_if_exists=True, sampler=optuna.samplers.RandomSampler(seed=seed),
     )
     stored = study.user_attrs.get(_HASH_ATTR)
@@ -220,7 +235,7 @@ def stored_space(storage: str, study_name: str) -> Space:
     """The space a stored study was made with (to resume it without the file)."""
     optuna = optuna_module()
     try:
-        study = optuna.load_study(study_name=study_name, storage=storage)
+        study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
     except KeyError:
         raise AugkitError(f"no study {study_name!r} in {storage}; allowed: the name of a "
                           "stored study") from None

@@ -242,6 +242,20 @@ def test_an_objective_refuses_zero_epochs(name):
         getattr(objectives, name)(load_policy("seed: 0"), epochs=0)
 
 
+def test_cli_refuses_unwritable_outputs_before_any_trial(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    db = tmp_path / "study.db"
+    base = ["search", "examples/spaces/images.yaml", "--objective",
+            "augkit.search.objectives:images", "--trials", "1", "--storage", f"sqlite:///{db}"]
+    for extra, message in ((["--out", str(tmp_path / "no" / "best.yaml")], "does not exist"),
+                           (["--out", str(tmp_path)], "is a folder"),
+                           (["--plots", str(a_file)], "is a file")):
+        assert main(base + extra) == 2
+        assert message in capsys.readouterr().err
+    assert not db.exists()  # refused before the study was made
+
+
 def test_without_optuna_the_error_says_how_to_install(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` raises ImportError
     with pytest.raises(AugkitError, match=r"pip install 'augkit\[search\]'"):

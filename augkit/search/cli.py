@@ -78,6 +78,7 @@ def run_command(args: argparse.Namespace) -> int:
         space = load_space(Path(args.space))
         name = args.study_name or Path(args.space).stem
     objective = load_objective(args.objective)
+    check_outputs(args.out, args.plots)
     result = search(space, objective, trials=args.trials, sampler=args.sampler,
                     seed=args.seed, storage=args.storage, study_name=name,
                     timeout=args.timeout, direction=args.direction,
@@ -90,6 +91,20 @@ def run_command(args: argparse.Namespace) -> int:
         for path in result.plots(args.plots):
             print(f"plot: {path}")
     return 0
+
+
+def check_outputs(out: str | None, plots: str | None) -> None:
+    """Before any trial runs: an AugkitError where ``--out`` or ``--plots`` could not be
+    written at the end (a study of many trials would be stored, but its best policy lost)."""
+    if out is not None:
+        path = Path(out)
+        if path.is_dir():
+            raise AugkitError(f"--out: {out} is a folder; allowed: the path of a YAML file")
+        if not path.parent.is_dir():
+            raise AugkitError(f"--out: the folder {path.parent} does not exist; allowed: a file "
+                              "in an existing folder")
+    if plots is not None and Path(plots).exists() and not Path(plots).is_dir():
+        raise AugkitError(f"--plots: {plots} is a file; allowed: a folder (made if missing)")
 
 
 def final_table(result: Any, rows: int = 10) -> str:

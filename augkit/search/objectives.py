@@ -31,10 +31,16 @@ SPLITS = ("search", "test")
 
 
 def _check(split: str, **counts: Any) -> None:
-    """A ParamError unless ``split`` is one of SPLITS and every one of ``counts`` (epochs,
-    training graphs) is an integer >= 1."""
+    """A ParamError unless ``split`` is one of SPLITS and every one of ``counts`` is an
+    integer >= 1."""
     if split not in SPLITS:
         raise ParamError(f"split: got {split!r}; allowed: {', '.join(SPLITS)}", param="split")
+    _check_counts(**counts)
+
+
+def _check_counts(**counts: Any) -> None:
+    """A ParamError naming the first of ``counts`` (epochs, training graphs) that is not an
+    integer >= 1."""
     for name, value in counts.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ParamError(f"{name}: got {value!r}; allowed: an integer >= 1", param=name)
@@ -161,7 +167,7 @@ def _gin(seed: int) -> Any:
 def graph_splits(seed: int = 0, train_size: int = 40) -> tuple[list[Any], list[Any], list[Any]]:
     """:func:`graph_data` cut into ``train_size`` training graphs, 200 validation graphs (what
     a search scores on) and 200 held-out graphs, disjoint."""
-    _check("search", train_size=train_size)
+    _check_counts(train_size=train_size)
     data = graph_data(seed, count=train_size + 400)
     return data[:train_size], data[train_size:-200], data[-200:]
 

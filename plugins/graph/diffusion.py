@@ -20,7 +20,7 @@ from augkit.plugins.graph.functional.diffusion import (
     sparsify_entries,
 )
 
-MAX_EXACT_NODES = 1 << 14  # the dense [n, n] solve's bound: 1 GiB per float32 buffer
+MAX_EXACT_NODES = 1 << 14  # the dense [n, n] solve's bound: 1 GiB a buffer (float32), 2 (float64)
 
 
 class GraphDiffusion(GraphTransform):

@@ -290,6 +290,20 @@ def test_node_shuffling_kernel_equals_torch_ops_on_large_graphs():
     assert torch.equal(kernel[6003:], torch.arange(6003, 6010))
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(n=st.integers(0, 3000), seed=st.integers(0, 2**63 - 1))
+def test_shuffle_perm_of_one_graph_equals_a_batch_of_that_graph(n, seed):
+    """``shuffle_perm`` (what a Data and every node type of a HeteroData run) gives what
+    ``shuffle_perm_items`` gives a Batch of that graph alone, with the kernel and with the
+    torch ops."""
+    from augkit.plugins.graph.functional import numba_disabled, shuffle_perm, shuffle_perm_items
+
+    want = shuffle_perm_items(torch.tensor([0, n]), torch.tensor([seed]), torch.tensor([True]))
+    assert torch.equal(shuffle_perm(n, seed), want)
+    with numba_disabled():
+        assert torch.equal(shuffle_perm(n, seed, "cpu"), want)
+
+
 def test_node_shuffling_kernel_orders_nodes_whose_leading_bits_tie_by_the_whole_draw():
     """A word holds only the leading 63 - 20 bits of a 2**20-node graph's keys: under seed 50
     nodes 33965 and 157989 share those bits but the later node's key is the smaller, so only

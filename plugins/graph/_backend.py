@@ -50,6 +50,17 @@ def numba_disabled() -> Iterator[None]:
         _state.disabled = before
 
 
+def _auto_numba() -> bool:
+    """Whether ``backend="auto"`` may run numba at all (installed, no block disabling it)."""
+    return HAVE_NUMBA and not getattr(_state, "disabled", False)
+
+
+def numba_on(device: torch.device) -> bool:
+    """:func:`use_numba` ``("auto", ...)`` of tensors on ``device``, for a function handed a
+    size and a device instead of tensors."""
+    return device.type == "cpu" and _auto_numba()
+
+
 def use_numba(backend: str, *tensors: torch.Tensor) -> bool:
     """Whether ``backend`` runs the numba kernels on ``tensors``; a ``ParamError`` for an
     unknown backend, or ``"numba"`` where it cannot run.
@@ -64,12 +75,12 @@ def use_numba(backend: str, *tensors: torch.Tensor) -> bool:
     """
     if backend == "auto" and len(tensors) == 1:  # the common call, without the generator
         # is_cpu: the same answer as device.type == "cpu" without building a device object.
-        return HAVE_NUMBA and tensors[0].is_cpu and not getattr(_state, "disabled", False)
+        return tensors[0].is_cpu and _auto_numba()
     if backend == "torch":
         return False
     on_cpu = all(t.device.type == "cpu" for t in tensors)
     if backend == "auto":
-        return HAVE_NUMBA and on_cpu and not getattr(_state, "disabled", False)
+        return on_cpu and _auto_numba()
     if backend == "numba":
         if not HAVE_NUMBA:
             raise ParamError("backend: got 'numba', which needs numba installed (the graph "

@@ -21,12 +21,18 @@ class PerGraphTransform(GraphTransform):
     def apply(self, data: Any, params: dict[str, Any]) -> Any:
         if hetero.is_hetero(data):
             return hetero_views.apply(self, data, params)
+        if not _pyg.is_batch(data):
+            return self.apply_graph(data, params["seed"])
         dev = _pyg.device_of(data)
         k = _pyg.num_graphs(data)
-        if not _pyg.is_batch(data):
-            return self.apply_graphs(data, *single_graph(params["seed"], dev))
         return self.apply_graphs(data, graph_seeds(params["seed"], k).to(dev),
                                  torch.ones(k, dtype=torch.bool, device=dev))
+
+    def apply_graph(self, data: Any, seed: int) -> Any:
+        """One graph (a Data) drawn with ``seed``: :meth:`apply_graphs` of it as a Batch of
+        that graph alone. A subclass with a cheaper path for one graph overrides this, with
+        the same result."""
+        return self.apply_graphs(data, *single_graph(seed, _pyg.device_of(data)))
 
 
 def graph_of_edges(data: Any) -> torch.Tensor:

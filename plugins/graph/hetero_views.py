@@ -118,10 +118,8 @@ def _node_shuffling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
     for key, name, value in _targets(transform, data):
         if not isinstance(value, torch.Tensor):
             continue
-        n = value.size(0)
-        seeds, applied = single_graph(type_seed(params["seed"], name), value.device)
-        perm = F.shuffle_perm_items(one_graph_ptr(n, value.device), seeds, applied)
-        out[key][transform.target] = value.index_select(0, perm.to(value.device))
+        perm = F.shuffle_perm(value.size(0), type_seed(params["seed"], name), value.device)
+        out[key][transform.target] = value.index_select(0, perm)
     return out
 
 

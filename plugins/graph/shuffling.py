@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -11,7 +12,7 @@ from augkit.errors import InputError
 from augkit.params import Param, Text
 from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph._per_graph import PerGraphTransform
-from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
+from augkit.plugins.graph.functional.shuffling import shuffle_perm, shuffle_perm_items
 
 
 class NodeShuffling(PerGraphTransform):
@@ -42,10 +43,18 @@ class NodeShuffling(PerGraphTransform):
                              f"one row per node ({n})")
 
     def apply_graphs(self, batch: Any, seeds: torch.Tensor, applied: torch.Tensor) -> Any:
-        out = _pyg.shallow_copy(batch)
-        value = _pyg.get(batch, self.target)
+        return self._permuted(batch, lambda value: shuffle_perm_items(
+            _pyg.ptr_of(batch).to(value.device), seeds, applied))
+
+    def apply_graph(self, data: Any, seed: int) -> Any:
+        return self._permuted(data, lambda value: shuffle_perm(value.size(0), seed,
+                                                               value.device))
+
+    def _permuted(self, data: Any, perm_of: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+        """A copy of ``data`` whose ``target`` rows are reordered by ``perm_of(target)``."""
+        out = _pyg.shallow_copy(data)
+        value = _pyg.get(data, self.target)
         if value is None:  # refused by check_input; nothing to change on a direct call
             return out
-        perm = shuffle_perm_items(_pyg.ptr_of(batch).to(value.device), seeds, applied)
-        _pyg.set_attr(out, self.target, value.index_select(0, perm))
+        _pyg.set_attr(out, self.target, value.index_select(0, perm_of(value)))
         return out

@@ -10,8 +10,9 @@ GDC), ``rewiring`` (random rewiring, within a graph or between two node sets), `
 ``(seed, key)`` (``augkit._counter``), so the same seed gives the same result on any device
 and no global random state is read. Each function takes ``backend`` (``"auto"``,
 ``"torch"``, ``"numba"``; see ``augkit.plugins.graph._backend``; those of ``adding``,
-``shuffling``, ``feature_dropout``, ``diffusion`` and ``rewire_random_bipartite`` are torch
-ops only, no ``backend``):
+``shuffling`` and ``feature_dropout`` take none and follow the ``"auto"`` rule; those of
+``diffusion`` and ``rewire_random_bipartite`` take none and are torch ops, ``ppr_push``
+excepted, which is the numba kernel only):
 torch ops run anywhere and are the reference, the numba kernels
 (``augkit.plugins.graph.kernels``) run on the CPU with the same results
 (``double_edge_swap`` excepted, see there).
@@ -68,7 +69,7 @@ from augkit.plugins.graph.functional.sampling import (
     sample_typed_subgraph_nodes,
     target_sizes,
 )
-from augkit.plugins.graph.functional.shuffling import shuffle_perm_items
+from augkit.plugins.graph.functional.shuffling import shuffle_perm, shuffle_perm_items
 from augkit.plugins.graph.functional.swaps import double_edge_swap, double_edge_swap_items
 from augkit.plugins.graph.functional.undirected import (
     is_symmetric,
@@ -115,6 +116,7 @@ __all__ = [
     "sample_subgraph_items",
     "sample_subgraph_nodes",
     "sample_typed_subgraph_nodes",
+    "shuffle_perm",
     "shuffle_perm_items",
     "sparsify",
     "sparsify_entries",

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from augkit.plugins.graph._backend import HAVE_NUMBA, use_numba
-from augkit.plugins.graph.functional._common import segments
-from augkit.plugins.graph.functional._items import draw63, graph_salts
+from augkit.plugins.graph._backend import HAVE_NUMBA, numba_on, use_numba
+from augkit.plugins.graph.functional._common import one_graph_ptr, segments
+from augkit.plugins.graph.functional._items import draw63, graph_salts, single_graph
 from augkit.plugins.graph.kernels.streams import STREAM_SHUFFLE
 
 if HAVE_NUMBA:
@@ -46,3 +46,26 @@ def shuffle_perm_items(ptr: torch.Tensor, seeds: torch.Tensor,
     # Sort by (graph, draw): the graph id is the high key, the draw's top bits the low key.
     key = (graph << (63 - bits)) | (draw >> bits)
     return torch.sort(key, stable=True).indices
+
+
+def shuffle_perm(num_nodes: int, seed: int,
+                 device: torch.device | str | None = None) -> torch.Tensor:
+    """The permutation of one graph of ``num_nodes`` nodes drawn with ``seed``: what
+    :func:`shuffle_perm_items` gives a Batch of that graph alone (PyG's ``shuffle_node(x)``
+    without ``batch``), on ``device`` (default CPU).
+
+    >>> perm = shuffle_perm(4, 7)
+    >>> sorted(perm.tolist())
+    [0, 1, 2, 3]
+    >>> torch.equal(perm, shuffle_perm_items(torch.tensor([0, 4]), torch.tensor([7]),
+    ...                                      torch.tensor([True])))
+    True
+    """
+    dev = torch.device("cpu" if device is None else device)
+    if numba_on(dev):  # one graph: its offsets and seed go to the kernel without tensors
+        perm = np.empty(num_nodes, dtype=np.int64)
+        _kernels.shuffle_perm(np.array([0, num_nodes], dtype=np.int64),
+                              np.array([seed], dtype=np.int64), np.ones(1, dtype=np.bool_),
+                              1, perm)
+        return torch.from_numpy(perm)
+    return shuffle_perm_items(one_graph_ptr(num_nodes, dev), *single_graph(seed, dev))

@@ -64,6 +64,7 @@ def shuffle_perm(num_nodes: int, seed: int,
     dev = torch.device("cpu" if device is None else device)
     if numba_on(dev):  # one graph: its offsets and seed go to the kernel without tensors
         perm = np.empty(num_nodes, dtype=np.int64)
+        # shift 1: the bits shuffle_perm_items keeps for the graph id of a one-graph Batch.
         _kernels.shuffle_perm(np.array([0, num_nodes], dtype=np.int64),
                               np.array([seed], dtype=np.int64), np.ones(1, dtype=np.bool_),
                               1, perm)

@@ -296,6 +296,42 @@ def test_attribute_gather_equals_index_select(dtype, dim):
     assert gather(value, dim, index[:0]).shape == value.index_select(dim, index[:0]).shape
 
 
+@pytest.mark.parametrize(("rows", "width", "threads", "by_numpy"), [
+    (100, 16, 2, False),  # a small output: index_select
+    (20_000, 1, 2, False),  # 1-D: index_select
+    (20_000, 16, 1, True),  # wide rows on one thread (a DataLoader worker): numpy's take
+    (20_000, 16, 2, True),  # wide rows, too few for augkit's threads: numpy's take
+    (20_000, 64, 2, False),  # wide rows worth two threads: index_select on torch's threads
+    (20_000, 4, 2, True),  # narrow rows: numpy's take
+])
+def test_attribute_gather_routes_give_index_select(monkeypatch, rows, width, threads,
+                                                   by_numpy):
+    """Every route of the CPU gather (index_select or numpy's take, by output size, row
+    width and torch's thread count) gives index_select's values and leaves the input as it
+    was; an out-of-range index is an IndexError on each."""
+    import numpy as np
+
+    from augkit.plugins.graph import _subset
+
+    takes, real_take = [], np.take
+    monkeypatch.setattr(_subset.np, "take", lambda *a, **k: takes.append(1) or real_take(*a, **k))
+    g = torch.Generator().manual_seed(rows + width)
+    value = torch.randn(rows, width, generator=g).squeeze(1)
+    before = value.clone()
+    index = torch.randint(0, rows, (rows,), generator=g)
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        got = _subset.gather(value, 0, index)
+        assert bool(takes) == by_numpy
+        assert torch.equal(got, value.index_select(0, index))
+        assert torch.equal(value, before)
+        with pytest.raises(IndexError):
+            _subset.gather(value, 0, torch.full((rows,), rows, dtype=torch.long))
+    finally:
+        torch.set_num_threads(threads_before)
+
+
 @pytest.mark.parametrize("dim", [0, 1])
 def test_large_attribute_gather_into_recycled_memory(dim):
     """From 8 MiB on, gathered attributes are written into augkit._memory's recycled

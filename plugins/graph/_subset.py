@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from augkit._memory import HUGE_OUTPUT_BYTES, empty_array
-from augkit._threads import parallel_ranges
+from augkit._threads import parallel_ranges, workers_for
 from augkit.errors import InputError
 from augkit.plugins.graph import _pyg
 from augkit.plugins.graph import functional as F
@@ -164,18 +164,26 @@ _SMALL_GATHER_BYTES = 64 << 10
 def _index_select_faster(value: torch.Tensor, dim: int, index: torch.Tensor) -> bool:
     if dim != 0 or index.dtype != torch.long:
         return False
-    row_bytes = value.element_size() * (value.numel() // max(1, value.size(0)))
-    out_bytes = row_bytes * index.numel()
-    return out_bytes < _SMALL_GATHER_BYTES or (
-        out_bytes < HUGE_OUTPUT_BYTES and (value.dim() == 1 or row_bytes >= 64))
+    rows = index.numel()
+    row_elements = value.numel() // max(1, value.size(0))
+    out_bytes = value.element_size() * row_elements * rows
+    if out_bytes < _SMALL_GATHER_BYTES:
+        return True
+    if out_bytes >= HUGE_OUTPUT_BYTES:
+        return False
+    # Wide rows: torch's gather wins only by its threads, so only where augkit's own loops
+    # would split the work too (never on one thread, as in a DataLoader worker).
+    return value.dim() == 1 or (value.element_size() * row_elements >= 64
+                                and workers_for(rows, row_elements) > 1)
 
 
 def gather(value: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
     """``value.index_select(dim, index)``. A plain CPU tensor goes through numpy's ``take``,
     faster on the narrow rows of node and edge attributes (graph suite, case
-    ``node_dropout/compact``); tensor subclasses, autograd, dtypes numpy lacks, and the
-    outputs where index_select is the faster one (small ones, 1-D and wide rows below the
-    recycled size) keep index_select.
+    ``node_dropout/compact``) and on any rows where torch would not use several threads;
+    tensor subclasses, autograd, dtypes numpy lacks, and the outputs where index_select is
+    the faster one (small ones, 1-D, and wide rows that augkit's own loops would split over
+    threads, below the recycled size) keep index_select.
 
     Example:
         >>> gather(torch.tensor([[1, 2], [3, 4], [5, 6]]), 0, torch.tensor([2, 0])).tolist()

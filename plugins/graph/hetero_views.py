@@ -19,6 +19,7 @@ import torch
 from augkit.errors import InputError
 from augkit.plugins.graph import _sampled, hetero
 from augkit.plugins.graph import functional as F
+from augkit.plugins.graph._subset import gather
 from augkit.plugins.graph.functional._common import one_graph_ptr
 from augkit.plugins.graph.functional._items import single_graph
 from augkit.random import type_seed
@@ -119,7 +120,7 @@ def _node_shuffling(transform: Any, data: Any, params: dict[str, Any]) -> Any:
         if not isinstance(value, torch.Tensor):
             continue
         perm = F.shuffle_perm(value.size(0), type_seed(params["seed"], name), value.device)
-        out[key][transform.target] = value.index_select(0, perm)
+        out[key][transform.target] = gather(value, 0, perm)
     return out
 
 

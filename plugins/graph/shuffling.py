@@ -12,6 +12,7 @@ from augkit.errors import InputError
 from augkit.params import Param, Text
 from augkit.plugins.graph import _pyg, hetero
 from augkit.plugins.graph._per_graph import PerGraphTransform
+from augkit.plugins.graph._subset import gather
 from augkit.plugins.graph.functional.shuffling import shuffle_perm, shuffle_perm_items
 
 
@@ -56,5 +57,5 @@ class NodeShuffling(PerGraphTransform):
         value = _pyg.get(data, self.target)
         if value is None:  # refused by check_input; nothing to change on a direct call
             return out
-        _pyg.set_attr(out, self.target, value.index_select(0, perm_of(value)))
+        _pyg.set_attr(out, self.target, gather(value, 0, perm_of(value)))
         return out

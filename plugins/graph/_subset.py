@@ -180,10 +180,10 @@ def _index_select_faster(value: torch.Tensor, dim: int, index: torch.Tensor) -> 
 def gather(value: torch.Tensor, dim: int, index: torch.Tensor) -> torch.Tensor:
     """``value.index_select(dim, index)``. A plain CPU tensor goes through numpy's ``take``,
     faster on the narrow rows of node and edge attributes (graph suite, case
-    ``node_dropout/compact``) and on any rows where torch would not use several threads;
-    tensor subclasses, autograd, dtypes numpy lacks, and the outputs where index_select is
-    the faster one (small ones, 1-D, and wide rows that augkit's own loops would split over
-    threads, below the recycled size) keep index_select.
+    ``node_dropout/compact``) and on wide rows too few to split over threads (all of them on
+    one thread); tensor subclasses, autograd, dtypes numpy lacks, and the outputs where
+    index_select is the faster one (small ones, 1-D, and wide rows that augkit's own loops
+    would split over threads, below the recycled size) keep index_select.
 
     Example:
         >>> gather(torch.tensor([[1, 2], [3, 4], [5, 6]]), 0, torch.tensor([2, 0])).tolist()
